@@ -1,0 +1,2 @@
+"""Analysis of what happened between tasks: transfer against single-task baselines,
+affinity, grouping and attributions."""

@@ -1,0 +1,24 @@
+"""`runs`: list stored runs."""
+
+from __future__ import annotations
+
+from mtl_core.cli.output import print_json, print_table
+from mtl_core.runs import RunStore
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser("runs", help="list stored runs")
+    parser.add_argument("--runs-dir", default=None, help="run store folder (default: ./runs)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    runs = RunStore(args.runs_dir).list_runs()
+    if args.json:
+        print_json(runs)
+        return 0
+    rows = [{**r, "delta_m": (r["summary"] or {}).get("delta_m")} for r in runs]
+    print_table(rows, ["id", "status", "source", "architecture", "weighting", "tasks",
+                       "seconds", "delta_m"])
+    return 0

@@ -1,0 +1,26 @@
+"""`samples`: list the embedded datasets."""
+
+from __future__ import annotations
+
+from mtl_core.cli.output import print_json, print_table
+from mtl_core.samples import list_samples
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser("samples", help="list embedded datasets")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    samples = list_samples()
+    if args.json:
+        print_json([
+            {"name": s.name, "path": str(s.path), "description": s.description,
+             "license": s.license, "configs": s.configs, "suggested_tasks": s.suggested_tasks}
+            for s in samples
+        ])
+    else:
+        print_table([{"name": s.name, "description": s.description} for s in samples],
+                    ["name", "description"])
+    return 0

@@ -1,0 +1,51 @@
+"""`train CONFIG`: train, compare with single-task baselines, store the run."""
+
+from __future__ import annotations
+
+import sys
+
+from mtl_core.cli.output import format_number, print_json, print_table
+from mtl_core.config import load_config
+from mtl_core.runs import RunStore
+from mtl_core.train.experiment import run_experiment
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser("train", help="train; prints per-task metrics; stores the run")
+    parser.add_argument("config", help="experiment config (YAML or JSON)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config value, e.g. --set train.epochs=5")
+    parser.add_argument("--runs-dir", default=None, help="run store folder (default: ./runs)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.set_defaults(run=run)
+
+
+def _progress(event) -> None:
+    if event["type"] == "epoch":
+        losses = " ".join(f"{k}={v['loss']:.4f}" for k, v in event["val"].items())
+        print(f"epoch {event['epoch']}/{event['epochs']}  val loss: {losses}", file=sys.stderr)
+    elif event["type"] == "baselines":
+        print("training single-task baselines ...", file=sys.stderr)
+
+
+def run(args) -> int:
+    config = load_config(args.config, args.set)
+    summary = run_experiment(config, RunStore(args.runs_dir),
+                             on_event=None if args.json else _progress)
+    if args.json:
+        print_json(summary)
+        return 0
+    print(f"run {summary['run_id']}: {summary['status']} on {summary['device']} in "
+          f"{summary['seconds']:.1f}s ({summary['steps_per_second']:.0f} steps/s); "
+          f"{summary['split']} metrics")
+    rows = []
+    for name, task in summary["tasks"].items():
+        row = {"task": name, "kind": task["kind"], **task["metrics"],
+               "delta": task["delta"]}
+        rows.append(row)
+    columns = ["task", "kind", "accuracy", "macro_f1", "mse", "mae", "r2", "delta"]
+    print_table(rows, [c for c in columns if any(c in r for r in rows)])
+    print(f"delta_m (positive = MTL better): {format_number(summary['delta_m'])}")
+    for warning in summary["warnings"]:
+        print(f"warning: {warning}")
+    return 0

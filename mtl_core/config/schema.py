@@ -1,0 +1,108 @@
+"""The experiment config as pydantic models: unknown keys, wrong types and impossible
+values are rejected, and the error names the key (see DESIGN.md, "Experiment config")."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+TaskKind = Literal["binary", "multiclass", "regression", "multilabel"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SplitConfig(_Strict):
+    """Which dataset splits to use; missing ones are carved out of train, seeded."""
+
+    train: str = "train"
+    validation: str | None = None
+    test: str | None = None
+    val_fraction: float = Field(0.15, ge=0.0, lt=1.0)
+    test_fraction: float = Field(0.15, ge=0.0, lt=1.0)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _fractions_leave_training_rows(self) -> SplitConfig:
+        if self.val_fraction + self.test_fraction >= 0.9:
+            raise ValueError("val_fraction + test_fraction must leave at least 10% for training")
+        return self
+
+
+class TaskConfig(_Strict):
+    """One task: a target column (of the experiment's source, or of its own source)."""
+
+    name: str = Field(min_length=1)
+    column: str = Field(min_length=1)
+    kind: TaskKind | None = None
+    weight: float = Field(1.0, ge=0.0)
+    source: str | None = None
+    config: str | None = None
+
+
+class DataConfig(_Strict):
+    source: str = Field(min_length=1)
+    config: str | None = None
+    splits: SplitConfig = SplitConfig()
+    inputs: Literal["auto"] | list[str] = "auto"
+    tasks: list[TaskConfig] = Field(min_length=1)
+    max_rows: int | None = Field(None, gt=0)
+
+    @field_validator("tasks")
+    @classmethod
+    def _unique_task_names(cls, tasks: list[TaskConfig]) -> list[TaskConfig]:
+        names = [t.name for t in tasks]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"task names must be unique; repeated: {', '.join(dupes)}")
+        return tasks
+
+
+class ModelConfig(_Strict):
+    architecture: str = "hard"
+    shared: list[int] = Field(default_factory=lambda: [64, 64])
+    head: list[int] = Field(default_factory=lambda: [32])
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("shared", "head")
+    @classmethod
+    def _positive_widths(cls, widths: list[int]) -> list[int]:
+        if any(w <= 0 for w in widths):
+            raise ValueError("layer widths must be positive integers")
+        return widths
+
+
+class WeightingConfig(_Strict):
+    method: str = "equal"
+    update_every: int = Field(1, ge=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class TrainConfig(_Strict):
+    epochs: int = Field(50, ge=1)
+    batch_size: int = Field(128, ge=1)
+    lr: float = Field(1e-3, gt=0.0)
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    weight_decay: float = Field(0.0, ge=0.0)
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    seed: int = 0
+    patience: int | None = Field(10, ge=1)
+    baselines: bool = True
+
+
+class AnalysisConfig(_Strict):
+    affinity_every: int = Field(10, ge=0)
+
+
+class ExperimentConfig(_Strict):
+    """The whole experiment; `python -m mtl_core train` and the app both run one of these."""
+
+    name: str | None = None
+    data: DataConfig
+    model: ModelConfig = ModelConfig()
+    weighting: WeightingConfig = WeightingConfig()
+    train: TrainConfig = TrainConfig()
+    analysis: AnalysisConfig = AnalysisConfig()

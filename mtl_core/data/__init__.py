@@ -1,0 +1,1 @@
+"""Data: sources, column roles, task inference, splits and encoders to tensors."""

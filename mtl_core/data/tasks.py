@@ -1,0 +1,90 @@
+"""Tasks: what a target column asks a model to predict, and how its kind is inferred
+from the `datasets` feature and the values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import datasets
+import numpy as np
+import pandas as pd
+
+from mtl_core.errors import UserError
+
+CLASSIFICATION_KINDS = ("binary", "multiclass", "multilabel")
+# An integer column with at most this many distinct values reads as classes.
+MAX_INT_CLASSES = 10
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A prepared task. `classes` holds the label names for classification kinds."""
+
+    name: str
+    column: str
+    kind: str
+    classes: tuple[str, ...] = field(default_factory=tuple)
+    weight: float = 1.0
+
+    @property
+    def is_classification(self) -> bool:
+        return self.kind in CLASSIFICATION_KINDS
+
+    @property
+    def output_dim(self) -> int:
+        """Width of the head's output: logits per class, 1 for binary and regression."""
+        if self.kind in ("multiclass", "multilabel"):
+            return len(self.classes)
+        return 1
+
+
+def infer_kind(feature: object, values: pd.Series) -> str:
+    """Kind of a target column: binary, multiclass, regression or multilabel."""
+    if isinstance(feature, datasets.ClassLabel):
+        return "binary" if feature.num_classes == 2 else "multiclass"
+    if isinstance(feature, datasets.List | datasets.LargeList):
+        return "multilabel"
+    present = values.dropna()
+    distinct = present.nunique()
+    if pd.api.types.is_bool_dtype(present) or distinct == 2:
+        return "binary"
+    if pd.api.types.is_float_dtype(present):
+        whole = np.all(np.mod(present.to_numpy(), 1) == 0)
+        return "multiclass" if whole and distinct <= MAX_INT_CLASSES else "regression"
+    if pd.api.types.is_integer_dtype(present):
+        return "multiclass" if distinct <= MAX_INT_CLASSES else "regression"
+    return "multiclass"
+
+
+def class_names(feature: object, values: pd.Series) -> tuple[str, ...]:
+    """Ordered label names of a classification column (ClassLabel order when declared)."""
+    if isinstance(feature, datasets.ClassLabel):
+        return tuple(feature.names)
+    present = values.dropna()
+    return tuple(str(v) for v in sorted(present.unique(), key=_sort_key))
+
+
+def _sort_key(value: object) -> tuple[int, object]:
+    return (0, value) if isinstance(value, int | float | np.number) else (1, str(value))
+
+
+def check_target(name: str, column: str, kind: str, values: pd.Series) -> None:
+    """Reject targets that cannot be learned, with a message that names the column."""
+    present = values.dropna()
+    if present.empty:
+        raise UserError(f"task '{name}': column '{column}' has no labels (all missing)")
+    if kind == "regression" and not pd.api.types.is_numeric_dtype(present):
+        raise UserError(
+            f"task '{name}': column '{column}' is not numeric, so it cannot be a regression "
+            "target: set kind: multiclass"
+        )
+    if kind in ("binary", "multiclass") and present.nunique() < 2:
+        raise UserError(
+            f"task '{name}': column '{column}' has a single class "
+            f"({present.iloc[0]!r}): a task needs at least two"
+        )
+    if kind == "binary" and present.nunique() > 2:
+        raise UserError(
+            f"task '{name}': column '{column}' has {present.nunique()} classes, not 2: "
+            "set kind: multiclass"
+        )

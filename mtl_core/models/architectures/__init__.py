@@ -1,0 +1,1 @@
+"""Sharing architectures, one module each; every module here is registered on import."""

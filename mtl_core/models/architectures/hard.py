@@ -1,0 +1,35 @@
+"""Hard parameter sharing (Caruana 1997): one shared encoder and trunk, one head per task."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from mtl_core.models.base import MTLModel
+from mtl_core.models.blocks import head, mlp
+from mtl_core.models.encoders import build_encoder
+from mtl_core.models.registry import register
+
+
+@register("hard")
+class HardSharing(MTLModel):
+    """Every task reads the same representation: trunk(encoder(x))."""
+
+    def __init__(self, tasks, input_kind, input_shape, config) -> None:
+        super().__init__(tasks, input_kind, input_shape, config)
+        self.encoder, width = build_encoder(input_kind, input_shape)
+        self.trunk = mlp(width, config.shared, config.dropout)
+        rep_width = config.shared[-1] if config.shared else width
+        self.heads = nn.ModuleDict(
+            {t.name: head(rep_width, config.head, t.output_dim, config.dropout) for t in tasks}
+        )
+
+    def forward_with_features(self, x: torch.Tensor):
+        features = self.trunk(self.encoder(x))
+        return {name: h(features) for name, h in self.heads.items()}, [features]
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        return [*self.encoder.parameters(), *self.trunk.parameters()]
+
+    def task_parameters(self) -> dict[str, list[nn.Parameter]]:
+        return {name: list(h.parameters()) for name, h in self.heads.items()}

@@ -1,0 +1,21 @@
+"""Device choice: `auto` picks cuda, then mps, then cpu."""
+
+from __future__ import annotations
+
+import torch
+
+from mtl_core.errors import UserError
+
+
+def resolve_device(requested: str) -> torch.device:
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise UserError("train.device is 'cuda' but no CUDA GPU is available: use 'auto' or 'cpu'")
+    if requested == "mps" and not torch.backends.mps.is_available():
+        raise UserError("train.device is 'mps' but MPS is not available: use 'auto' or 'cpu'")
+    return torch.device(requested)

@@ -1,0 +1,104 @@
+"""Background training jobs for the app: a thread runs `run_experiment` while the page
+polls a thread-safe snapshot of its progress. No Streamlit here."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from mtl_core.config import ExperimentConfig
+from mtl_core.errors import UserError
+from mtl_core.runs import RunStore
+from mtl_core.train.experiment import run_experiment
+
+
+@dataclass
+class JobSnapshot:
+    """A copy of the job's state, safe to read while the job runs."""
+
+    state: str  # "running", "finished" or "failed"
+    phase: str
+    run_id: str | None
+    epochs: int
+    history: list[dict[str, Any]]
+    summary: dict[str, Any] | None
+    error: str | None
+    started: float
+    steps: int = 0
+
+    @property
+    def progress(self) -> float:
+        done = len(self.history)
+        return min(1.0, done / self.epochs) if self.epochs else 0.0
+
+    @property
+    def eta_seconds(self) -> float | None:
+        if not self.history or self.state != "running":
+            return None
+        elapsed = self.history[-1]["seconds"]
+        return elapsed / len(self.history) * max(0, self.epochs - len(self.history))
+
+
+@dataclass
+class TrainingJob:
+    config: ExperimentConfig
+    store: RunStore
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _state: str = "running"
+    _phase: str = "preparing data"
+    _run_id: str | None = None
+    _epochs: int = 0
+    _steps: int = 0
+    _history: list[dict[str, Any]] = field(default_factory=list)
+    _summary: dict[str, Any] | None = None
+    _error: str | None = None
+    _started: float = field(default_factory=time.time)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> TrainingJob:
+        self._thread = threading.Thread(target=self._work, name="mtl-training", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            self._run_id = event.get("run_id", self._run_id)
+            if event["type"] == "start":
+                self._epochs, self._phase = event["epochs"], "training"
+            elif event["type"] == "epoch":
+                self._history.append({k: v for k, v in event.items() if k != "type"})
+                self._steps = event["steps"]
+            elif event["type"] == "baselines":
+                self._phase = "training single-task baselines"
+
+    def _work(self) -> None:
+        try:
+            summary = run_experiment(self.config, self.store, self._on_event, self.stop_event)
+        except UserError as error:
+            with self._lock:
+                self._state, self._error = "failed", str(error)
+            return
+        except Exception as error:  # shown in the page as one line, never a traceback
+            with self._lock:
+                self._state, self._error = "failed", f"unexpected error: {type(error).__name__}: {error}"
+            return
+        with self._lock:
+            self._state, self._summary, self._phase = "finished", summary, "done"
+
+    def snapshot(self) -> JobSnapshot:
+        with self._lock:
+            return JobSnapshot(
+                state=self._state, phase=self._phase, run_id=self._run_id, epochs=self._epochs,
+                history=list(self._history), summary=self._summary, error=self._error,
+                started=self._started, steps=self._steps,
+            )

@@ -1,0 +1,186 @@
+"""The training loop, readable top to bottom: batch -> forward -> per-task losses ->
+weighting -> backward -> step -> events. Early stopping, divergence and the stop button
+hang off it as small named steps."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from mtl_core.config import ExperimentConfig
+from mtl_core.data.prepare import PreparedData, SplitTensors
+from mtl_core.data.sampling import epoch_batches
+from mtl_core.models import MTLModel, build_model
+from mtl_core.train.device import resolve_device
+from mtl_core.train.losses import task_losses
+from mtl_core.train.metrics import task_metrics
+from mtl_core.weighting import build_weighting
+
+EventHandler = Callable[[dict[str, Any]], None]
+EVAL_CHUNK = 4096
+
+
+@dataclass
+class TrainResult:
+    status: str  # "completed", "stopped" or "diverged"
+    model: MTLModel
+    device: str
+    seconds: float
+    steps: int
+    history: list[dict[str, Any]] = field(default_factory=list)
+    task_weights: list[list[float]] = field(default_factory=list)
+    metrics: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    message: str | None = None
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps / self.seconds if self.seconds > 0 else 0.0
+
+
+def make_optimizer(config: ExperimentConfig, params: list[torch.nn.Parameter]):
+    train = config.train
+    if train.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=train.lr, momentum=0.9, weight_decay=train.weight_decay)
+    if train.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=train.lr, weight_decay=train.weight_decay)
+    return torch.optim.Adam(params, lr=train.lr, weight_decay=train.weight_decay)
+
+
+def _to_device(split: SplitTensors, device: torch.device) -> SplitTensors:
+    return SplitTensors(
+        split.x.to(device),
+        {k: v.to(device) for k, v in split.targets.items()},
+        {k: v.to(device) for k, v in split.masks.items()},
+    )
+
+
+def _rows(split: SplitTensors, rows: torch.Tensor):
+    targets = {k: v[rows] for k, v in split.targets.items()}
+    masks = {k: v[rows] for k, v in split.masks.items()}
+    return split.x[rows], targets, masks
+
+
+@torch.no_grad()
+def predict(model: MTLModel, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Outputs for every row of `x`, in chunks, in eval mode."""
+    was_training = model.training
+    model.eval()
+    chunks = [model(x[i : i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)]
+    model.train(was_training)
+    return {name: torch.cat([c[name] for c in chunks]) for name in model.task_names}
+
+
+def evaluate(model: MTLModel, data: PreparedData, split: SplitTensors) -> dict[str, Any]:
+    """Per-task loss and metrics on one split."""
+    outputs = predict(model, split.x)
+    losses = task_losses(data.tasks, outputs, split.targets, split.masks)
+    result = {}
+    for task, loss in zip(data.tasks, losses.tolist(), strict=True):
+        metrics = task_metrics(
+            task, outputs[task.name], split.targets[task.name], split.masks[task.name],
+            data.target_stats.get(task.name),
+        )
+        result[task.name] = {"loss": loss, **metrics}
+    return result
+
+
+def _early_stop_score(val: dict[str, Any], first: dict[str, Any]) -> float:
+    """Mean task loss, each normalised by its first-epoch value (so scales do not matter)."""
+    ratios = [val[n]["loss"] / max(first[n]["loss"], 1e-12) for n in val]
+    return sum(ratios) / len(ratios)
+
+
+def train_model(
+    config: ExperimentConfig,
+    data: PreparedData,
+    on_event: EventHandler | None = None,
+    stop: threading.Event | None = None,
+) -> TrainResult:
+    """Train one model on `data` as `config` says; never raises for a diverging run."""
+    emit = on_event or (lambda event: None)
+    torch.manual_seed(config.train.seed)
+    device = resolve_device(config.train.device)
+    model = build_model(config.model, data.tasks, data.input_kind, data.input_shape).to(device)
+    weighting = build_weighting(config.weighting, data.task_names)
+    optimizer = make_optimizer(config, [*model.parameters(), *weighting.parameters()])
+    train = _to_device(data.splits["train"], device)
+    val = _to_device(data.splits["validation"] if len(data.splits["validation"]) else
+                     data.splits["train"], device)
+    batches_per_epoch = max(1, -(-len(train) // config.train.batch_size))
+    order = torch.Generator().manual_seed(config.train.seed)
+    result = TrainResult("completed", model, str(device), 0.0, 0)
+    emit({"type": "start", "epochs": config.train.epochs, "batches_per_epoch": batches_per_epoch,
+          "tasks": data.task_names, "device": str(device)})
+    best_score, best_state, first_val, stale = float("inf"), None, None, 0
+    started = time.perf_counter()
+
+    for epoch in range(1, config.train.epochs + 1):
+        model.train()
+        epoch_losses = torch.zeros(len(data.tasks), device=device)
+        for batch in epoch_batches(len(train), config.train.batch_size, order, device):
+            if stop is not None and stop.is_set():
+                result.status, result.message = "stopped", f"stopped by the user at epoch {epoch}"
+                break
+            x, targets, masks = _rows(train, batch)
+            outputs, features = model.forward_with_features(x)
+            losses = task_losses(data.tasks, outputs, targets, masks)
+            if not torch.isfinite(losses).all():
+                result.status, result.message = "diverged", _divergence_message(
+                    data.task_names, losses, result.steps)
+                break
+            optimizer.zero_grad(set_to_none=True)
+            weights = weighting.backward(losses, model, features, result.steps)
+            penalty = model.regularization()
+            if penalty is not None:
+                penalty.backward()
+            optimizer.step()
+            weighting.after_step(model, result.steps)
+            result.steps += 1
+            epoch_losses += losses.detach()
+            result.task_weights.append(weights.tolist())
+        if result.status != "completed":
+            break
+
+        val_result = evaluate(model, data, val)
+        first_val = first_val or val_result
+        score = _early_stop_score(val_result, first_val)
+        record = {
+            "epoch": epoch,
+            "train_loss": dict(zip(data.task_names, (epoch_losses / batches_per_epoch).tolist(),
+                                   strict=True)),
+            "val": val_result,
+            "score": score,
+            "seconds": time.perf_counter() - started,
+        }
+        result.history.append(record)
+        emit({"type": "epoch", **record, "epochs": config.train.epochs, "steps": result.steps})
+        if score < best_score - 1e-6:
+            best_score, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
+        else:
+            stale += 1
+            if config.train.patience and stale >= config.train.patience:
+                break
+
+    result.seconds = time.perf_counter() - started
+    if best_state is not None:
+        model.load_state_dict(best_state)  # the best (and last good) checkpoint
+    result.metrics = {
+        name: evaluate(model, data, _to_device(split, device))
+        for name, split in data.splits.items() if len(split)
+    }
+    emit({"type": "end", "status": result.status, "message": result.message})
+    return result
+
+
+def _divergence_message(task_names: list[str], losses: torch.Tensor, step: int) -> str:
+    bad = [n for n, v in zip(task_names, losses.tolist(), strict=True)
+           if not torch.isfinite(torch.tensor(v))]
+    return (f"training diverged at step {step}: the loss of task '{bad[0]}' became "
+            f"{losses[task_names.index(bad[0])].item()}. Try a lower learning rate, gradient "
+            "clipping, or another weighting method; the last good checkpoint was kept")

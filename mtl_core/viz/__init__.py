@@ -1,0 +1,1 @@
+"""Plotly figures and display tables shared by the app pages (no Streamlit here)."""

@@ -1,0 +1,1 @@
+"""Weighting methods, one module each; every module here is registered on import."""

@@ -1,0 +1,57 @@
+"""The app under streamlit.testing: every page renders without an exception, and the Train
+page trains in the background and shows the metrics table."""
+
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import REPO
+
+PAGES = ["pages/data.py", "pages/model.py", "pages/train.py", "pages/affinity.py",
+         "pages/explain.py", "pages/runs.py"]
+
+
+def app() -> AppTest:
+    return AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_exception(page):
+    at = app().run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.title, f"{page} has no title"
+
+
+def test_data_page_opens_on_a_sample_with_tasks_chosen():
+    at = app().run()
+    assert not at.exception
+    assert at.session_state.experiment["data"]["source"] == "sample_data/penguins"
+    assert [t["column"] for t in at.session_state.experiment["data"]["tasks"]] == [
+        "species", "sex", "body_mass_g"]
+
+
+def test_bad_source_shows_a_message_not_an_exception():
+    at = app().run()
+    at.radio(key="source_kind").set_value("Local file or folder, or hub id").run()
+    at.text_input[0].input("/no/such/place.csv").run()
+    assert not at.exception
+    assert any("no such file" in e.value for e in at.error)
+
+
+def test_train_page_trains_in_the_background_and_shows_metrics():
+    at = app().run()
+    at.session_state.experiment["train"].update(epochs=3, baselines=False)
+    at.switch_page("pages/train.py").run()
+    at.button(key="train").click().run()
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        time.sleep(1)
+        at.run()
+        if at.success or at.error:
+            break
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.success and "completed" in at.success[0].value
+    assert at.dataframe, "the metrics table is shown"
