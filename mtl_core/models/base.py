@@ -46,6 +46,11 @@ class MTLModel(nn.Module, ABC):
         return self.forward_with_features(x)[0]
 
     @abstractmethod
+    def representation_modules(self) -> list[nn.Module]:
+        """The modules whose outputs are the representation tensors of
+        `forward_with_features`, in the same order (attribution hooks onto these)."""
+
+    @abstractmethod
     def shared_parameters(self) -> list[nn.Parameter]:
         """Parameters that more than one task's loss reaches."""
 

@@ -117,6 +117,14 @@ class RunStore:
                  json.dumps(summary), run_id),
             )
 
+    def write_json(self, run_id: str, name: str, document: Any) -> None:
+        """Store a JSON document (e.g. extras.json) in the run's folder."""
+        atomic_write(self.run_dir(run_id) / name, json.dumps(document).encode())
+
+    def read_json(self, run_id: str, name: str) -> Any | None:
+        path = self.run_dir(run_id) / name
+        return json.loads(path.read_text()) if path.is_file() else None
+
     def list_runs(self) -> list[dict[str, Any]]:
         with closing(self._connect()) as db:
             rows = db.execute("SELECT * FROM runs ORDER BY created DESC").fetchall()

@@ -109,5 +109,6 @@ def run_experiment(
         baselines = train_baselines(config, data, stop)
     summary = summarise(run_id, data, result, baselines)
     if store:
+        store.write_json(run_id, "extras.json", result.extras)
         store.finish_run(run_id, summary, result.model.state_dict())
     return summary

@@ -37,6 +37,8 @@ class TrainResult:
     task_weights: list[list[float]] = field(default_factory=list)
     metrics: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     message: str | None = None
+    # What analyses recorded during training (JSON-ready), stored as the run's extras.json.
+    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def steps_per_second(self) -> float:

@@ -28,6 +28,9 @@ class HardSharing(MTLModel):
         features = self.trunk(self.encoder(x))
         return {name: h(features) for name, h in self.heads.items()}, [features]
 
+    def representation_modules(self) -> list[nn.Module]:
+        return [self.trunk]
+
     def shared_parameters(self) -> list[nn.Parameter]:
         return [*self.encoder.parameters(), *self.trunk.parameters()]
 
