@@ -1,0 +1,154 @@
+"""Figures and tables of an explanation: the tasks x units heatmap, the task x task profile
+similarity, a unit's use by each task and the inputs that drive it, and the input
+attributions per task (tabular bars side by side, image heatmaps side by side)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from mtl_core.analysis.explain import Explanation, UnitProfiles
+from mtl_core.viz.colors import DIVERGING, task_colors
+
+# How many features the per-task bars show (the rest are listed in the JSON output).
+MAX_BARS = 20
+
+
+def unit_heatmap(units: UnitProfiles) -> go.Figure:
+    """Rows: tasks (or task: class); columns: units in clustered order; colour: the share of
+    the row's attribution that flows through the unit."""
+    order = units.order
+    labels = [f"u{u}" for u in order]
+    figure = go.Figure(go.Heatmap(
+        z=units.share[:, order], x=labels, y=units.rows, colorscale="Blues", zmin=0,
+        colorbar={"title": "share"},
+        hovertemplate="%{y}<br>unit %{x}<br>share of attribution %{z:.3f}<extra></extra>"))
+    figure.update_layout(height=140 + 36 * len(units.rows), margin={"t": 30, "b": 40},
+                         xaxis={"title": "unit of the representation (clustered order)",
+                                "type": "category"},
+                         yaxis={"autorange": "reversed"})
+    return figure
+
+
+def similarity_heatmap(units: UnitProfiles) -> go.Figure:
+    """Cosine similarity of the rows' unit profiles (1 = the same units, 0 = disjoint)."""
+    figure = go.Figure(go.Heatmap(
+        z=units.similarity, x=units.rows, y=units.rows, colorscale="Blues", zmin=0, zmax=1,
+        text=np.round(units.similarity, 2), texttemplate="%{text}",
+        colorbar={"title": "cosine"},
+        hovertemplate="%{y} vs %{x}: %{z:.3f}<extra></extra>"))
+    side = 160 + 60 * len(units.rows)
+    figure.update_layout(height=side, width=side + 140, margin={"t": 30, "b": 40},
+                         yaxis={"autorange": "reversed"})
+    return figure
+
+
+def unit_usage_bars(units: UnitProfiles, unit: int) -> go.Figure:
+    """How much of each row's attribution goes through this one unit."""
+    colors = task_colors(list(dict.fromkeys(units.row_tasks)))
+    figure = go.Figure(go.Bar(
+        x=units.rows, y=units.share[:, unit],
+        marker_color=[colors[t] for t in units.row_tasks],
+        hovertemplate="%{x}: %{y:.3f}<extra></extra>"))
+    figure.update_layout(height=300, margin={"t": 30, "b": 40}, showlegend=False,
+                         yaxis_title=f"share through unit {unit}")
+    return figure
+
+
+def _side_by_side_bars(
+    values: dict[str, np.ndarray], feature_names: list[str], title: str
+) -> go.Figure:
+    """One horizontal bar chart per task, same features in the same order on a shared axis."""
+    tasks = list(values)
+    colors = task_colors(tasks)
+    total = np.sum([np.abs(v) for v in values.values()], axis=0)
+    keep = np.argsort(-total, kind="stable")[:MAX_BARS][::-1]
+    names = [feature_names[i] for i in keep]
+    figure = make_subplots(rows=1, cols=len(tasks), shared_yaxes=True,
+                           subplot_titles=tasks, horizontal_spacing=0.02)
+    for col, task in enumerate(tasks, start=1):
+        figure.add_bar(x=values[task][keep], y=names, orientation="h", name=task,
+                       marker_color=colors[task], row=1, col=col,
+                       hovertemplate="%{y}: %{x:.4f}<extra>" + task + "</extra>")
+        figure.update_xaxes(title_text=title if col == 1 else None, row=1, col=col)
+    figure.update_layout(height=120 + 22 * len(names), showlegend=False,
+                         margin={"t": 40, "b": 40})
+    return figure
+
+
+def input_bars(explanation: Explanation) -> go.Figure:
+    """Tabular: mean |Integrated Gradients| of each feature, per task, side by side."""
+    values = {t: a.mean_abs() for t, a in explanation.inputs.items()}
+    return _side_by_side_bars(values, explanation.feature_names, "mean |attribution|")
+
+
+def driver_bars(explanation: Explanation, unit: int) -> go.Figure:
+    """Tabular: mean |NeuronConductance| of each feature through one unit, per task."""
+    values = {t: np.abs(v).mean(axis=0) for t, v in explanation.drivers[unit].items()}
+    return _side_by_side_bars(values, explanation.feature_names, f"via unit {unit}")
+
+
+def _image(values: np.ndarray) -> np.ndarray:
+    """[C, H, W] -> [H, W]: attributions add up over channels; images show their mean."""
+    return values.sum(axis=0) if values.ndim == 3 else values
+
+
+def image_maps(
+    per_task: dict[str, np.ndarray], image: np.ndarray | None = None, signed: bool = True
+) -> go.Figure:
+    """Per-task [C, H, W] maps side by side (after the input image when given): signed on a
+    diverging scale centred at 0, or magnitudes on a sequential one."""
+    titles = (["input"] if image is not None else []) + list(per_task)
+    figure = make_subplots(rows=1, cols=len(titles), subplot_titles=titles,
+                           horizontal_spacing=0.02)
+    col = 1
+    if image is not None:
+        figure.add_heatmap(z=image.mean(axis=0), colorscale="gray", showscale=False,
+                           row=1, col=1, hovertemplate="%{z:.2f}<extra></extra>")
+        col = 2
+    maps = [_image(v) for v in per_task.values()]
+    bound = max(float(np.abs(m).max()) for m in maps) or 1.0
+    for i, values in enumerate(maps):
+        scale = {"colorscale": DIVERGING, "zmid": 0, "zmin": -bound, "zmax": bound,
+                 "reversescale": True} if signed else {"colorscale": "Blues", "zmin": 0,
+                                                       "zmax": bound}
+        figure.add_heatmap(z=values, showscale=i == len(maps) - 1, row=1, col=col + i,
+                           hovertemplate="%{z:.4f}<extra></extra>", **scale)
+    figure.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor=None)
+    figure.update_xaxes(showticklabels=False)
+    figure.update_layout(height=300, margin={"t": 40, "b": 10})
+    return figure
+
+
+def mean_image_maps(explanation: Explanation) -> go.Figure:
+    """Images: where each task looks, on average (mean |attribution| per pixel)."""
+    return image_maps({t: a.mean_abs() for t, a in explanation.inputs.items()}, signed=False)
+
+
+def example_image_maps(explanation: Explanation, index: int) -> go.Figure:
+    """Images: one example and each task's signed attribution over it."""
+    return image_maps({t: a.values[index] for t, a in explanation.inputs.items()},
+                      image=explanation.x[index])
+
+
+def completeness_table(explanation: Explanation) -> pd.DataFrame:
+    """Per attribution: mean |delta| against mean |F(x) - F(baseline)|; large asks for more
+    steps."""
+    rows = []
+    units = explanation.units
+    for row, completeness in zip(units.rows, units.completeness, strict=True):
+        rows.append({"attribution": f"units → {row}", **_completeness_cells(completeness)})
+    for task, attribution in explanation.inputs.items():
+        rows.append({"attribution": f"inputs → {task}",
+                     **_completeness_cells(attribution.completeness)})
+    return pd.DataFrame(rows)
+
+
+def _completeness_cells(completeness) -> dict[str, object]:
+    return {"mean |delta|": completeness.mean_abs_delta,
+            "max |delta|": completeness.max_abs_delta,
+            "mean |F(x) − F(baseline)|": completeness.mean_abs_change,
+            "relative": completeness.relative,
+            "more steps?": "yes" if completeness.needs_more_steps else "no"}
