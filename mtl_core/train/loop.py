@@ -20,6 +20,7 @@ from mtl_core.models import MTLModel, build_model
 from mtl_core.train.device import resolve_device
 from mtl_core.train.losses import task_losses
 from mtl_core.train.metrics import task_metrics
+from mtl_core.train.probes import LookaheadProbe
 from mtl_core.weighting import build_weighting
 
 EventHandler = Callable[[dict[str, Any]], None]
@@ -111,6 +112,8 @@ def train_model(
     model = build_model(config.model, data.tasks, data.input_kind, data.input_shape).to(device)
     weighting = build_weighting(config.weighting, data.task_names)
     optimizer = make_optimizer(config, [*model.parameters(), *weighting.parameters()])
+    probe = LookaheadProbe.for_training(config.analysis.affinity_every, model, optimizer,
+                                        data.tasks)  # None when off or for a single task
     train = _to_device(data.splits["train"], device)
     val = _to_device(data.splits["validation"] if len(data.splits["validation"]) else
                      data.splits["train"], device)
@@ -130,6 +133,8 @@ def train_model(
                 result.status, result.message = "stopped", f"stopped by the user at epoch {epoch}"
                 break
             x, targets, masks = _rows(train, batch)
+            if probe is not None and probe.due(result.steps):  # affinity, before the step
+                probe.measure(x, targets, masks, result.steps, epoch)
             outputs, features = model.forward_with_features(x)
             losses = task_losses(data.tasks, outputs, targets, masks)
             if not torch.isfinite(losses).all():
@@ -170,6 +175,8 @@ def train_model(
                 break
 
     result.seconds = time.perf_counter() - started
+    if probe is not None:
+        result.extras["affinity"] = probe.to_json(result.task_weights)
     if best_state is not None:
         model.load_state_dict(best_state)  # the best (and last good) checkpoint
     result.metrics = {
