@@ -28,7 +28,7 @@ if kind == "Embedded sample":
     source = st.selectbox("Sample", names, index=names.index(current),
                           format_func=lambda s: f"{samples[s].name}: {samples[s].description}")
     configs = samples[source].configs
-    config = st.selectbox("Config", configs) if configs else None
+    config = st.selectbox("Config", configs) if len(configs) > 1 else None
 else:
     source = st.text_input("Path or hub id", value="" if exp["data"]["source"] in samples
                            else exp["data"]["source"])

@@ -1,5 +1,7 @@
-"""From a data config to training tensors: load the source, choose splits, infer task
-kinds, encode targets (missing labels become masks) and inputs."""
+"""From a data config to training tensors: load each source (tasks may come from several
+datasets), cap rows with a seeded sample, choose splits, infer task kinds, encode targets
+(missing labels and rows of other datasets become masks) and inputs of one shared type:
+tabular float [N, F], image float [N, C, H, W] in 0..1, or text long [N, L] (hashed ids)."""
 
 from __future__ import annotations
 
@@ -11,21 +13,36 @@ import pandas as pd
 import torch
 
 from mtl_core.config import DataConfig, TaskConfig
-from mtl_core.data.roles import infer_roles
+from mtl_core.data.images import image_channels, images_to_array
+from mtl_core.data.roles import ColumnRole, infer_roles
 from mtl_core.data.sources import load_source
-from mtl_core.data.splits import make_splits, seeded_sample
+from mtl_core.data.splits import SPLIT_NAMES, make_splits, seeded_rows
 from mtl_core.data.tabular import TabularEncoder
 from mtl_core.data.tasks import TaskSpec, check_target, class_names, infer_kind
+from mtl_core.data.text import hash_texts, joined_text
 from mtl_core.errors import UserError
+
+# Fewer training rows than this cannot be split into train/validation/test and learned.
+MIN_ROWS = 10
+# Which column types each shared input type reads when inputs are "auto".
+_AUTO_INPUTS = {"tabular": ("numeric", "categorical"), "text": ("text",), "image": ("image",)}
+# Which column types an explicitly listed input may have, per input type.
+_ALLOWED_INPUTS = {
+    "tabular": ("numeric", "categorical", "id-like", "constant"),
+    "text": ("text", "categorical", "id-like", "constant"),
+    "image": ("image",),
+}
 
 
 @dataclass
 class SplitTensors:
-    """One split: inputs, one target tensor per task and a mask of rows that have a label."""
+    """One split: inputs, one target tensor per task, a mask of rows that have a label, and
+    (several datasets) the dataset index of every row."""
 
     x: torch.Tensor
     targets: dict[str, torch.Tensor]
     masks: dict[str, torch.Tensor]
+    sources: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
@@ -40,21 +57,36 @@ class PreparedData:
     feature_names: list[str]
     # Regression targets are trained standardised; (mean, std) turns them back.
     target_stats: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # One entry per dataset (index = SplitTensors.sources value): "source[:config]".
+    source_names: list[str] = field(default_factory=list)
+    input_columns: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def task_names(self) -> list[str]:
         return [task.name for task in self.tasks]
 
 
-def _frames(dataset: datasets.DatasetDict) -> dict[str, pd.DataFrame]:
-    return {name: split.to_pandas() for name, split in dataset.items()}
+@dataclass
+class _Part:
+    """One dataset of the experiment with its tasks, split frames and column roles."""
+
+    label: str
+    features: datasets.Features
+    frames: dict[str, pd.DataFrame]
+    specs: list[TaskSpec]
+    roles: list[ColumnRole]
+    wanted_inputs: str | list[str]
+    inputs: list[str] = field(default_factory=list)
 
 
-def _check_columns(frame: pd.DataFrame, wanted: list[str], what: str) -> None:
+def _check_columns(frame: pd.DataFrame, wanted: list[str], what: str, label: str) -> None:
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
         have = ", ".join(map(str, frame.columns))
-        raise UserError(f"{what} column '{missing[0]}' not in the data (columns: {have})")
+        raise UserError(
+            f"{what} column '{missing[0]}' is not in {label} (its columns: {have}): "
+            "check the spelling"
+        )
 
 
 def build_task_specs(
@@ -71,19 +103,46 @@ def build_task_specs(
     return specs
 
 
+def _multilabel(task: TaskSpec, values: pd.Series, feature: object):
+    by_index = isinstance(getattr(feature, "feature", None), datasets.ClassLabel)
+    lookup = {name: i for i, name in enumerate(task.classes)}
+    out = np.zeros((len(values), len(task.classes)), dtype=np.float32)
+    mask = np.zeros(len(values), dtype=bool)
+    for row, labels in enumerate(values):
+        if labels is None or (isinstance(labels, float) and np.isnan(labels)):
+            continue
+        mask[row] = True
+        for label in labels:
+            index = int(label) if by_index else lookup.get(str(label), -1)
+            if 0 <= index < len(task.classes):
+                out[row, index] = 1.0
+    return torch.from_numpy(out), mask
+
+
 def _encode_target(task: TaskSpec, values: pd.Series, features: datasets.Features):
-    """-> (target tensor, mask tensor). Classification targets are class indices."""
+    """-> (target tensor, mask array). Classification targets are class indices."""
+    feature = features.get(task.column)
+    if task.kind == "multilabel":
+        return _multilabel(task, values, feature)
     if task.kind == "regression":
         numbers = pd.to_numeric(values, errors="coerce").astype("float64")
         mask = numbers.notna().to_numpy()
         return torch.tensor(numbers.fillna(0.0).to_numpy(), dtype=torch.float32), mask
-    if isinstance(features.get(task.column), datasets.ClassLabel):
+    if isinstance(feature, datasets.ClassLabel):
         codes = values.fillna(-1).astype("int64").to_numpy()
     else:
         lookup = {name: i for i, name in enumerate(task.classes)}
-        codes = np.array([lookup.get(str(v), -1) if pd.notna(v) else -1 for v in values])
+        codes = values.astype("string").map(lookup, na_action="ignore")
+        codes = codes.fillna(-1).astype("int64").to_numpy()
     mask = codes >= 0
     return torch.tensor(np.where(mask, codes, 0), dtype=torch.long), mask
+
+
+def _no_labels(task: TaskSpec, n_rows: int) -> torch.Tensor:
+    """Placeholder targets for rows of another dataset (their mask is False)."""
+    if task.kind == "multilabel":
+        return torch.zeros((n_rows, len(task.classes)))
+    return torch.zeros(n_rows, dtype=torch.float32 if task.kind == "regression" else torch.long)
 
 
 def _standardise(splits: dict[str, SplitTensors], task: TaskSpec) -> tuple[float, float]:
@@ -97,51 +156,168 @@ def _standardise(splits: dict[str, SplitTensors], task: TaskSpec) -> tuple[float
     return mean, std
 
 
-def _input_columns(config: DataConfig, frame: pd.DataFrame, features) -> list[str]:
-    targets = [t.column for t in config.tasks]
-    if config.inputs != "auto":
-        _check_columns(frame, config.inputs, "input")
-        clash = sorted(set(config.inputs) & set(targets))
-        if clash:
-            raise UserError(f"column '{clash[0]}' is a task target, so it cannot also be an input")
-        return list(config.inputs)
-    roles = infer_roles(frame, features, targets)
-    columns = [r.column for r in roles if r.role == "input" and r.type in ("numeric", "categorical")]
+def _groups(config: DataConfig) -> list[tuple[str, str | None, list[TaskConfig]]]:
+    """Tasks grouped by their dataset: (source, config, tasks), the experiment's own first."""
+    groups: dict[tuple[str, str | None], list[TaskConfig]] = {(config.source, config.config): []}
+    for task in config.tasks:
+        key = (task.source, task.config) if task.source else (config.source, config.config)
+        groups.setdefault(key, []).append(task)
+    return [(source, name, tasks) for (source, name), tasks in groups.items() if tasks]
+
+
+def _capped(dataset: datasets.DatasetDict, max_rows: int | None, seed: int):
+    """Every split with at most `max_rows` rows, a seeded sample (before any row is read)."""
+    capped = {}
+    for name, split in dataset.items():
+        rows = seeded_rows(len(split), max_rows, seed)
+        capped[name] = split if rows is None else split.select(rows)
+    return datasets.DatasetDict(capped)
+
+
+def _load_part(source: str, name: str | None, tasks: list[TaskConfig], config: DataConfig,
+               wanted_inputs: str | list[str]) -> _Part:
+    label = source if name is None else f"{source}:{name}"
+    dataset = load_source(source, name)
+    train_name = config.splits.train
+    if train_name not in dataset:
+        have = ", ".join(dataset)
+        raise UserError(f"split '{train_name}' not in {label} (it has: {have}): set splits.train")
+    dataset = _capped(dataset, config.max_rows, config.splits.seed)
+    features = dataset[train_name].features
+    frames = {split: dataset[split].to_pandas() for split in dataset}
+    train = frames[train_name]
+    _check_columns(train, [t.column for t in tasks], "task", label)
+    if len(train) < MIN_ROWS:
+        raise UserError(
+            f"{label} has only {len(train)} row{'s' if len(train) != 1 else ''} in split "
+            f"'{train_name}': training needs at least {MIN_ROWS}; add rows"
+        )
+    specs = build_task_specs(tasks, train, features)
+    stratify = next((s.column for s in specs if s.kind in ("binary", "multiclass")), None)
+    split_frames = make_splits(frames, config.splits, stratify)
+    if len(split_frames["train"]) == 0:
+        raise UserError(f"the training split of {label} has no rows: lower val/test fractions")
+    known = set(map(str, train.columns))
+    types = {c: t for c, t in config.column_types.items() if c in known}
+    ignore = [c for c in config.ignore if c in known]
+    roles = infer_roles(split_frames["train"], features, [s.column for s in specs], types, ignore)
+    return _Part(label, features, split_frames, specs, roles, wanted_inputs)
+
+
+def _input_type(config: DataConfig, part: _Part) -> str:
+    if config.input_type != "auto":
+        return config.input_type
+    if part.wanted_inputs == "auto":
+        types = {r.type for r in part.roles if r.role == "input"}
+    else:
+        by_column = {r.column: r.type for r in part.roles}
+        types = {by_column.get(c) for c in part.wanted_inputs}
+    return "image" if "image" in types else "text" if "text" in types else "tabular"
+
+
+def _choose_inputs(part: _Part, input_type: str) -> list[str]:
+    by_column = {r.column: r for r in part.roles}
+    if part.wanted_inputs != "auto":
+        columns = list(part.wanted_inputs)
+        _check_columns(part.frames["train"], columns, "input", part.label)
+        for column in columns:
+            role = by_column[column]
+            if role.role == "target":
+                raise UserError(f"column '{column}' is a task target, so it cannot also be an "
+                                "input: remove it from the inputs")
+            if role.type not in _ALLOWED_INPUTS[input_type]:
+                raise UserError(_wrong_input(column, role.type, input_type))
+        return columns
+    columns = [r.column for r in part.roles
+               if r.role == "input" and r.type in _AUTO_INPUTS[input_type]]
     if not columns:
-        raise UserError("no usable input columns: list them under data.inputs")
-    return columns
+        raise UserError(
+            f"no {input_type} input column in {part.label}: list the input columns under "
+            "data.inputs, or set data.input_type"
+        )
+    return columns[:1] if input_type == "image" else columns
+
+
+def _wrong_input(column: str, column_type: str, input_type: str) -> str:
+    if input_type == "tabular" and column_type == "text":
+        return (f"column '{column}' is free text, so it cannot be a numeric or categorical "
+                "input: set input_type: text to use it as text, or ignore it")
+    if column_type == "image":
+        return (f"column '{column}' holds images: set input_type: image to use it, "
+                "or ignore it")
+    return (f"column '{column}' is {column_type}, so it cannot be an input of a {input_type} "
+            "model: ignore it or change its type")
+
+
+def _encode_inputs(parts: list[_Part], input_type: str, config: DataConfig):
+    """-> ({split: [x array per part]}, input_shape, feature_names)."""
+    if input_type == "tabular":
+        columns = parts[0].inputs
+        for part in parts[1:]:
+            _check_columns(part.frames["train"], columns, "input", part.label)
+        train = pd.concat([p.frames["train"][columns] for p in parts], ignore_index=True)
+        encoder = TabularEncoder.fit(train, columns)
+        xs = {s: [encoder.transform(p.frames[s]) for p in parts] for s in SPLIT_NAMES}
+        return xs, (len(encoder.feature_names),), encoder.feature_names
+    if input_type == "text":
+        xs = {s: [hash_texts(joined_text(p.frames[s], p.inputs), config.text) for p in parts]
+              for s in SPLIT_NAMES}
+        names = [f"token {i}" for i in range(config.text.max_tokens)]
+        return xs, (config.text.max_tokens,), names
+    channels = max(image_channels(p.frames["train"][p.inputs[0]], p.inputs[0]) for p in parts)
+    size = config.image_size
+    xs = {s: [images_to_array(p.frames[s][p.inputs[0]], p.inputs[0], size, channels)
+              for p in parts] for s in SPLIT_NAMES}
+    return xs, (channels, size, size), (["grey"] if channels == 1 else ["red", "green", "blue"])
+
+
+def _split_tensors(parts: list[_Part], specs: list[TaskSpec], split: str,
+                   xs: list[np.ndarray]) -> SplitTensors:
+    targets: dict[str, list[torch.Tensor]] = {s.name: [] for s in specs}
+    masks: dict[str, list[np.ndarray]] = {s.name: [] for s in specs}
+    for part in parts:
+        frame = part.frames[split]
+        own = {s.name for s in part.specs}
+        for spec in specs:
+            if spec.name in own:
+                target, mask = _encode_target(spec, frame[spec.column], part.features)
+            else:
+                target, mask = _no_labels(spec, len(frame)), np.zeros(len(frame), dtype=bool)
+            targets[spec.name].append(target)
+            masks[spec.name].append(mask)
+    sources = torch.cat([torch.full((len(p.frames[split]),), i, dtype=torch.long)
+                         for i, p in enumerate(parts)])
+    return SplitTensors(
+        torch.from_numpy(np.concatenate(xs)),
+        {name: torch.cat(t) for name, t in targets.items()},
+        {name: torch.tensor(np.concatenate(m), dtype=torch.bool) for name, m in masks.items()},
+        sources,
+    )
 
 
 def prepare_data(config: DataConfig) -> PreparedData:
     """Load and encode the experiment's data; raises UserError on any bad input."""
-    dataset = load_source(config.source, config.config)
-    features = next(iter(dataset.values())).features
-    frames = _frames(dataset)
-    train_name = config.splits.train
-    if train_name in frames:
-        frames[train_name] = seeded_sample(frames[train_name], config.max_rows, config.splits.seed)
-        _check_columns(frames[train_name], [t.column for t in config.tasks], "task")
-    specs = build_task_specs(config.tasks, frames.get(train_name, pd.DataFrame()), features)
-    first_class = next((s.column for s in specs if s.is_classification), None)
-    split_frames = make_splits(frames, config.splits, first_class)
-    if len(split_frames["train"]) == 0:
-        raise UserError("the training split has no rows: lower val/test fractions or add data")
-    columns = _input_columns(config, split_frames["train"], features)
-    encoder = TabularEncoder.fit(split_frames["train"], columns)
-    splits = {}
-    for name, frame in split_frames.items():
-        targets, masks = {}, {}
-        for spec in specs:
-            targets[spec.name], mask = _encode_target(spec, frame[spec.column], features)
-            masks[spec.name] = torch.from_numpy(np.asarray(mask, dtype=bool))
-        x = torch.from_numpy(encoder.transform(frame))
-        splits[name] = SplitTensors(x, targets, masks)
+    parts = []
+    for index, (source, name, tasks) in enumerate(_groups(config)):
+        own = config.inputs if index == 0 and source == config.source else next(
+            (t.inputs for t in tasks if t.inputs != "auto"), "auto")
+        parts.append(_load_part(source, name, tasks, config, own))
+    input_type = _input_type(config, parts[0])
+    for part in parts:
+        part.inputs = _choose_inputs(part, input_type)
+    specs = [spec for part in parts for spec in part.specs]
+    order = {t.name: i for i, t in enumerate(config.tasks)}
+    specs.sort(key=lambda s: order[s.name])
+    xs, input_shape, feature_names = _encode_inputs(parts, input_type, config)
+    splits = {split: _split_tensors(parts, specs, split, xs[split]) for split in SPLIT_NAMES}
     stats = {s.name: _standardise(splits, s) for s in specs if s.kind == "regression"}
     return PreparedData(
         tasks=specs,
         splits=splits,
-        input_kind="tabular",
-        input_shape=(splits["train"].x.shape[1],),
-        feature_names=encoder.feature_names,
+        input_kind=input_type,
+        input_shape=tuple(input_shape),
+        feature_names=feature_names,
         target_stats=stats,
+        source_names=[p.label for p in parts],
+        input_columns={p.label: p.inputs for p in parts},
     )
