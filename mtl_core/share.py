@@ -1,0 +1,87 @@
+"""Shareable links: an experiment <-> readable URL query parameters, so that a link
+reproduces a setup (TensorFlow-Playground style). Unknown or broken parameters are
+reported, never executed."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from mtl_core.config import config_from_dict, to_dict
+from mtl_core.errors import UserError
+
+# URL name -> (section, key, parser). Kept short and readable: ?source=...&tasks=a,b&arch=hard
+_SCALARS: dict[str, tuple[str, str, type]] = {
+    "arch": ("model", "architecture", str),
+    "dropout": ("model", "dropout", float),
+    "weighting": ("weighting", "method", str),
+    "update_every": ("weighting", "update_every", int),
+    "epochs": ("train", "epochs", int),
+    "lr": ("train", "lr", float),
+    "batch": ("train", "batch_size", int),
+    "seed": ("train", "seed", int),
+    "optimizer": ("train", "optimizer", str),
+    "device": ("train", "device", str),
+}
+_WIDTHS = {"shared": "shared", "head": "head"}
+# Parameters that are not experiment settings but belong in a link all the same.
+VIEW_PARAMS = ("teacher",)
+
+
+def _widths(text: str, name: str) -> list[int]:
+    try:
+        return [int(w) for w in text.split(",") if w.strip()]
+    except ValueError:
+        raise UserError(f"link parameter '{name}' must be widths like 64,64; got '{text}'") from None
+
+
+def experiment_to_params(experiment: dict[str, Any]) -> dict[str, str]:
+    """The settings a link carries (all that a lesson or the pages change)."""
+    data = experiment["data"]
+    params = {"source": data["source"],
+              "tasks": ",".join(f"{t['name']}:{t['column']}" if t["name"] != t["column"]
+                                else t["column"] for t in data["tasks"])}
+    if data.get("config"):
+        params["config"] = data["config"]
+    for name, (section, key, _) in _SCALARS.items():
+        value = experiment.get(section, {}).get(key)
+        if value is not None:
+            params[name] = str(value)
+    for name, key in _WIDTHS.items():
+        params[name] = ",".join(map(str, experiment["model"][key]))
+    params["baselines"] = "1" if experiment["train"].get("baselines", True) else "0"
+    return params
+
+
+def _parse_tasks(text: str) -> list[dict[str, str]]:
+    tasks = []
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        name, _, column = item.partition(":")
+        tasks.append({"name": name, "column": column or name})
+    return tasks
+
+
+def params_to_experiment(params: dict[str, str], base: dict[str, Any]) -> dict[str, Any]:
+    """`base` updated with the link's settings; raises UserError naming a bad parameter.
+    The result is validated as a whole config before it is returned."""
+    experiment = copy.deepcopy(base)
+    if "source" in params:
+        experiment["data"]["source"] = params["source"]
+        experiment["data"]["config"] = params.get("config") or None
+    if "tasks" in params:
+        experiment["data"]["tasks"] = _parse_tasks(params["tasks"])
+    for name, (section, key, parse) in _SCALARS.items():
+        if name in params:
+            try:
+                experiment.setdefault(section, {})[key] = parse(params[name])
+            except ValueError:
+                raise UserError(f"link parameter '{name}' has a bad value '{params[name]}'") from None
+    for name, key in _WIDTHS.items():
+        if name in params:
+            experiment["model"][key] = _widths(params[name], name)
+    if "baselines" in params:
+        experiment["train"]["baselines"] = params["baselines"] not in ("0", "false", "no")
+    try:
+        return to_dict(config_from_dict(experiment)) | {"name": experiment.get("name")}
+    except UserError as error:
+        raise UserError(f"this link's settings are not valid: {error}") from None

@@ -1,0 +1,52 @@
+"""Shareable links: settings survive the round trip through URL parameters."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mtl_core.errors import UserError
+from mtl_core.share import experiment_to_params, params_to_experiment
+from pages.common import DEFAULT_EXPERIMENT
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    epochs=st.integers(1, 500),
+    lr=st.floats(1e-5, 1.0, allow_nan=False),
+    shared=st.lists(st.integers(1, 256), min_size=1, max_size=3),
+    arch=st.sampled_from(["hard"]),
+    baselines=st.booleans(),
+    tasks=st.lists(st.sampled_from(["species", "sex", "island"]), min_size=1, max_size=3,
+                   unique=True),
+)
+def test_link_round_trip_reproduces_the_setup(epochs, lr, shared, arch, baselines, tasks):
+    experiment = params_to_experiment({}, DEFAULT_EXPERIMENT)
+    experiment["train"].update(epochs=epochs, lr=lr, baselines=baselines)
+    experiment["model"].update(shared=shared, architecture=arch)
+    experiment["data"]["tasks"] = [{"name": t, "column": t} for t in tasks]
+    params = experiment_to_params(experiment)
+    assert all(isinstance(v, str) for v in params.values())
+    restored = params_to_experiment(params, DEFAULT_EXPERIMENT)
+    assert restored["train"]["epochs"] == epochs
+    assert restored["train"]["lr"] == pytest.approx(lr)
+    assert restored["train"]["baselines"] == baselines
+    assert restored["model"]["shared"] == shared
+    assert [t["column"] for t in restored["data"]["tasks"]] == tasks
+
+
+def test_renamed_task_keeps_name_and_column():
+    params = {"tasks": "mass:body_mass_g,species"}
+    restored = params_to_experiment(params, DEFAULT_EXPERIMENT)
+    assert [(t["name"], t["column"]) for t in restored["data"]["tasks"]] == [
+        ("mass", "body_mass_g"), ("species", "species")]
+
+
+@pytest.mark.parametrize(("params", "needle"), [
+    ({"epochs": "ten"}, "'epochs'"),
+    ({"shared": "64,x"}, "'shared'"),
+    ({"epochs": "0"}, "train.epochs"),
+    ({"optimizer": "rmsprop"}, "train.optimizer"),
+])
+def test_bad_link_parameters_are_named(params, needle):
+    with pytest.raises(UserError, match=needle):
+        params_to_experiment(params, DEFAULT_EXPERIMENT)
