@@ -38,8 +38,31 @@ class TaskConfig(_Strict):
     column: str = Field(min_length=1)
     kind: TaskKind | None = None
     weight: float = Field(1.0, ge=0.0)
+    # A task from another dataset: its own source/config, and its input columns there
+    # ("auto": that dataset's columns of the experiment's input type).
     source: str | None = None
     config: str | None = None
+    inputs: Literal["auto"] | list[str] = "auto"
+
+
+ColumnType = Literal["numeric", "categorical", "text", "image"]
+
+
+class TextConfig(_Strict):
+    """Tokenizer-free text inputs: hashed word n-grams and character n-grams."""
+
+    max_tokens: int = Field(128, ge=4, le=4096)
+    word_ngrams: int = Field(2, ge=1, le=3)
+    char_ngrams: int = Field(3, ge=0, le=5)
+    lowercase: bool = True
+
+
+class SamplingConfig(_Strict):
+    """How training batches draw rows from several datasets: proportional to their sizes,
+    uniform over datasets, or temperature-scaled (p_i ~ n_i^(1/temperature))."""
+
+    strategy: Literal["proportional", "uniform", "temperature"] = "proportional"
+    temperature: float = Field(2.0, gt=0.0)
 
 
 class DataConfig(_Strict):
@@ -49,6 +72,14 @@ class DataConfig(_Strict):
     inputs: Literal["auto"] | list[str] = "auto"
     tasks: list[TaskConfig] = Field(min_length=1)
     max_rows: int | None = Field(None, gt=0)
+    # One input type shared by every task (auto: image, else text, else tabular columns).
+    input_type: Literal["auto", "tabular", "image", "text"] = "auto"
+    # Column type overrides, e.g. {zip_code: categorical, review: text}.
+    column_types: dict[str, ColumnType] = Field(default_factory=dict)
+    ignore: list[str] = Field(default_factory=list)
+    image_size: int = Field(32, ge=8, le=256)
+    text: TextConfig = TextConfig()
+    sampling: SamplingConfig = SamplingConfig()
 
     @field_validator("tasks")
     @classmethod

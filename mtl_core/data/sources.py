@@ -1,8 +1,13 @@
-"""Sources -> `datasets.DatasetDict`: an embedded sample, a local file or folder, or a
-Hugging Face hub id. Every failure becomes one UserError that says what to do."""
+"""Sources -> `datasets.DatasetDict`: an embedded sample, a local file or folder (CSV, TSV,
+Parquet, JSON/JSONL, Arrow, a `save_to_disk` folder, an imagefolder), an uploaded file, or a
+Hugging Face hub id. Every failure becomes one UserError that names the source and says
+what to do."""
 
 from __future__ import annotations
 
+import hashlib
+import re
+import tempfile
 from pathlib import Path
 
 import datasets
@@ -18,6 +23,12 @@ _FILE_BUILDERS = {
     ".jsonl": ("json", {}),
     ".arrow": ("arrow", {}),
 }
+_TEXT_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl")
+# Browser uploads: what the Data page accepts, and how large.
+UPLOAD_SUFFIXES = (".csv", ".tsv", ".parquet", ".json", ".jsonl")
+UPLOAD_LIMIT_MB = 50
+_OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "pipes"}
+NO_HUB = "use a local file or folder, an uploaded file, or an embedded sample"
 
 
 def resolve_sample(source: str) -> Path | None:
@@ -27,13 +38,58 @@ def resolve_sample(source: str) -> Path | None:
     return candidate if name and "/" not in name and candidate.is_dir() else None
 
 
+def _check_text_file(path: Path) -> None:
+    """Empty files and non-UTF-8 bytes get their own message before `datasets` sees them."""
+    if path.stat().st_size == 0:
+        raise UserError(f"{path.name} is empty (0 bytes): choose a file with a header and rows")
+    if path.suffix.lower() not in _TEXT_SUFFIXES:
+        return
+    with path.open("rb") as handle:
+        head = handle.read(65536)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 4:  # not just a character cut at the read boundary
+            raise UserError(
+                f"{path.name} has unreadable bytes (not UTF-8 text at byte {error.start}): "
+                "save it as a UTF-8 CSV/JSON file, or pick the right file"
+            ) from None
+    if b"\x00" in head:
+        raise UserError(
+            f"{path.name} has unreadable bytes (binary content): save it as a UTF-8 text file"
+        )
+
+
+def _check_delimiter(path: Path, loaded: datasets.DatasetDict) -> None:
+    """A CSV read as one column whose name holds `;`, tabs or `|` used another delimiter."""
+    if path.suffix.lower() not in (".csv", ".tsv"):
+        return
+    names = next(iter(loaded.values())).column_names
+    if len(names) != 1:
+        return
+    for mark, word in _OTHER_DELIMITERS.items():
+        if mark in names[0]:
+            raise UserError(
+                f"{path.name} was read as a single column '{names[0][:40]}': it seems to use "
+                f"{word} as the delimiter; save it comma-separated (or as .tsv for tabs)"
+            )
+
+
 def _load_file(path: Path) -> datasets.DatasetDict:
     builder = _FILE_BUILDERS.get(path.suffix.lower())
     if builder is None:
         known = ", ".join(sorted(_FILE_BUILDERS))
         raise UserError(f"cannot read {path.name}: unknown file type (use one of {known})")
+    _check_text_file(path)
     name, kwargs = builder
-    return datasets.load_dataset(name, data_files={"train": str(path)}, **kwargs)
+    try:
+        loaded = datasets.load_dataset(name, data_files={"train": str(path)}, **kwargs)
+    except ValueError as error:
+        if "corresponds to no data" in str(error):
+            raise UserError(f"{path.name} has a header but no rows: add data rows") from None
+        raise
+    _check_delimiter(path, loaded)
+    return loaded
 
 
 def _load_folder(path: Path, config: str | None) -> datasets.DatasetDict:
@@ -45,7 +101,8 @@ def _load_folder(path: Path, config: str | None) -> datasets.DatasetDict:
     return datasets.load_dataset(str(path), config)
 
 
-def _hub_message(source: str, error: Exception) -> str:
+def hub_message(source: str, error: Exception) -> str:
+    """One line for the hub's failures (see apis.md 4.3): which one it is, and what to do."""
     text = str(error)
     if "gated" in text:
         return f"'{source}' is a gated dataset: log in with `hf auth login` and accept its terms"
@@ -54,16 +111,24 @@ def _hub_message(source: str, error: Exception) -> str:
     if isinstance(error, ConnectionError) or "OfflineModeIsEnabled" in text or "reach" in text:
         return (
             f"cannot reach the Hugging Face hub for '{source}' (no network or offline mode): "
-            "use a local file or folder, or an embedded sample"
+            f"{NO_HUB}"
         )
     return (
-        f"'{source}' is neither a local file or folder nor a dataset on the Hugging Face hub: "
-        "check the spelling or path"
+        f"'{source}' is neither a local file or folder nor a dataset on the Hugging Face hub "
+        "(or it is private): check the spelling or path"
     )
 
 
+def _read_error(source: str, error: Exception) -> UserError:
+    cause = error.__cause__ or error.__context__
+    detail = f"{type(cause).__name__}: {cause}" if cause else f"{type(error).__name__}: {error}"
+    detail = detail.splitlines()[0][:200] if detail else type(error).__name__
+    return UserError(f"cannot read {source} ({detail}): check that the file is well formed")
+
+
 def load_source(source: str, config: str | None = None) -> datasets.DatasetDict:
-    """Load `source` as a DatasetDict; raises UserError with a readable message."""
+    """Load `source` as a DatasetDict (memory-mapped Arrow); raises UserError with a readable
+    message for every failure."""
     source = source.strip()
     if not source:
         raise UserError("no data source given: pick a sample, a file or a hub id")
@@ -83,15 +148,73 @@ def load_source(source: str, config: str | None = None) -> datasets.DatasetDict:
     except (FileNotFoundError, ConnectionError) as error:
         if path.exists():
             raise UserError(f"no readable data files in {source}: {error}") from None
-        raise UserError(_hub_message(source, error)) from None
+        raise UserError(hub_message(source, error)) from None
     except ValueError as error:
         if "BuilderConfig" in str(error) or "config" in str(error).lower():
             raise UserError(f"'{source}' has no config '{config}': {error}") from None
         raise UserError(f"cannot read {source}: {error}") from None
     except Exception as error:  # datasets/pyarrow parse errors have many types
-        raise UserError(f"cannot read {source}: {type(error).__name__}: {error}") from None
+        raise _read_error(source, error) from None
     if not isinstance(loaded, datasets.DatasetDict):
         loaded = datasets.DatasetDict({"train": loaded})
     if all(len(split) == 0 for split in loaded.values()):
         raise UserError(f"{source} has no rows: check the file")
     return loaded
+
+
+def config_names(source: str) -> list[str]:
+    """Config names of a hub dataset or a local folder with a dataset card ([] for a file)."""
+    sample = resolve_sample(source)
+    path = sample or Path(source).expanduser()
+    if path.is_file():
+        return []
+    try:
+        return list(datasets.get_dataset_config_names(str(path) if path.is_dir() else source))
+    except (FileNotFoundError, ConnectionError) as error:
+        raise UserError(hub_message(source, error)) from None
+    except Exception as error:  # a malformed card or an unusual hub answer
+        raise _read_error(source, error) from None
+
+
+def split_names(source: str, config: str | None = None) -> list[str]:
+    """Split names of a hub dataset or a local folder."""
+    sample = resolve_sample(source)
+    path = sample or Path(source).expanduser()
+    if path.is_file():
+        return ["train"]
+    try:
+        where = str(path) if path.is_dir() else source
+        return list(datasets.get_dataset_split_names(where, config_name=config))
+    except (FileNotFoundError, ConnectionError) as error:
+        raise UserError(hub_message(source, error)) from None
+    except Exception as error:
+        raise _read_error(source, error) from None
+
+
+def safe_filename(name: str) -> str:
+    """A file name without folders or odd characters: `../../a b.csv` -> `a_b.csv`."""
+    base = Path(name.replace("\\", "/")).name
+    stem, dot, suffix = base.rpartition(".")
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", stem if dot else base).strip("_") or "upload"
+    suffix = re.sub(r"[^A-Za-z0-9]", "", suffix) if dot else ""
+    return f"{stem[:80]}.{suffix.lower()}" if suffix else stem[:80]
+
+
+def save_upload(name: str, content: bytes, folder: Path | None = None) -> Path:
+    """Write an uploaded file under a temp folder with a sanitised name; the file is only
+    ever parsed as data (never executed, never unpickled)."""
+    clean = safe_filename(name)
+    if not clean.endswith(UPLOAD_SUFFIXES):
+        raise UserError(
+            f"cannot use {clean}: upload one of {', '.join(UPLOAD_SUFFIXES)}"
+        )
+    if len(content) > UPLOAD_LIMIT_MB * 1024 * 1024:
+        raise UserError(
+            f"{clean} is larger than {UPLOAD_LIMIT_MB} MB: use a local path instead"
+        )
+    # One folder per content hash: the same upload maps to the same path (and cache entry).
+    digest = hashlib.sha256(content).hexdigest()[:16]
+    target = Path(folder or Path(tempfile.gettempdir()) / "mtl-uploads") / digest / clean
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(content)
+    return target

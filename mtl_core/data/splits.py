@@ -67,9 +67,9 @@ def split_sizes(splits: dict[str, pd.DataFrame]) -> dict[str, int]:
     return {name: int(len(frame)) for name, frame in splits.items()}
 
 
-def seeded_sample(frame: pd.DataFrame, max_rows: int | None, seed: int) -> pd.DataFrame:
-    """At most `max_rows` rows, drawn with `seed` (the whole frame when it is smaller)."""
-    if max_rows is None or len(frame) <= max_rows:
-        return frame
-    rows = np.random.default_rng(seed).choice(len(frame), size=max_rows, replace=False)
-    return frame.iloc[np.sort(rows)]
+def seeded_rows(n_rows: int, max_rows: int | None, seed: int) -> np.ndarray | None:
+    """Sorted indices of at most `max_rows` of `n_rows` rows drawn with `seed`; None when
+    every row fits under the cap."""
+    if max_rows is None or n_rows <= max_rows:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n_rows, size=max_rows, replace=False))

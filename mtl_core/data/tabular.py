@@ -8,10 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from mtl_core.data.roles import MAX_CATEGORIES
 from mtl_core.errors import UserError
-
-# A categorical input with more categories than this is refused (say what to do instead).
-MAX_CATEGORIES = 200
 
 
 @dataclass

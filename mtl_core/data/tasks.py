@@ -14,6 +14,8 @@ from mtl_core.errors import UserError
 CLASSIFICATION_KINDS = ("binary", "multiclass", "multilabel")
 # An integer column with at most this many distinct values reads as classes.
 MAX_INT_CLASSES = 10
+# A classification target with more classes than this is refused (one logit per class).
+MAX_CLASSES = 1000
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ def infer_kind(feature: object, values: pd.Series) -> str:
     if isinstance(feature, datasets.List | datasets.LargeList):
         return "multilabel"
     present = values.dropna()
+    if not present.empty and isinstance(present.iloc[0], list | tuple | np.ndarray):
+        return "multilabel"
     distinct = present.nunique()
     if pd.api.types.is_bool_dtype(present) or distinct == 2:
         return "binary"
@@ -60,7 +64,13 @@ def class_names(feature: object, values: pd.Series) -> tuple[str, ...]:
     """Ordered label names of a classification column (ClassLabel order when declared)."""
     if isinstance(feature, datasets.ClassLabel):
         return tuple(feature.names)
+    inner = getattr(feature, "feature", None)
+    if isinstance(inner, datasets.ClassLabel):
+        return tuple(inner.names)
     present = values.dropna()
+    if not present.empty and isinstance(present.iloc[0], list | tuple | np.ndarray):
+        labels = {str(label) for row in present for label in row}
+        return tuple(sorted(labels))
     return tuple(str(v) for v in sorted(present.unique(), key=_sort_key))
 
 
@@ -82,6 +92,12 @@ def check_target(name: str, column: str, kind: str, values: pd.Series) -> None:
         raise UserError(
             f"task '{name}': column '{column}' has a single class "
             f"({present.iloc[0]!r}): a task needs at least two"
+        )
+    if kind in ("binary", "multiclass") and present.nunique() > MAX_CLASSES:
+        raise UserError(
+            f"task '{name}': column '{column}' has {present.nunique():,} classes (more than "
+            f"{MAX_CLASSES}): it looks like an identifier; choose another target, or set "
+            "kind: regression if it is a number"
         )
     if kind == "binary" and present.nunique() > 2:
         raise UserError(

@@ -128,7 +128,8 @@ def train_model(
     for epoch in range(1, config.train.epochs + 1):
         model.train()
         epoch_losses = torch.zeros(len(data.tasks), device=device)
-        for batch in epoch_batches(len(train), config.train.batch_size, order, device):
+        for batch in epoch_batches(len(train), config.train.batch_size, order, device,
+                                   data.splits["train"].sources, config.data.sampling):
             if stop is not None and stop.is_set():
                 result.status, result.message = "stopped", f"stopped by the user at epoch {epoch}"
                 break
