@@ -1,16 +1,20 @@
-"""What every page shares: the current experiment in session state, the sidebar summary,
-cached data loading and user-error display. Not a page itself."""
+"""What every page shares: the current experiment in session state, shareable links, teacher
+mode, the sidebar (experiment summary and where the user is in the flow), concept
+explainers, cached data loading and user-error display. Not a page itself."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
+from urllib.parse import urlencode
 
 import streamlit as st
 
+from mtl_core.concepts import CONCEPTS
 from mtl_core.config import config_from_dict
 from mtl_core.errors import UserError
 from mtl_core.runs import RunStore
+from mtl_core.share import experiment_to_params, params_to_experiment
 
 DEFAULT_EXPERIMENT: dict[str, Any] = {
     "name": None,
@@ -29,13 +33,27 @@ DEFAULT_EXPERIMENT: dict[str, Any] = {
     "train": {"epochs": 60, "batch_size": 32, "lr": 0.003, "optimizer": "adam",
               "device": "auto", "seed": 0, "patience": 15, "baselines": True},
 }
+FLOW = [("Data", "pages/data.py"), ("Model", "pages/model.py"), ("Train", "pages/train.py"),
+        ("Affinity", "pages/affinity.py"), ("Explain", "pages/explain.py"),
+        ("Runs", "pages/runs.py")]
 
 
 def experiment() -> dict[str, Any]:
-    """The current experiment (a plain config dict) of this browser tab."""
+    """The current experiment (a plain config dict) of this browser tab. On the tab's first
+    run, settings in the URL (a shared link) replace the defaults."""
     if "experiment" not in st.session_state:
         st.session_state.experiment = copy.deepcopy(DEFAULT_EXPERIMENT)
+        link = {k: v for k, v in st.query_params.to_dict().items() if k != "teacher"}
+        if link:
+            try:
+                st.session_state.experiment = params_to_experiment(link, DEFAULT_EXPERIMENT)
+            except UserError as error:
+                st.session_state.link_error = str(error)
     return st.session_state.experiment
+
+
+def set_experiment(new: dict[str, Any]) -> None:
+    st.session_state.experiment = copy.deepcopy(new)
 
 
 def validated_experiment():
@@ -47,23 +65,78 @@ def validated_experiment():
         return None
 
 
+def teacher_mode() -> bool:
+    """Teacher mode hides advanced controls; `?teacher=1` in a link turns it on."""
+    if "teacher" not in st.session_state:
+        st.session_state.teacher = st.query_params.get("teacher") == "1"
+    return bool(st.session_state.teacher)
+
+
+def sync_link() -> None:
+    """Keep the URL's query parameters equal to the current experiment."""
+    params = experiment_to_params(experiment())
+    if teacher_mode():
+        params["teacher"] = "1"
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+
+
+def share_link() -> str:
+    params = experiment_to_params(experiment())
+    if teacher_mode():
+        params["teacher"] = "1"
+    base = str(st.context.url or "").split("?")[0]
+    return f"{base}?{urlencode(params)}"
+
+
 @st.cache_resource
 def run_store() -> RunStore:
     return RunStore()
 
 
+def _flow_status(exp: dict[str, Any]) -> dict[str, bool]:
+    has_runs = bool(run_store().list_runs())
+    return {"Data": bool(exp["data"]["tasks"]), "Model": bool(exp["model"]["architecture"]),
+            "Train": has_runs, "Affinity": has_runs, "Explain": has_runs, "Runs": has_runs}
+
+
 def sidebar_summary() -> None:
     exp = experiment()
     with st.sidebar:
+        if "link_error" in st.session_state:
+            st.warning(st.session_state.pop("link_error"))
         st.caption("Current experiment")
         tasks = ", ".join(t["name"] for t in exp["data"]["tasks"]) or "none chosen"
+        config = f" ({exp['data']['config']})" if exp["data"].get("config") else ""
         st.markdown(
-            f"**Data:** `{exp['data']['source']}`  \n"
+            f"**Data:** `{exp['data']['source']}`{config}  \n"
             f"**Tasks:** {tasks}  \n"
             f"**Architecture:** {exp['model']['architecture']}  \n"
             f"**Weighting:** {exp['weighting']['method']}  \n"
             f"**Device:** {exp['train']['device']}"
         )
+        done = _flow_status(exp)
+        st.caption("Progress: " + " → ".join(
+            f"{'✓' if done[name] else '○'} {name}" for name, _ in FLOW))
+        with st.popover("Share this setup", icon=":material/link:"):
+            st.caption("Anyone opening this link gets the same experiment settings.")
+            st.code(share_link(), language=None, wrap_lines=True)
+        st.toggle("Teacher mode (hide advanced controls)", key="teacher")
+
+
+def concept(key: str) -> None:
+    """A short explanation of one concept, folded away."""
+    title, text = CONCEPTS[key]
+    with st.expander(title, icon=":material/school:"):
+        st.write(text)
+
+
+def requires(condition: bool, message: str, page: str, label: str) -> None:
+    """Stop the page with a message and a link to where the missing piece is made."""
+    if not condition:
+        st.info(message, icon=":material/info:")
+        st.page_link(page, label=label, icon=":material/arrow_forward:")
+        st.stop()
 
 
 def show_user_error(error: UserError) -> None:

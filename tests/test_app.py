@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import REPO
 
 PAGES = ["pages/data.py", "pages/model.py", "pages/train.py", "pages/affinity.py",
-         "pages/explain.py", "pages/runs.py"]
+         "pages/explain.py", "pages/runs.py", "pages/lessons.py"]
 
 
 def app() -> AppTest:
@@ -55,3 +55,41 @@ def test_train_page_trains_in_the_background_and_shows_metrics():
     assert not at.error, [e.value for e in at.error]
     assert at.success and "completed" in at.success[0].value
     assert at.dataframe, "the metrics table is shown"
+
+
+def test_a_shared_link_reproduces_the_setup():
+    at = app()
+    at.query_params["tasks"] = "species,island"
+    at.query_params["epochs"] = "7"
+    at.query_params["shared"] = "16,8"
+    at.run()
+    assert not at.exception
+    exp = at.session_state.experiment
+    assert [t["column"] for t in exp["data"]["tasks"]] == ["species", "island"]
+    assert exp["train"]["epochs"] == 7 and exp["model"]["shared"] == [16, 8]
+
+
+def test_a_broken_link_is_reported_and_defaults_are_kept():
+    at = app()
+    at.query_params["epochs"] = "many"
+    at.run()
+    assert not at.exception
+    assert any("'epochs'" in w.value for w in at.sidebar.warning)
+    assert at.session_state.experiment["train"]["epochs"] == 60
+
+
+def test_teacher_mode_from_the_link():
+    at = app()
+    at.query_params["teacher"] = "1"
+    at.run()
+    assert at.session_state.teacher is True
+
+
+def test_a_lesson_sets_up_its_experiment():
+    at = app().run()
+    at.switch_page("pages/lessons.py").run()
+    at.button(key="lesson::digits-affinity").click().run()
+    assert not at.exception
+    exp = at.session_state.experiment
+    assert exp["data"]["source"] == "sample_data/multi_digits"
+    assert [t["name"] for t in exp["data"]["tasks"]] == ["digit", "parity", "ge5", "closed_loop"]

@@ -22,7 +22,7 @@ def goto(page, title: str) -> None:
 def test_every_page_renders_without_an_exception(app_url, page):
     page.goto(app_url)
     wait_idle(page)
-    for title in ["Data", "Model", "Train", "Affinity", "Explain", "Runs"]:
+    for title in ["Data", "Model", "Train", "Affinity", "Explain", "Runs", "Lessons"]:
         goto(page, title)
         expect(page.get_by_test_id("stException")).to_have_count(0)
         screenshot(page, f"page-{title.lower()}")
