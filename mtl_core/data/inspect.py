@@ -1,37 +1,69 @@
-"""What a source holds before any training: rows per split, and per column its inferred
-role, type, missing share and the task kind it would be as a target."""
+"""What a source holds before any training: rows per split (counted first, without reading
+rows), and per column its inferred role, type, missing share and the task kind it would be
+as a target, read from a seeded sample of at most `sample_rows` rows. With target columns,
+also the task statistics and the label association matrix."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from mtl_core.config import DataConfig
+from mtl_core.data.prepare import prepare_data
 from mtl_core.data.roles import infer_roles
 from mtl_core.data.sources import load_source
+from mtl_core.data.splits import seeded_rows
+from mtl_core.data.stats import association_matrix, task_statistics
 from mtl_core.data.tasks import infer_kind
 
 _TARGETABLE = ("numeric", "categorical", "list")
+# Columns are typed from at most this many rows (a seeded sample of larger datasets).
+INSPECT_ROWS = 20_000
 
 
-def inspect_source(source: str, config: str | None = None) -> dict[str, Any]:
+def _distinct(values, column_type: str) -> int | None:
+    if column_type in ("image", "list"):
+        return None
+    return int(values.astype(str).nunique())
+
+
+def inspect_source(
+    source: str, config: str | None = None, sample_rows: int = INSPECT_ROWS, seed: int = 0
+) -> dict[str, Any]:
     dataset = load_source(source, config)
     first = next(iter(dataset.values()))
-    frame = first.to_pandas()
+    rows = seeded_rows(len(first), sample_rows, seed)
+    frame = (first if rows is None else first.select(rows)).to_pandas()
     columns = []
     for role in infer_roles(frame, first.features, targets=[]):
         values = frame[role.column]
-        kind = infer_kind(first.features.get(role.column), values) if role.type in _TARGETABLE else None
+        kind = (infer_kind(first.features.get(role.column), values)
+                if role.type in _TARGETABLE else None)
         columns.append({
             "column": role.column,
             "role": role.role,
             "type": role.type,
             "task_kind": kind,
             "missing": round(float(values.isna().mean()), 4),
-            "distinct": int(values.astype(str).nunique()) if role.type != "image" else None,
+            "distinct": _distinct(values, role.type),
             "reason": role.reason,
         })
     return {
         "source": source,
         "config": config,
         "splits": {name: len(split) for name, split in dataset.items()},
+        "inspected_rows": len(frame),
         "columns": columns,
+    }
+
+
+def inspect_tasks(config: DataConfig) -> dict[str, Any]:
+    """Prepare the data as training would, then describe its tasks (UserError on bad input)."""
+    data = prepare_data(config)
+    return {
+        "input_kind": data.input_kind,
+        "input_shape": list(data.input_shape),
+        "input_columns": data.input_columns,
+        "split_rows": {name: len(split) for name, split in data.splits.items()},
+        "task_statistics": task_statistics(data),
+        "association": association_matrix(data),
     }

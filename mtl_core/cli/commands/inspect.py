@@ -1,26 +1,55 @@
-"""`inspect SOURCE`: columns, inferred roles and task kinds, row counts per split."""
+"""`inspect SOURCE`: columns, inferred roles and task kinds, row counts per split; with
+`--tasks a,b,...` also the task statistics and the label association matrix."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from mtl_core.cli.output import print_json, print_table
-from mtl_core.data.inspect import inspect_source
+from mtl_core.config import config_from_dict
+from mtl_core.data.inspect import inspect_source, inspect_tasks
 
 
 def add_parser(commands) -> None:
     parser = commands.add_parser("inspect", help="columns, inferred roles and task kinds")
     parser.add_argument("source", help="sample name, local file/folder, or hub id")
     parser.add_argument("--config", default=None, help="dataset config name")
+    parser.add_argument("--tasks", default=None,
+                        help="comma-separated target columns: add task statistics")
+    parser.add_argument("--max-rows", type=int, default=None,
+                        help="seeded sample of at most this many rows for --tasks")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(run=run)
 
 
+def _task_report(args) -> dict[str, Any]:
+    columns = [c.strip() for c in args.tasks.split(",") if c.strip()]
+    config = config_from_dict({"data": {
+        "source": args.source, "config": args.config, "max_rows": args.max_rows,
+        "tasks": [{"name": c, "column": c} for c in columns],
+    }})
+    return inspect_tasks(config.data)
+
+
 def run(args) -> int:
     report: dict[str, Any] = inspect_source(args.source, args.config)
+    if args.tasks:
+        report["tasks"] = _task_report(args)
     if args.json:
         print_json(report)
         return 0
     print(f"{report['source']}: " + ", ".join(f"{k} {v} rows" for k, v in report["splits"].items()))
     print_table(report["columns"], ["column", "role", "type", "task_kind", "missing", "reason"])
+    if args.tasks:
+        tasks = report["tasks"]
+        print()
+        print_table(tasks["task_statistics"], ["task", "kind", "labelled", "missing_share"])
+        association = tasks["association"]
+        print()
+        rows = [{"task": name, **dict(zip(association["tasks"], values, strict=True))}
+                for name, values in zip(association["tasks"], association["values"], strict=True)]
+        print_table(rows, ["task", *association["tasks"]])
+        for stats in tasks["task_statistics"]:
+            for warning in stats["warnings"]:
+                print(f"warning: {warning}")
     return 0
