@@ -121,12 +121,12 @@ def _search(table: np.ndarray, size: int, top: int) -> list[tuple[float, tuple[i
     full = (1 << tasks) - 1
     if size == 1:
         return [(float(table[r].mean()), (r,)) for r in np.flatnonzero(bits == full)]
-    finite = np.where(covers, table, -1e30).astype(np.float32)
+    finite = np.where(covers, table, -1e30)
     found: list[tuple[float, tuple[int, ...]]] = []
     upper = np.triu(np.ones((count, count), dtype=bool), k=1)
     for prefix in itertools.combinations(range(count), size - 2):
         start = prefix[-1] + 1 if prefix else 0
-        base = finite[list(prefix)].max(axis=0) if prefix else np.full(tasks, -1e30, np.float32)
+        base = finite[list(prefix)].max(axis=0) if prefix else np.full(tasks, -1e30)
         base_bits = np.bitwise_or.reduce(bits[list(prefix)]) if prefix else 0
         seconds = np.arange(start, count)
         allowed = upper[seconds] & ((base_bits | bits[seconds][:, None] | bits[None, :]) == full)

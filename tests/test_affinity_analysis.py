@@ -1,0 +1,177 @@
+"""Properties of the pure analysis functions: gradient statistics from a Gramian, the
+grouping search (against brute force) and the two warning levels."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mtl_core.analysis.affinity import affinity_report
+from mtl_core.analysis.gradients import conflict, cosine_matrix, magnitude_similarity
+from mtl_core.analysis.grouping import (
+    hoa_scores,
+    pairwise_group_scores,
+    select_groups,
+    tag_grouping,
+)
+from mtl_core.analysis.warnings import measured_warnings, negative_transfer_warnings
+from mtl_core.errors import UserError
+
+jacobians = st.integers(2, 5).flatmap(lambda t: st.lists(
+    st.lists(st.floats(-10, 10, allow_nan=False, width=32), min_size=6, max_size=6),
+    min_size=t, max_size=t))
+
+
+@settings(max_examples=60, deadline=None)
+@given(jacobians, st.randoms(use_true_random=False))
+def test_gradient_statistics_match_their_definitions(rows, rng):
+    jacobian = torch.tensor(rows, dtype=torch.float64)
+    gramian = jacobian @ jacobian.T
+    cosine, magnitude = cosine_matrix(gramian), magnitude_similarity(gramian)
+    norms = jacobian.norm(dim=1)
+    for i, j in itertools.product(range(len(rows)), repeat=2):
+        if norms[i] > 1e-6 and norms[j] > 1e-6:
+            expected = torch.dot(jacobian[i], jacobian[j]) / (norms[i] * norms[j])
+            assert abs(cosine[i, j] - expected) < 1e-6
+            phi = 2 * norms[i] * norms[j] / (norms[i] ** 2 + norms[j] ** 2)
+            assert abs(magnitude[i, j] - phi) < 1e-6
+    assert torch.allclose(cosine, cosine.T) and torch.allclose(magnitude, magnitude.T)
+    assert (cosine.abs() <= 1).all() and ((magnitude >= 0) & (magnitude <= 1 + 1e-12)).all()
+    assert torch.equal(conflict(gramian), cosine < 0)
+    # Permuting the tasks permutes every statistic; scaling one gradient changes no cosine.
+    order = list(range(len(rows)))
+    rng.shuffle(order)
+    permuted = jacobian[order]
+    assert torch.allclose(cosine_matrix(permuted @ permuted.T), cosine[order][:, order])
+    scaled = jacobian.clone()
+    scaled[0] *= 3.0
+    assert torch.allclose(cosine_matrix(scaled @ scaled.T), cosine, atol=1e-9)
+
+
+def test_zero_gradient_is_neither_agreeing_nor_conflicting():
+    jacobian = torch.tensor([[1.0, 0.0], [0.0, 0.0], [-1.0, 0.5]])
+    gramian = jacobian @ jacobian.T
+    assert cosine_matrix(gramian)[1].tolist() == [0.0, 0.0, 0.0]
+    assert not conflict(gramian)[1].any()
+    assert magnitude_similarity(gramian)[0, 1] == 0.0
+    assert conflict(gramian)[0, 2]
+
+
+def _brute_force(tasks, scores, max_groups):
+    groups = list(scores)
+    best = -np.inf
+    for size in range(1, max_groups + 1):
+        for combo in itertools.combinations(groups, size):
+            if set().union(*combo) != set(tasks):
+                continue
+            per_task = [max(scores[g][t] for g in combo if t in g) for t in tasks]
+            best = max(best, float(np.mean(per_task)))
+    return best
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 4), st.integers(1, 3),
+       st.lists(st.floats(-1, 1, allow_nan=False), min_size=16, max_size=16))
+def test_exhaustive_grouping_finds_the_brute_force_optimum(count, max_groups, values):
+    tasks = [f"t{k}" for k in range(count)]
+    matrix = np.array(values).reshape(4, 4)[:count, :count].tolist()
+    scores = pairwise_group_scores(tasks, matrix)
+    found = select_groups(tasks, scores, max_groups, top=5)
+    assert found[0].score == pytest.approx(_brute_force(tasks, scores, max_groups))
+    assert [g.score for g in found] == sorted((g.score for g in found), reverse=True)
+    for grouping in found:
+        assert set().union(*grouping.groups) == set(tasks)
+        assert len(grouping.groups) <= max_groups
+
+
+def test_grouping_keeps_a_harmful_task_apart_and_states_scores():
+    tasks = ["a", "b", "c"]
+    lookahead = [[None, 0.5, -0.1], [0.4, None, -0.2], [-0.1, -0.3, None]]
+    best = tag_grouping(tasks, lookahead)[0]
+    assert best.groups == [["a", "b"], ["c"]]
+    assert best.per_task == {"a": 0.5, "b": 0.4, "c": 0.0}
+    assert best.score == pytest.approx(0.3)
+    forced = tag_grouping(tasks, lookahead, singleton_score=-1e6)[0]  # TAG's own convention
+    assert all(len(g) > 1 for g in forced.groups)
+
+
+def test_grouping_refuses_too_many_tasks():
+    tasks = [f"t{k}" for k in range(10)]
+    with pytest.raises(UserError, match="at most 9 tasks"):
+        tag_grouping(tasks, [[0.0] * 10] * 10)
+
+
+def test_hoa_predicts_a_triple_from_its_pairs():
+    tasks = ["a", "b", "c"]
+    pairs = {("a", "b"): 0.1, ("a", "c"): -0.3, ("b", "a"): 0.2, ("b", "c"): 0.0,
+             ("c", "a"): 0.05, ("c", "b"): 0.15}
+    matrix = hoa_scores(tasks, pairs)
+    assert matrix[0] == [None, 0.1, -0.3]
+    scores = pairwise_group_scores(tasks, matrix)
+    assert scores[frozenset(tasks)]["a"] == pytest.approx(-0.1)  # mean of its two pairs
+    assert scores[frozenset(tasks)]["c"] == pytest.approx(0.1)
+
+
+def _summary(delta, mtl, base, **extra):
+    return {"tasks": {"mass": {"kind": "regression", "delta": delta, "metrics": {"mse": mtl},
+                               "baseline_metrics": {"mse": base}, **extra}}}
+
+
+def test_single_seed_deficit_is_only_suspected_and_says_so():
+    (warning,) = measured_warnings(_summary(-0.2, 1.2, 1.0))
+    assert warning.level == "suspected" and warning.tasks == ["mass"]
+    assert "single seed" in warning.evidence and "20.0% worse" in warning.evidence
+    assert "train it apart" in warning.advice
+
+
+def test_deficit_beyond_seed_noise_is_confirmed_and_within_noise_is_not():
+    seeds = [{"mse": 1.0}, {"mse": 1.02}, {"mse": 0.98}]
+    (confirmed,) = measured_warnings(_summary(-0.2, 1.2, 1.0, baseline_seeds=seeds))
+    assert confirmed.level == "confirmed" and "3 seeds" in confirmed.evidence
+    noisy = [{"mse": 0.7}, {"mse": 1.3}, {"mse": 1.0}]
+    (suspected,) = measured_warnings(_summary(-0.2, 1.2, 1.0, baseline_seeds=noisy))
+    assert suspected.level == "suspected" and "within" in suspected.evidence
+    assert measured_warnings(_summary(0.1, 0.9, 1.0, baseline_seeds=seeds)) == []
+
+
+def _record(lookahead, gramian, weights, probes=8):
+    return {"tasks": ["a", "b"], "every": 10, "optimizer": "Adam", "lr": 0.001,
+            "probes": [{"step": 10 * k, "epoch": 1 + k // 4, "losses": [1.0, 1.0],
+                        "lookahead": lookahead, "gramian": gramian, "weights": weights}
+                       for k in range(probes)]}
+
+
+def test_signals_raise_suspected_warnings_with_numbers():
+    record = _record([[0.02, -0.01], [0.01, 0.03]], [[1.0, -0.5], [-0.5, 2.0]], [1.0, 0.01])
+    warnings = negative_transfer_warnings(None, affinity_report(record))
+    kinds = {w.kind: w for w in warnings}
+    assert set(kinds) == {"conflict", "lookahead", "weight"}
+    assert all(w.level == "suspected" for w in warnings)
+    assert "100% of 8 probed steps" in kinds["conflict"].evidence
+    assert kinds["lookahead"].tasks == ["b", "a"]  # the step on b raised a's loss
+    assert "Z(b→a) = -0.0100" in kinds["lookahead"].evidence
+    assert kinds["weight"].tasks == ["b"]
+
+
+def test_agreeing_tasks_raise_no_signal_and_confirmed_comes_first():
+    quiet = affinity_report(_record([[0.02, 0.01], [0.01, 0.03]], [[1.0, 0.5], [0.5, 2.0]],
+                                    [1.0, 1.0]))
+    assert negative_transfer_warnings(None, quiet) == []
+    loud = affinity_report(_record([[0.02, -0.01], [0.01, 0.03]], [[1.0, -0.5], [-0.5, 2.0]],
+                                   [1.0, 1.0]))
+    seeds = [{"mse": 1.0}, {"mse": 1.01}]
+    summary = _summary(-0.2, 1.2, 1.0, baseline_seeds=seeds)
+    levels = [w.level for w in negative_transfer_warnings(summary, loud)]
+    assert levels[0] == "confirmed" and set(levels[1:]) == {"suspected"}
+
+
+def test_a_run_without_probes_is_a_user_error():
+    with pytest.raises(UserError, match="affinity_every"):
+        affinity_report({"tasks": ["a"], "probes": []})
+    with pytest.raises(UserError):
+        affinity_report(None)
