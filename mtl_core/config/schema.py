@@ -125,7 +125,17 @@ class TrainConfig(_Strict):
 
 
 class AnalysisConfig(_Strict):
+    """Task affinity and task-combination sweeps (mtl_core.analysis, mtl_core.sweep)."""
+
+    # Lookahead affinity probe every this many training steps (0 = off).
     affinity_every: int = Field(10, ge=0)
+    # Grouping suggestion: cover the tasks with at most this many groups.
+    max_groups: int = Field(3, ge=1, le=9)
+    # Sweep: "pairs" trains singles and pairs (higher-order approximation), "all" every
+    # subset; `sweep_tasks` limits it to some tasks (default: all), over `sweep_workers`.
+    sweep: Literal["pairs", "all"] = "pairs"
+    sweep_tasks: list[str] | None = None
+    sweep_workers: int = Field(2, ge=1)
 
 
 class ExperimentConfig(_Strict):
