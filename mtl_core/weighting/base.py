@@ -1,28 +1,108 @@
-"""The contract of a weighting method: turn per-task losses into parameter gradients and
-report the weight each task got."""
+"""The contract of a weighting method: turn per-task losses into parameter gradients, report
+the weight each task got, and keep what a run records (task weights, task-gradient Gramians).
+
+Two families share this base:
+- `LossWeighting` (cost class "loss"): combines the losses into one scalar and runs one
+  ordinary backward (torchjd scalarizers, static weights, GradNorm's learned weights).
+- `GradientWeighting` (cost class "gradient", in `gradient.py`): computes the Jacobian of the
+  task losses on the shared parameters and aggregates it (torchjd aggregators).
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
+from mtl_core.errors import UserError
+
+COST_CLASSES = {
+    "loss": "Loss-based: one backward per step",
+    "gradient": "Gradient-based: a Jacobian of the shared parameters per step",
+}
+MAX_RECORDED = 2000  # task-weight rows / Gramians kept per run (evenly thinned beyond that)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One numeric parameter a method takes in `weighting.params` (the app draws an input)."""
+
+    default: float
+    help: str
+    low: float | None = None
+    high: float | None = None
+    integer: bool = False
+
+    def read(self, key: str, value: Any) -> float | int:
+        """`value` checked against the bounds; UserError naming `weighting.params.<key>`."""
+        where = f"config error at 'weighting.params.{key}'"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise UserError(f"{where}: expected a number, got {value!r}")
+        if self.integer and float(value) != int(value):
+            raise UserError(f"{where}: expected a whole number, got {value!r}")
+        if self.low is not None and value < self.low:
+            raise UserError(f"{where}: must be at least {self.low}, got {value}")
+        if self.high is not None and value > self.high:
+            raise UserError(f"{where}: must be at most {self.high}, got {value}")
+        return int(value) if self.integer else float(value)
+
+
+def thin(items: list, limit: int = MAX_RECORDED) -> list:
+    """At most `limit` items, evenly spaced, always keeping the first and the last."""
+    if len(items) <= limit:
+        return list(items)
+    last = len(items) - 1
+    picks = sorted({round(i * last / (limit - 1)) for i in range(limit)})
+    return [items[i] for i in picks]
+
 
 class WeightingMethod(ABC):
     """Combines per-task losses into `.grad` on the model's parameters.
 
-    `cost_class` is "loss" (one backward per step) or "gradient" (a Jacobian of the shared
-    parameters per step). `backward` returns the weight each task got at this step."""
+    Class attributes a method sets: `cost_class` ("loss" or "gradient"), `summary` (what it
+    does, one sentence), `helps_when` (when it helps, one sentence) and `param_specs` (the
+    numeric `weighting.params` it takes). `backward` returns the weight each task got."""
 
     name: str = ""
     cost_class: str = "loss"
+    summary: str = ""
+    helps_when: str = ""
+    param_specs: dict[str, Param] = {}
+    extra_params: tuple[str, ...] = ()  # non-numeric keys a method reads itself
+    amortised: bool = False  # whether `update_every` changes what the method does
 
-    def __init__(self, task_names: list[str], params: dict[str, Any], update_every: int = 1):
+    def __init__(
+        self,
+        task_names: list[str],
+        params: dict[str, Any],
+        update_every: int = 1,
+        gramian_every: int = 0,
+    ):
         self.task_names = list(task_names)
-        self.params = dict(params)
+        unknown = sorted(set(params) - set(self.param_specs) - set(self.extra_params))
+        if unknown:
+            known = ", ".join([*self.param_specs, *self.extra_params]) or "none"
+            raise UserError(f"config error at 'weighting.params.{unknown[0]}': method "
+                            f"'{self.name}' has no such parameter (it takes: {known})")
+        self.params = {key: spec.read(key, params.get(key, spec.default))
+                       for key, spec in self.param_specs.items()}
+        self.params.update({key: params[key] for key in self.extra_params if key in params})
         self.update_every = update_every
+        self.gramian_every = gramian_every
+        self.gramians: list[tuple[int, torch.Tensor]] = []
+        self.notes: list[str] = []
+        if update_every > 1 and not self.amortised:
+            self.note(f"update_every={update_every} has no effect on '{self.name}': its weights "
+                      "cost nothing extra to compute")
+
+    def note(self, text: str) -> None:
+        """Something the user should know about this run's weighting (recorded once)."""
+        if text not in self.notes:
+            self.notes.append(text)
 
     def parameters(self) -> list[nn.Parameter]:
         """Learnable parameters of the method itself (stepped by the same optimizer)."""
@@ -38,5 +118,71 @@ class WeightingMethod(ABC):
     ) -> torch.Tensor:
         """Write gradients for `losses` (shape [T]) and return the task weights [T]."""
 
-    def after_step(self, model: nn.Module, step: int) -> None:  # noqa: B027 (optional hook)
-        """Hook after `optimizer.step()` (FAMO's extra forward uses it)."""
+    def after_step(  # noqa: B027 (optional hook)
+        self,
+        model: nn.Module,
+        step: int,
+        losses_after: Callable[[], torch.Tensor] | None = None,
+    ) -> None:
+        """Hook after `optimizer.step()`; `losses_after()` recomputes this batch's losses with
+        the updated model (FAMO's extra forward uses it)."""
+
+    def after_epoch(self) -> None:  # noqa: B027 (optional hook)
+        """Hook at the end of every training epoch (DWA uses it)."""
+
+    def record_gramian(self, step: int, jacobian: torch.Tensor) -> None:
+        """Keep G = J Jᵀ (T×T) of a Jacobian the method computed anyway (stays on device)."""
+        self.gramians.append((step, (jacobian @ jacobian.T).detach()))
+
+    def records(self, task_weights: list[list[float]]) -> dict[str, Any]:
+        """What a run stores in its extras: task weights per step, Gramians, notes."""
+        rows = [{"step": step, "weights": weights} for step, weights in enumerate(task_weights)]
+        extras: dict[str, Any] = {
+            "task_weights": {"tasks": self.task_names, "method": self.name,
+                             "steps": thin(rows)},
+            "gramians": [{"step": step, "matrix": matrix.cpu().tolist()}
+                         for step, matrix in thin(self.gramians)],
+        }
+        if self.notes:
+            extras["weighting_notes"] = list(self.notes)
+        return extras
+
+
+def shared_parameters(model: nn.Module) -> list[nn.Parameter]:
+    """The model's shared parameters that train (empty for `single_task`)."""
+    shared = getattr(model, "shared_parameters", None)
+    return [p for p in shared() if p.requires_grad] if shared is not None else []
+
+
+class LossWeighting(WeightingMethod):
+    """A method that turns the losses into one scalar and back-propagates it once.
+
+    The weight a task got is d(total)/d(L_i), read off the backward pass itself (a hook on the
+    losses), so it is exact for any scalarization. With `gramian_every: N` the Jacobian of the
+    losses on the shared parameters is also taken every N steps, only to record the Gramian."""
+
+    cost_class = "loss"
+
+    @abstractmethod
+    def combine(self, losses: torch.Tensor, step: int) -> torch.Tensor:
+        """The scalar to back-propagate."""
+
+    def backward(self, losses, model, features, step):
+        if self.gramian_every and step % self.gramian_every == 0:
+            self.probe_gramian(losses, model, features, step)
+        captured: list[torch.Tensor] = []
+        handle = losses.register_hook(lambda grad: captured.append(grad.detach()))
+        try:
+            self.combine(losses, step).backward()
+        finally:
+            handle.remove()
+        return captured[0] if captured else torch.zeros_like(losses).detach()
+
+    def probe_gramian(self, losses, model, features, step: int) -> None:
+        from mtl_core.weighting.jacobian import task_jacobian
+
+        shared = shared_parameters(model)
+        if not shared or not features or len(losses) < 2:
+            self.note("no Gramian recorded: the model has no parameters shared by several tasks")
+            return
+        self.record_gramian(step, task_jacobian(losses, features, shared, []).matrix())

@@ -35,4 +35,10 @@ def build_weighting(config: WeightingConfig, task_names: list[str]):
         names = ", ".join(sorted(WEIGHTINGS))
         raise UserError(f"config error at 'weighting.method': unknown '{config.method}' "
                         f"(choose one of: {names})")
-    return cls(task_names, config.params, config.update_every)
+    return cls(task_names, config.params, config.update_every, config.gramian_every)
+
+
+def weighting_class(name: str) -> type:
+    """The class registered as `name` (for the app's method descriptions)."""
+    _load_builtin()
+    return WEIGHTINGS[name]

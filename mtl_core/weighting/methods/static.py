@@ -5,45 +5,53 @@ from __future__ import annotations
 import torch
 
 from mtl_core.errors import UserError
-from mtl_core.weighting.base import WeightingMethod
+from mtl_core.weighting.base import LossWeighting
 from mtl_core.weighting.registry import register
 
 
 @register("equal")
-class EqualWeighting(WeightingMethod):
-    """Every task weight 1 (Σ_i L_i): the baseline every other method must beat.
-    Cost: one backward per step."""
+class EqualWeighting(LossWeighting):
+    """Equal weighting (Σ_i L_i): the baseline every other method must beat ("In Defense of
+    the Unitary Scalarization", Kurin et al., NeurIPS 2022). Cost class: loss (1 backward)."""
 
-    cost_class = "loss"
+    summary = "Adds the task losses with weight 1 each."
+    helps_when = "Always the baseline to beat; often as good as anything fancier."
 
-    def backward(self, losses, model, features, step):
-        weights = torch.ones_like(losses)
-        (weights.detach() * losses).sum().backward()
-        return weights.detach()
+    def combine(self, losses, step):
+        return losses.sum()
 
 
 @register("static")
-class StaticWeighting(WeightingMethod):
-    """User-chosen fixed weights (`params.weights: {task: w}`), optionally normalised to
-    sum to the number of tasks. Cost: one backward per step."""
+class StaticWeighting(LossWeighting):
+    """User-chosen fixed weights (`params.weights: {task: w}`, missing tasks 1), optionally
+    normalised (`params.normalize: true`) to sum to the number of tasks, so that the overall
+    step size stays that of equal weighting. Cost class: loss (1 backward)."""
 
-    cost_class = "loss"
+    summary = "Adds the task losses with weights you choose."
+    helps_when = "You know one task matters more, or a loss is on a much larger scale."
+    extra_params = ("weights", "normalize")
 
-    def __init__(self, task_names, params, update_every=1):
-        super().__init__(task_names, params, update_every)
-        given = dict(params.get("weights", {}))
+    def __init__(self, task_names, params, update_every=1, gramian_every=0):
+        super().__init__(task_names, params, update_every, gramian_every)
+        given = self.params.get("weights", {}) or {}
+        if not isinstance(given, dict):
+            raise UserError("config error at 'weighting.params.weights': expected a mapping "
+                            "{task: weight}")
         unknown = sorted(set(given) - set(task_names))
         if unknown:
-            raise UserError(f"config error at 'weighting.params.weights': unknown task '{unknown[0]}'")
-        values = torch.tensor([float(given.get(n, 1.0)) for n in task_names])
-        if (values < 0).any() or values.sum() <= 0:
+            raise UserError(f"config error at 'weighting.params.weights': unknown task "
+                            f"'{unknown[0]}' (tasks: {', '.join(task_names)})")
+        try:
+            values = torch.tensor([float(given.get(n, 1.0)) for n in task_names])
+        except (TypeError, ValueError) as error:
+            raise UserError("config error at 'weighting.params.weights': weights must be "
+                            "numbers") from error
+        if (values < 0).any() or values.sum() <= 0 or not torch.isfinite(values).all():
             raise UserError("config error at 'weighting.params.weights': weights must be >= 0 "
                             "and not all 0")
-        if params.get("normalize", False):
+        if self.params.get("normalize", False):
             values = values * len(task_names) / values.sum()
         self.weights = values
 
-    def backward(self, losses, model, features, step):
-        weights = self.weights.to(losses.device, losses.dtype)
-        (weights * losses).sum().backward()
-        return weights
+    def combine(self, losses, step):
+        return (self.weights.to(losses.device, losses.dtype) * losses).sum()

@@ -1,0 +1,36 @@
+"""Loss-based methods that are a torchjd scalarizer: L = s(L_1, ..., L_T), one backward."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any
+
+import torch
+from torch import nn
+
+from mtl_core.weighting.base import LossWeighting
+
+
+class ScalarizerWeighting(LossWeighting):
+    """Wraps a `torchjd.scalarization` scalarizer; its learned parameters (if any) are
+    stepped by the training optimizer unless `self_stepped` (FAMO steps its own)."""
+
+    self_stepped = False
+
+    def __init__(self, task_names, params, update_every=1, gramian_every=0):
+        super().__init__(task_names, params, update_every, gramian_every)
+        self.scalarizer: nn.Module = self.make_scalarizer(len(self.task_names), self.params)
+        self._device = torch.device("cpu")
+
+    @abstractmethod
+    def make_scalarizer(self, n_tasks: int, params: dict[str, Any]) -> nn.Module:
+        """The torchjd scalarizer this method is."""
+
+    def parameters(self) -> list[nn.Parameter]:
+        return [] if self.self_stepped else list(self.scalarizer.parameters())
+
+    def combine(self, losses: torch.Tensor, step: int) -> torch.Tensor:
+        if losses.device != self._device:
+            self.scalarizer.to(losses.device)
+            self._device = losses.device
+        return self.scalarizer(losses)
