@@ -110,6 +110,8 @@ class WeightingConfig(_Strict):
     method: str = "equal"
     update_every: int = Field(1, ge=1)
     params: dict[str, Any] = Field(default_factory=dict)
+    # Loss-based methods: also record the task-gradient Gramian every N steps (0 = off).
+    gramian_every: int = Field(0, ge=0)
 
 
 class TrainConfig(_Strict):
@@ -118,10 +120,35 @@ class TrainConfig(_Strict):
     lr: float = Field(1e-3, gt=0.0)
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
     weight_decay: float = Field(0.0, ge=0.0)
+    # Learning rate per epoch: constant, cosine decay to 0, or times `lr_step_factor` every
+    # `lr_step_epochs` epochs.
+    schedule: Literal["constant", "cosine", "step"] = "constant"
+    lr_step_epochs: int = Field(30, ge=1)
+    lr_step_factor: float = Field(0.1, gt=0.0, le=1.0)
+    grad_clip: float | None = Field(None, gt=0.0)  # max global gradient norm; None = off
+    amp: bool = False  # bf16 autocast on CUDA GPUs that support it; no effect on CPU
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     seed: int = 0
     patience: int | None = Field(10, ge=1)
+    # What early stopping (and the kept best checkpoint) watches on the validation split:
+    # each task's loss divided by its first-epoch value, the raw loss, or the primary metric
+    # (accuracy / macro-F1 / MSE); averaged over tasks, or one task's if `monitor_task` is set.
+    monitor: Literal["normalised_loss", "loss", "metric"] = "normalised_loss"
+    monitor_task: str | None = None
+    # Curriculum: task name -> the epoch it joins training (others train from epoch 1); a
+    # joining task's loss weight then ramps linearly from 0 to 1 over `curriculum_ramp` epochs.
+    curriculum: dict[str, int] = Field(default_factory=dict)
+    curriculum_ramp: int = Field(0, ge=0)
+    warm_start: str | None = None  # run id whose shared weights initialise this model
     baselines: bool = True
+    baseline_seeds: int = Field(1, ge=1, le=10)  # seeds per baseline: mean ± std = seed noise
+
+    @field_validator("curriculum")
+    @classmethod
+    def _joins_from_epoch_one(cls, curriculum: dict[str, int]) -> dict[str, int]:
+        if any(epoch < 1 for epoch in curriculum.values()):
+            raise ValueError("curriculum epochs start at 1")
+        return curriculum
 
 
 class AnalysisConfig(_Strict):

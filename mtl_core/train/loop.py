@@ -148,12 +148,15 @@ def train_model(
             if penalty is not None:
                 penalty.backward()
             optimizer.step()
-            weighting.after_step(model, result.steps)
+            weighting.after_step(model, result.steps,  # FAMO re-evaluates the batch
+                                 lambda x=x, t=targets, m=masks: task_losses(data.tasks, model(x),
+                                                                             t, m))
             result.steps += 1
             epoch_losses += losses.detach()
             result.task_weights.append(weights.tolist())
         if result.status != "completed":
             break
+        weighting.after_epoch()  # DWA rolls its epoch-average losses
 
         val_result = evaluate(model, data, val)
         first_val = first_val or val_result
@@ -176,6 +179,7 @@ def train_model(
                 break
 
     result.seconds = time.perf_counter() - started
+    result.extras.update(weighting.records(result.task_weights))  # task weights, Gramians
     if probe is not None:
         result.extras["affinity"] = probe.to_json(result.task_weights)
     if best_state is not None:
