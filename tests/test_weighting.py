@@ -1,0 +1,259 @@
+"""Mathematical properties of the weighting methods, on tiny real models (no training)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from mtl_core.config import ModelConfig, WeightingConfig
+from mtl_core.data.tasks import TaskSpec
+from mtl_core.errors import UserError
+from mtl_core.models.base import MTLModel
+from mtl_core.models.registry import architecture_names, build_model
+from mtl_core.weighting.registry import build_weighting, weighting_names
+
+# Methods whose weights do not depend on task order (PCGrad, GradVac visit tasks in a random
+# order; RLW and GradDrop draw random numbers).
+DETERMINISTIC = ["equal", "uw", "imtl_l", "stch", "geometric_mean", "dwa", "famo", "gradnorm",
+                 "upgrad", "mgda", "imtl_g", "aligned_mtl", "dualproj", "cagrad", "config",
+                 "nash_mtl"]
+REGRESSION = [TaskSpec(f"t{i}", f"t{i}", "regression") for i in range(3)]
+
+
+class FixedHeads(nn.Module):
+    """features = W x with x = 1; task i's loss is a_i · features (fixed a_i): task gradients
+    on W are a_i ⊗ x, so their conflicts are chosen by the test. Only what a weighting
+    method uses of a model: parameters and shared_parameters()."""
+
+    def __init__(self, directions: torch.Tensor) -> None:
+        super().__init__()
+        self.task_names = [f"t{i}" for i in range(len(directions))]
+        self.trunk = nn.Linear(2, directions.shape[1], bias=False)
+        self.directions = directions
+
+    def forward_with_features(self, x):
+        features = self.trunk(x)
+        return ({t: features @ self.directions[i] for i, t in enumerate(self.task_names)},
+                [features])
+
+    def shared_parameters(self):
+        return list(self.trunk.parameters())
+
+
+def weighting(method: str, n_tasks: int = 3, **config):
+    cfg = WeightingConfig(method=method, **config)
+    return build_weighting(cfg, [f"t{i}" for i in range(n_tasks)])
+
+
+def tiny_hard_model(architecture: str = "hard", tasks=REGRESSION) -> MTLModel:
+    torch.manual_seed(0)
+    return build_model(ModelConfig(architecture=architecture, shared=[8], head=[4]), tasks,
+                       "tabular", (5,))
+
+
+def losses_of(model: MTLModel, seed: int = 0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(16, 5, generator=generator)
+    y = torch.randn(16, len(model.task_names), generator=generator)
+    outputs, features = model.forward_with_features(x)
+    losses = torch.stack([((outputs[t].squeeze(-1) - y[:, i]) ** 2).mean()
+                          for i, t in enumerate(model.task_names)])
+    return losses, features
+
+
+def shared_grad(model: MTLModel) -> torch.Tensor:
+    return torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).flatten()
+                      for p in model.shared_parameters()])
+
+
+def per_task_gradients(model: MTLModel, losses: torch.Tensor) -> torch.Tensor:
+    rows = [torch.autograd.grad(loss, model.shared_parameters(), retain_graph=True,
+                                allow_unused=True) for loss in losses]
+    return torch.stack([torch.cat([(g if g is not None else torch.zeros_like(p)).flatten()
+                                   for g, p in zip(row, model.shared_parameters(), strict=True)])
+                        for row in rows])
+
+
+@pytest.mark.parametrize("raw", [[1.0, 1.0, 1.0], [2.0, 0.5, 0.0], [0.1, 3.0, 7.0]])
+@pytest.mark.parametrize("normalize", [False, True])
+def test_static_weights_scale_gradients_exactly(raw, normalize):
+    model = tiny_hard_model()
+    losses, features = losses_of(model)
+    gradients = per_task_gradients(model, losses)
+    method = weighting("static", params={"weights": {f"t{i}": w for i, w in enumerate(raw)},
+                                         "normalize": normalize})
+    weights = method.backward(losses, model, features, 0)
+    expected = torch.tensor(raw) * (3 / sum(raw) if normalize else 1.0)
+    torch.testing.assert_close(weights, expected)
+    torch.testing.assert_close(shared_grad(model), expected @ gradients, rtol=1e-5, atol=1e-6)
+    if normalize:
+        assert weights.sum().item() == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("method", ["pcgrad", "upgrad"])
+@pytest.mark.parametrize("directions", [[[1.0, 0.2], [-1.0, 0.5]], [[3.0, 1.0], [-0.2, -2.0]],
+                                        [[1.0, 0.0], [-1.0, 0.01]]])
+def test_update_does_not_conflict_with_either_task(method, directions):
+    model = FixedHeads(torch.tensor(directions))
+    losses, features = losses_of_fixed(model)
+    gradients = per_task_gradients(model, losses)
+    assert gradients[0] @ gradients[1] < 0  # the two tasks really conflict
+    weighting(method, 2).backward(losses, model, features, 0)
+    update = shared_grad(model)
+    assert (gradients @ update >= -1e-5).all()
+    assert update.norm() > 0
+
+
+def losses_of_fixed(model: FixedHeads):
+    outputs, features = model.forward_with_features(torch.ones(1, 2))
+    return torch.stack([outputs[t].sum() for t in model.task_names]), features
+
+
+def test_mgda_weights_lie_on_the_simplex_and_give_the_min_norm_point():
+    model = tiny_hard_model()
+    losses, features = losses_of(model)
+    gradients = per_task_gradients(model, losses)
+    method = weighting("mgda", params={"epsilon": 1e-7, "max_iters": 5000})
+    weights = method.backward(losses, model, features, 0)
+    assert (weights >= -1e-6).all()
+    assert weights.sum().item() == pytest.approx(1.0, abs=1e-4)
+    best = (weights @ gradients).norm()
+    torch.manual_seed(1)
+    others = torch.cat([torch.distributions.Dirichlet(torch.ones(3)).sample((2000,)),
+                        torch.eye(3)])
+    assert best <= (others @ gradients).norm(dim=1).min() + 1e-4
+
+
+def test_mgda_two_tasks_match_the_closed_form():
+    model = FixedHeads(torch.tensor([[2.0, 0.3], [-0.5, 1.0]]))
+    losses, features = losses_of_fixed(model)
+    g1, g2 = per_task_gradients(model, losses)
+    alpha = ((g2 - g1) @ g2 / (g1 - g2).norm() ** 2).clamp(0, 1)
+    weights = weighting("mgda", 2, params={"epsilon": 1e-8, "max_iters": 10000}).backward(
+        losses, model, features, 0)
+    torch.testing.assert_close(weights, torch.stack([alpha, 1 - alpha]), atol=1e-3, rtol=0)
+
+
+@pytest.mark.parametrize("method", ["uw", "imtl_l"])
+def test_learned_log_variances_are_parameters_that_change(method):
+    model = tiny_hard_model()
+    scheme = weighting(method)
+    learned = scheme.parameters()
+    assert learned and all(isinstance(p, nn.Parameter) for p in learned)
+    before = [p.detach().clone() for p in learned]
+    optimizer = torch.optim.SGD([*model.parameters(), *learned], lr=0.1)
+    losses, features = losses_of(model)
+    scheme.backward(losses, model, features, 0)
+    optimizer.step()
+    assert any(not torch.equal(b, p) for b, p in zip(before, learned, strict=True))
+
+
+@pytest.mark.parametrize("method", DETERMINISTIC)
+def test_permuting_tasks_permutes_weights(method):
+    permutation = torch.tensor([2, 0, 1])
+    model = tiny_hard_model()
+    losses, features = losses_of(model)
+    first = weighting(method).backward(losses, model, features, 0)
+    model.zero_grad()
+    losses, features = losses_of(model)
+    second = weighting(method).backward(losses[permutation], model, features, 0)
+    torch.testing.assert_close(second, first[permutation], rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("method", ["upgrad", "mgda", "pcgrad", "graddrop"])
+def test_update_every_recomputes_only_every_k_steps(method):
+    model = tiny_hard_model()
+    scheme = weighting(method, update_every=3)
+    returned = []
+    for step in range(7):
+        model.zero_grad()
+        losses, features = losses_of(model, seed=step)
+        returned.append(scheme.backward(losses, model, features, step))
+    assert [step for step, _ in scheme.gramians] == [0, 3, 6]
+    torch.testing.assert_close(returned[1], returned[0])
+    torch.testing.assert_close(returned[2], returned[0])
+    torch.testing.assert_close(returned[4], returned[3])
+
+
+def test_amortised_step_is_one_backward_of_the_weighted_sum():
+    model = tiny_hard_model()
+    scheme = weighting("upgrad", update_every=2)
+    losses, features = losses_of(model)
+    weights = scheme.backward(losses, model, features, 0)
+    model.zero_grad()
+    losses, features = losses_of(model, seed=1)
+    gradients = per_task_gradients(model, losses)
+    reused = scheme.backward(losses, model, features, 1)
+    torch.testing.assert_close(reused, weights)
+    torch.testing.assert_close(shared_grad(model), weights @ gradients, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("architecture", architecture_names())
+def test_jacobian_rows_sum_to_the_gradient_of_the_summed_loss(architecture):
+    """The features contract: every path from a loss to a shared parameter goes through the
+    representation tensors the model returns, so the Jacobian misses nothing."""
+    model = tiny_hard_model(architecture)
+    if not model.shared_parameters():
+        pytest.skip(f"{architecture} shares no parameters")
+    losses, features = losses_of(model)
+    expected = per_task_gradients(model, losses)
+    from mtl_core.weighting.jacobian import task_jacobian
+
+    jacobian = task_jacobian(losses, features, model.shared_parameters(), [])
+    torch.testing.assert_close(jacobian.matrix(), expected, rtol=1e-4, atol=1e-6)
+
+
+def test_gradient_methods_fall_back_to_a_plain_backward_without_shared_parameters():
+    if "single_task" not in architecture_names():
+        pytest.skip("no single_task architecture")
+    model = tiny_hard_model("single_task")
+    losses, features = losses_of(model)
+    scheme = weighting("upgrad")
+    weights = scheme.backward(losses, model, features, 0)
+    torch.testing.assert_close(weights, torch.ones(3))
+    assert any("no" in note for note in scheme.records([weights.tolist()])["weighting_notes"])
+
+
+def test_records_hold_weights_per_step_and_symmetric_gramians():
+    model = tiny_hard_model()
+    scheme = weighting("upgrad")
+    rows = []
+    for step in range(3):
+        model.zero_grad()
+        losses, features = losses_of(model, seed=step)
+        rows.append(scheme.backward(losses, model, features, step).tolist())
+        expected = per_task_gradients(model, losses)
+    records = scheme.records(rows)
+    assert [r["weights"] for r in records["task_weights"]["steps"]] == rows
+    last = torch.tensor(records["gramians"][-1]["matrix"])
+    torch.testing.assert_close(last, expected @ expected.T, rtol=1e-4, atol=1e-6)
+
+
+def test_loss_methods_probe_the_gramian_only_when_asked():
+    model = tiny_hard_model()
+    off, every_two = weighting("equal"), weighting("uw", gramian_every=2)
+    for step in range(5):
+        for scheme in (off, every_two):
+            model.zero_grad()
+            losses, features = losses_of(model, seed=step)
+            scheme.backward(losses, model, features, step)
+    assert off.gramians == []
+    assert [step for step, _ in every_two.gramians] == [0, 2, 4]
+
+
+def test_unknown_or_bad_parameters_are_user_errors_naming_the_key():
+    with pytest.raises(UserError, match="weighting.params.mu"):
+        weighting("upgrad", params={"mu": 1.0})
+    with pytest.raises(UserError, match="weighting.params.c"):
+        weighting("cagrad", params={"c": -1.0})
+    with pytest.raises(UserError, match="weighting.params.weights"):
+        weighting("static", params={"weights": {"nope": 1.0}})
+
+
+def test_every_method_has_a_cost_class_and_descriptions():
+    for name in weighting_names():
+        scheme = weighting(name)
+        assert scheme.cost_class in ("loss", "gradient")
+        assert scheme.summary and scheme.helps_when
+        assert "Cost class" in type(scheme).__doc__
