@@ -126,7 +126,7 @@ def test_single_seed_deficit_is_only_suspected_and_says_so():
     (warning,) = measured_warnings(_summary(-0.2, 1.2, 1.0))
     assert warning.level == "suspected" and warning.tasks == ["mass"]
     assert "single seed" in warning.evidence and "20.0% worse" in warning.evidence
-    assert "train it apart" in warning.advice
+    assert "training it apart" in warning.advice
 
 
 def test_deficit_beyond_seed_noise_is_confirmed_and_within_noise_is_not():

@@ -32,8 +32,8 @@ CONFLICT_RATE = 0.6  # share of probed steps with cosine < 0 that counts as pers
 WEIGHT_COLLAPSE = 0.05  # a weight below this share of the mean task weight has collapsed
 MIN_PROBES = 5
 NOISE_SIGMAS = 2.0
-ADVICE_TRANSFER = ("lower its weight, try another weighting method (e.g. uncertainty or "
-                   "UPGrad), soft sharing or MMoE, or train it apart")
+ADVICE_TRANSFER = ("a lower weight for it, another weighting method (e.g. uncertainty or "
+                   "UPGrad), soft sharing or MMoE, or training it apart")
 
 
 @dataclass

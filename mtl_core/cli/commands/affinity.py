@@ -1,0 +1,54 @@
+"""`affinity RUN`: a stored run's task-affinity and gradient matrices, grouping suggestion,
+measured transfer and negative-transfer warnings."""
+
+from __future__ import annotations
+
+from mtl_core.analysis.run_affinity import analyse_run
+from mtl_core.cli.output import format_number, print_json, print_table
+from mtl_core.runs import RunStore
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser(
+        "affinity", help="affinity and gradient-conflict matrices, warnings")
+    parser.add_argument("run_id", metavar="RUN", help="run id (see `python -m mtl_core runs`)")
+    parser.add_argument("--groups", type=int, default=None,
+                        help="at most this many groups in the suggestion (default: the "
+                             "run's analysis.max_groups)")
+    parser.add_argument("--runs-dir", default=None, help="run store folder (default: ./runs)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.set_defaults(run=run)
+
+
+def _print_matrix(title: str, tasks: list[str], values) -> None:
+    print(f"\n{title}")
+    rows = [{"row \\ column": task, **{c: format_number(v) for c, v in zip(tasks, row,
+                                                                            strict=True)}}
+            for task, row in zip(tasks, values, strict=True)]
+    print_table(rows, ["row \\ column", *tasks])
+
+
+def run(args) -> int:
+    result = analyse_run(RunStore(args.runs_dir), args.run_id, args.groups)
+    if args.json:
+        print_json(result.to_json())
+        return 0
+    report = result.report
+    print(f"run {result.run_id} ({result.status}): {report.probes} probes every {report.every} "
+          f"steps, {report.optimizer} lr={report.lr:g}. Entries: effect of the column task on "
+          "the row task.")
+    for name, title in [("lookahead", "lookahead affinity Z(column -> row)"),
+                        ("cosine", "gradient cosine"),
+                        ("conflict_rate", "gradient conflict rate (share of steps, cos < 0)"),
+                        ("magnitude_similarity", "gradient magnitude similarity")]:
+        _print_matrix(title, report.tasks, report.mean[name].values)
+    print(f"\ngrouping suggestion (at most {result.max_groups} groups):")
+    for candidate in result.groupings[:5]:
+        groups = " | ".join(", ".join(g) for g in candidate.groups)
+        print(f"  score {candidate.score:+.4g}: {groups}")
+    print("\nmeasured transfer (delta: positive = multi-task better):")
+    print_table([{"task": t, **v} for t, v in result.transfer.items()],
+                ["task", "metric", "multi_task", "single_task", "delta"])
+    for warning in result.warnings:
+        print(f"{warning.level.upper()}: {warning.message}")
+    return 0
