@@ -4,20 +4,59 @@ weighting method and with the analysis code."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 
 from mtl_core.config import ModelConfig
 from mtl_core.data.tasks import TaskSpec
+from mtl_core.models.registry import Param, check_params
+
+SHARED = "shared"
+
+
+@dataclass(frozen=True)
+class Block:
+    """One box of the architecture diagram: who owns it (SHARED or a task name), which
+    column it sits in (0 = input side) and how many parameters it holds."""
+
+    key: str
+    label: str
+    owner: str
+    column: int
+    params: int
+    inputs: tuple[str, ...] = ()
+    group: str | None = None  # blocks of one group are tied to each other (soft sharing)
+
+
+@dataclass(frozen=True)
+class Mixing:
+    """A learned mixing matrix: cross-stitch α (rows: the task mixed into, columns: the
+    tower taken from) or gate weights (rows: a gate, columns: experts; NaN where a gate
+    cannot see an expert)."""
+
+    values: np.ndarray
+    rows: list[str]
+    columns: list[str]
+    kind: str  # "alpha" or "gate"
 
 
 class MTLModel(nn.Module, ABC):
     """A multi-task network: `forward(x)` returns one output tensor per task.
 
-    Subclasses build their layers in `__init__` and implement `forward_with_features`,
-    `shared_parameters` and `task_parameters`.
+    Subclasses declare `params` (their `model.params` spec), `presets` and `summary`, build
+    their layers in `__init__` (the validated params are in `self.options`) and implement
+    `forward_with_features`, `representation_modules`, `shared_parameters`,
+    `task_parameters` and `blocks`.
     """
+
+    architecture: ClassVar[str]
+    summary: ClassVar[str] = ""
+    params: ClassVar[tuple[Param, ...]] = ()
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
 
     def __init__(
         self,
@@ -32,6 +71,7 @@ class MTLModel(nn.Module, ABC):
         self.input_kind = input_kind
         self.input_shape = tuple(input_shape)
         self.config = config
+        self.options = check_params(self.params, self.architecture, config.params)
 
     @abstractmethod
     def forward_with_features(
@@ -52,15 +92,30 @@ class MTLModel(nn.Module, ABC):
 
     @abstractmethod
     def shared_parameters(self) -> list[nn.Parameter]:
-        """Parameters that more than one task's loss reaches."""
+        """Parameters that more than one task's loss reaches (the regularization term
+        counts as reaching every task)."""
 
     @abstractmethod
     def task_parameters(self) -> dict[str, list[nn.Parameter]]:
         """Parameters that only one task's loss reaches, per task."""
 
+    @abstractmethod
+    def blocks(self) -> list[Block]:
+        """The network as boxes for the diagram, shared and per task."""
+
     def regularization(self) -> torch.Tensor | None:
         """An extra loss term the architecture needs (e.g. soft sharing's L2 tie)."""
         return None
+
+    @torch.no_grad()
+    def mixing(self, x: torch.Tensor) -> dict[str, Mixing]:
+        """Learned mixing to inspect, by name: cross-stitch α matrices, gate weights per
+        task averaged over the batch `x`; empty for architectures that learn no mixing."""
+        return {}
+
+    def optimizer_groups(self, lr: float) -> list[dict[str, Any]]:
+        """Parameter groups for the optimizer (an architecture may give some a larger rate)."""
+        return [{"params": list(self.parameters()), "lr": lr}]
 
     def parameter_counts(self) -> dict[str, int]:
         shared = sum(p.numel() for p in self.shared_parameters())
@@ -69,3 +124,8 @@ class MTLModel(nn.Module, ABC):
         }
         return {"shared": shared, **{f"task:{n}": c for n, c in per_task.items()},
                 "total": sum(p.numel() for p in self.parameters())}
+
+
+def count(module: nn.Module | list[nn.Parameter]) -> int:
+    params = module.parameters() if isinstance(module, nn.Module) else module
+    return sum(p.numel() for p in params)

@@ -1,19 +1,35 @@
-"""Small building blocks shared by the architectures: MLP stacks and task heads."""
+"""Small building blocks shared by the architectures: MLP stacks, task heads, per-task
+towers (single-task, soft sharing, cross-stitch), expert banks and softmax gates (MMoE,
+PLE)."""
 
 from __future__ import annotations
 
+import torch
 from torch import nn
+
+from mtl_core.models.base import SHARED, Block, count
+from mtl_core.models.encoders import build_encoder
 
 
 def mlp(in_dim: int, widths: list[int], dropout: float = 0.0) -> nn.Sequential:
     """Linear -> ReLU (-> Dropout) for each width; empty widths give an identity stack."""
     layers: list[nn.Module] = []
+    for block in levels(in_dim, widths, dropout):
+        layers += list(block)
+    return nn.Sequential(*layers)
+
+
+def levels(in_dim: int, widths: list[int], dropout: float = 0.0) -> nn.ModuleList:
+    """One Linear -> ReLU (-> Dropout) block per width, kept apart so that an architecture
+    can act between them (cross-stitch units) or tie them (soft sharing)."""
+    blocks = nn.ModuleList()
     for width in widths:
-        layers += [nn.Linear(in_dim, width), nn.ReLU()]
+        layers: list[nn.Module] = [nn.Linear(in_dim, width), nn.ReLU()]
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
+        blocks.append(nn.Sequential(*layers))
         in_dim = width
-    return nn.Sequential(*layers)
+    return blocks
 
 
 def head(in_dim: int, widths: list[int], out_dim: int, dropout: float = 0.0) -> nn.Sequential:
@@ -21,3 +37,98 @@ def head(in_dim: int, widths: list[int], out_dim: int, dropout: float = 0.0) -> 
     body = mlp(in_dim, widths, dropout)
     last = widths[-1] if widths else in_dim
     return nn.Sequential(*body, nn.Linear(last, out_dim))
+
+
+class Tower(nn.Module):
+    """One task's own network: its encoder, its shared-level layers and its head, built in
+    that order (so two architectures that build the same towers from the same seed start
+    from the same weights)."""
+
+    def __init__(self, input_kind: str, input_shape: tuple[int, ...], shared: list[int],
+                 head_widths: list[int], out_dim: int, dropout: float) -> None:
+        super().__init__()
+        self.encoder, width = build_encoder(input_kind, input_shape)
+        self.levels = levels(width, shared, dropout)
+        self.width = shared[-1] if shared else width
+        self.head = head(self.width, head_widths, out_dim, dropout)
+
+    def body(self, x: torch.Tensor) -> torch.Tensor:
+        """Encoder and shared-level layers: the tower's representation."""
+        hidden = self.encoder(x)
+        for level in self.levels:
+            hidden = level(hidden)
+        return hidden
+
+    def representation_module(self) -> nn.Module:
+        """The last shared-level layer (the encoder when there is none)."""
+        return self.levels[-1] if len(self.levels) else self.encoder
+
+    def body_parameters(self) -> list[nn.Parameter]:
+        """Encoder and shared-level parameters (everything but the head)."""
+        return [*self.encoder.parameters(), *self.levels.parameters()]
+
+
+def tower_outputs(towers: nn.ModuleDict, x: torch.Tensor):
+    """(outputs per task, representations per task) of independent towers."""
+    features = [tower.body(x) for tower in towers.values()]
+    outputs = {name: tower.head(hidden)
+               for (name, tower), hidden in zip(towers.items(), features, strict=True)}
+    return outputs, features
+
+
+def tower_blocks(towers: nn.ModuleDict, input_kind: str, units: dict[int, nn.Module] | None = None,
+                 tied: bool = False) -> list[Block]:
+    """Diagram boxes of per-task towers. `units` maps a level index (0 = after the encoder)
+    to a shared module mixing the towers there (cross-stitch); `tied` marks the towers'
+    bodies as tied to each other (soft sharing)."""
+    units = units or {}
+    out: list[Block] = []
+    previous = {name: f"encoder:{name}" for name in towers}
+    for name, tower in towers.items():
+        out.append(Block(previous[name], f"encoder ({input_kind})", name, 0,
+                         count(tower.encoder), group="encoder" if tied else None))
+    column = 1
+    n_levels = len(next(iter(towers.values())).levels)
+    for index in range(n_levels + 1):
+        if index in units:
+            key = f"unit{index}"
+            out.append(Block(key, "cross-stitch unit", SHARED, column, count(units[index]),
+                             tuple(previous.values())))
+            previous = dict.fromkeys(towers, key)
+            column += 1
+        if index == n_levels:
+            break
+        for name, tower in towers.items():
+            layer = tower.levels[index][0]
+            key = f"level{index + 1}:{name}"
+            out.append(Block(key, f"layer {layer.out_features}", name, column, count(layer),
+                             (previous[name],), group=f"level{index + 1}" if tied else None))
+            previous[name] = key
+        column += 1
+    out += [Block(f"head:{name}", f"head → {name}", name, column, count(tower.head),
+                  (previous[name],)) for name, tower in towers.items()]
+    return out
+
+
+def experts(count: int, in_dim: int, widths: list[int], dropout: float) -> nn.ModuleList:
+    """`count` expert networks, each an MLP of `widths`."""
+    return nn.ModuleList(mlp(in_dim, widths, dropout) for _ in range(count))
+
+
+class GateMix(nn.Module):
+    """A softmax gate and the mixture it makes: out = Σ_i softmax(W x)_i · expert_i.
+
+    Its own module so that its output, the gate-mixed representation of one task, can be
+    hooked (attribution) and its weights read (the Model page's heatmaps)."""
+
+    def __init__(self, gate_dim: int, n_experts: int) -> None:
+        super().__init__()
+        self.gate = nn.Linear(gate_dim, n_experts)
+
+    def weights(self, gate_input: torch.Tensor) -> torch.Tensor:
+        """[N, n_experts], each row summing to 1."""
+        return torch.softmax(self.gate(gate_input), dim=-1)
+
+    def forward(self, gate_input: torch.Tensor, expert_outputs: torch.Tensor) -> torch.Tensor:
+        """expert_outputs: [N, n_experts, C] -> [N, C]."""
+        return torch.einsum("ne,nec->nc", self.weights(gate_input), expert_outputs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mtl_core.models.base import MTLModel
+from mtl_core.models.base import SHARED, Block, MTLModel, count
 from mtl_core.models.blocks import head, mlp
 from mtl_core.models.encoders import build_encoder
 from mtl_core.models.registry import register
@@ -14,6 +14,14 @@ from mtl_core.models.registry import register
 @register("hard")
 class HardSharing(MTLModel):
     """Every task reads the same representation: trunk(encoder(x))."""
+
+    summary = ("Hard sharing: one shared encoder and trunk that every task reads, and a "
+               "small head per task.")
+    presets = {
+        "Default (64, 64 trunk; heads of 32)": {"shared": [64, 64], "head": [32], "params": {}},
+        "MMoE paper shared-bottom (113 units; towers of 8)": {
+            "shared": [113], "head": [8], "params": {}},
+    }
 
     def __init__(self, tasks, input_kind, input_shape, config) -> None:
         super().__init__(tasks, input_kind, input_shape, config)
@@ -36,3 +44,16 @@ class HardSharing(MTLModel):
 
     def task_parameters(self) -> dict[str, list[nn.Parameter]]:
         return {name: list(h.parameters()) for name, h in self.heads.items()}
+
+    def blocks(self) -> list[Block]:
+        out = [Block("encoder", f"encoder ({self.input_kind})", SHARED, 0, count(self.encoder))]
+        previous = "encoder"
+        linears = [m for m in self.trunk if isinstance(m, nn.Linear)]
+        for i, layer in enumerate(linears, start=1):
+            out.append(Block(f"trunk{i}", f"shared layer {layer.out_features}", SHARED, i,
+                             count(layer), (previous,)))
+            previous = f"trunk{i}"
+        column = len(linears) + 1
+        out += [Block(f"head:{n}", f"head → {n}", n, column, count(h), (previous,))
+                for n, h in self.heads.items()]
+        return out
