@@ -31,7 +31,7 @@ def single_task_data(data: PreparedData, task_name: str) -> PreparedData:
 def baseline_config(config: ExperimentConfig) -> ExperimentConfig:
     """Same encoder, widths, optimizer and budget; one independent network, equal weight."""
     return config.model_copy(update={
-        "model": config.model.model_copy(update={"architecture": "hard"}),
+        "model": config.model.model_copy(update={"architecture": "single_task", "params": {}}),
         "weighting": config.weighting.model_copy(update={"method": "equal", "params": {}}),
         "train": config.train.model_copy(update={"baselines": False}),
     })

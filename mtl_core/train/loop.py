@@ -111,7 +111,8 @@ def train_model(
     device = resolve_device(config.train.device)
     model = build_model(config.model, data.tasks, data.input_kind, data.input_shape).to(device)
     weighting = build_weighting(config.weighting, data.task_names)
-    optimizer = make_optimizer(config, [*model.parameters(), *weighting.parameters()])
+    optimizer = make_optimizer(config, [*model.optimizer_groups(config.train.lr),
+                                        {"params": list(weighting.parameters())}])
     probe = LookaheadProbe.for_training(config.analysis.affinity_every, model, optimizer,
                                         data.tasks)  # None when off or for a single task
     train = _to_device(data.splits["train"], device)
