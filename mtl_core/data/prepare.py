@@ -256,7 +256,8 @@ def _encode_inputs(parts: list[_Part], input_type: str, config: DataConfig):
         for part in parts[1:]:
             _check_columns(part.frames["train"], columns, "input", part.label)
         train = pd.concat([p.frames["train"][columns] for p in parts], ignore_index=True)
-        encoder = TabularEncoder.fit(train, columns)
+        categorical = tuple(r.column for r in parts[0].roles if r.type == "categorical")
+        encoder = TabularEncoder.fit(train, columns, categorical)
         xs = {s: [encoder.transform(p.frames[s]) for p in parts] for s in SPLIT_NAMES}
         return xs, (len(encoder.feature_names),), encoder.feature_names
     if input_type == "text":

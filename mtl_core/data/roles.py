@@ -12,8 +12,9 @@ import pandas as pd
 
 from mtl_core.errors import UserError
 
-# A string column with more distinct values than this (and not all unique) reads as text
-# when most values have several words.
+# A string column reads as text when its values have this many words on average and more
+# than TEXT_MIN_DISTINCT (or half as many as rows) distinct values.
+TEXT_MIN_WORDS = 3
 TEXT_MIN_DISTINCT = 50
 # More distinct short strings than this cannot be one-hot categories: proposed as ignored.
 MAX_CATEGORIES = 200
@@ -43,8 +44,9 @@ def _is_image_value(values: pd.Series) -> bool:
 def _string_type(present: pd.Series, distinct: int) -> tuple[str, str]:
     strings = present.astype(str)
     lengths = strings.str.len()
-    spaced = strings.str.contains(" ", regex=False).mean()
-    if lengths.mean() >= TEXT_MIN_MEAN_LENGTH or (distinct > TEXT_MIN_DISTINCT and spaced > 0.5):
+    words = strings.str.count(" ").mean() + 1
+    varied = distinct > min(TEXT_MIN_DISTINCT, 0.5 * len(present))
+    if lengths.mean() >= TEXT_MIN_MEAN_LENGTH or (varied and words >= TEXT_MIN_WORDS):
         return "text", f"free text ({distinct} distinct values, {lengths.mean():.0f} characters "\
             "on average)"
     if distinct == len(present) and len(present) > 20:

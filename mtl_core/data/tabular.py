@@ -24,11 +24,15 @@ class TabularEncoder:
     categories: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
-    def fit(cls, frame: pd.DataFrame, columns: list[str]) -> TabularEncoder:
+    def fit(
+        cls, frame: pd.DataFrame, columns: list[str], categorical: tuple[str, ...] = ()
+    ) -> TabularEncoder:
+        """Numbers are numeric unless listed in `categorical`; other values are categorical."""
         encoder = cls()
         for column in columns:
             values = frame[column]
-            if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+            numeric = pd.api.types.is_numeric_dtype(values)
+            if column in categorical or pd.api.types.is_bool_dtype(values) or not numeric:
                 encoder._fit_categorical(column, values)
             else:
                 encoder._fit_numeric(column, values)
