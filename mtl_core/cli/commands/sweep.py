@@ -1,0 +1,63 @@
+"""`sweep CONFIG`: train every subset (or singles and pairs) of the experiment's tasks and
+report which partners help each task. Ctrl-C stops it and keeps the finished runs."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+from mtl_core.cli.output import format_number, print_json, print_table
+from mtl_core.config import load_config
+from mtl_core.runs import RunStore
+from mtl_core.sweep import run_sweep
+from mtl_core.sweep.results import sweep_report
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser("sweep", help="task-combination sweep")
+    parser.add_argument("config", help="experiment config (YAML or JSON)")
+    parser.add_argument("--engine", choices=["local", "ray"], default="local",
+                        help="local process pool (default) or Ray")
+    parser.add_argument("--address", default=None,
+                        help="Ray cluster address (with --engine ray; default: a local Ray)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config value, e.g. --set analysis.sweep=all")
+    parser.add_argument("--runs-dir", default=None, help="run store folder (default: ./runs)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.set_defaults(run=run)
+
+
+def _progress(result) -> None:
+    last = result.runs[-1]
+    detail = f" ({last.error})" if last.error else ""
+    print(f"[{result.done}/{result.total}] {' + '.join(last.subset)}: {last.status}{detail}",
+          file=sys.stderr)
+
+
+def run(args) -> int:
+    config = load_config(args.config, args.set)
+    store, stop = RunStore(args.runs_dir), threading.Event()
+    try:
+        result = run_sweep(config, store, args.engine, args.address,
+                           on_progress=None if args.json else _progress, stop=stop)
+    except KeyboardInterrupt:
+        stop.set()
+        print("interrupted: finished runs are kept in the store", file=sys.stderr)
+        return 130
+    report = sweep_report(result, config.analysis.max_groups)
+    if args.json:
+        print_json(report)
+        return 0
+    print(f"sweep ({report['mode']}, {report['engine']}): {report['done']}/{report['total']} "
+          f"runs{' (stopped)' if report['stopped'] else ''}. Δ: positive = better than alone.")
+    rows = [{"task": task, "partners": ", ".join(row["partners"]), "delta": row["delta"]}
+            for task, by_partners in report["transfer"].items() for row in by_partners]
+    print_table(rows, ["task", "partners", "delta"])
+    for task, helpers in report["helped_by"].items():
+        print(f"{task} is helped by: {', '.join(helpers) or 'no partner'}")
+    if report["grouping"]:
+        best = report["grouping"]["candidates"][0]
+        groups = " | ".join(", ".join(g) for g in best["groups"])
+        print(f"suggested groups (score {format_number(best['score'])}): {groups}")
+        print(f"  ({report['grouping']['method']})")
+    return 0

@@ -1,0 +1,113 @@
+"""Task-combination sweeps: the plan, the report (on hand-made results) and real sweeps
+through the local process pool, including a stop that keeps the finished runs."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import pytest
+
+from mtl_core.config import config_from_dict
+from mtl_core.errors import UserError
+from mtl_core.runs import RunStore
+from mtl_core.sweep import run_sweep, subset_config, sweep_subsets
+from mtl_core.sweep.results import sweep_report
+from mtl_core.sweep.run import SubsetRun, SweepResult
+
+
+@pytest.mark.parametrize("count", [2, 3, 5])
+def test_plans_count_singles_pairs_and_every_subset(count):
+    tasks = [f"t{k}" for k in range(count)]
+    pairs, every = sweep_subsets(tasks, "pairs"), sweep_subsets(tasks, "all")
+    assert len(pairs) == count + math.comb(count, 2)
+    assert len(every) == 2**count - 1 == len(set(every))
+    assert pairs == every[: len(pairs)]  # singles first: they are the baselines
+    with pytest.raises(UserError, match="at least two tasks"):
+        sweep_subsets(tasks[:1], "pairs")
+
+
+def test_subset_config_keeps_only_its_tasks_and_trains_no_extra_baselines(penguins_config):
+    penguins_config["train"]["baselines"] = True
+    config = config_from_dict(penguins_config)
+    pair = subset_config(config, ("species", "body_mass"))
+    assert [t.name for t in pair.data.tasks] == ["species", "body_mass"]
+    assert pair.train.baselines is False and pair.model == config.model
+    single = subset_config(config, ("sex",))
+    assert [t.name for t in single.data.tasks] == ["sex"]
+
+
+def test_bad_sweep_requests_are_user_errors(penguins_config):
+    penguins_config["analysis"] = {"sweep_tasks": ["species", "wings"]}
+    with pytest.raises(UserError, match="sweep_tasks.*wings"):
+        run_sweep(config_from_dict(penguins_config), RunStore())
+    penguins_config["analysis"] = {}
+    with pytest.raises(UserError, match="--engine ray"):
+        run_sweep(config_from_dict(penguins_config), RunStore(), "local", address="ray://x:1")
+    with pytest.raises(UserError, match="unknown engine"):
+        run_sweep(config_from_dict(penguins_config), RunStore(), "dask")
+
+
+def _run(subset, metrics):
+    tasks = {name: {"kind": "regression", "metrics": {"mse": metrics[name]}} for name in subset}
+    return SubsetRun(subset, "completed", f"id-{'-'.join(subset)}",
+                     {"status": "completed", "tasks": tasks})
+
+
+def test_report_orients_pair_effects_and_groups_helpful_partners():
+    alone = {"a": 1.0, "b": 1.0, "c": 1.0}
+    runs = [_run((t,), alone) for t in "abc"] + [
+        _run(("a", "b"), {"a": 0.8, "b": 0.9}),  # a and b help each other
+        _run(("a", "c"), {"a": 1.5, "c": 1.2}),  # c hurts a, a hurts c
+        _run(("b", "c"), {"b": 1.1, "c": 1.3}),
+    ]
+    result = SweepResult(["a", "b", "c"], "pairs", "local", 6, runs)
+    report = sweep_report(result)
+    matrix = report["pair_matrix"]["values"]  # [row][column] = Δ_row({row, column})
+    assert matrix[0][1] == pytest.approx(0.2) and matrix[2][0] == pytest.approx(-0.2)
+    assert report["helped_by"] == {"a": ["b"], "b": ["a"], "c": []}
+    assert report["transfer"]["a"][0] == {"partners": ["b"], "delta": pytest.approx(0.2)}
+    best = report["grouping"]["candidates"][0]
+    assert best["groups"] == [["a", "b"], ["c"]]
+    assert "HOA" in report["grouping"]["method"]
+
+
+def test_partial_results_report_what_finished():
+    runs = [_run(("a",), {"a": 1.0}), _run(("a", "b"), {"a": 0.5, "b": 2.0})]
+    result = SweepResult(["a", "b"], "pairs", "local", 3, runs, stopped=True)
+    report = sweep_report(result)
+    assert report["done"] == 2 and report["stopped"]
+    assert report["transfer"]["a"] == [{"partners": ["b"], "delta": pytest.approx(0.5)}]
+    assert report["transfer"]["b"] == []  # its single run never finished
+    assert report["grouping"] is None
+
+
+def _tiny(penguins_config):
+    penguins_config["data"]["tasks"] = penguins_config["data"]["tasks"][:2]
+    penguins_config["train"].update(epochs=2)
+    penguins_config["analysis"] = {"sweep": "pairs", "sweep_workers": 1}
+    return config_from_dict(penguins_config)
+
+
+@pytest.mark.slow
+def test_local_pool_sweep_stores_every_run_and_reports_progress(penguins_config):
+    store, seen = RunStore(), []
+    result = run_sweep(_tiny(penguins_config), store,
+                       on_progress=lambda r: seen.append((r.done, r.runs[-1].status)))
+    assert seen == [(1, "completed"), (2, "completed"), (3, "completed")]
+    assert {r.subset for r in result.runs} == {("species",), ("sex",), ("species", "sex")}
+    stored = {r["id"]: r for r in store.list_runs()}
+    assert all(stored[r.run_id]["status"] == "completed" for r in result.runs)
+    assert sweep_report(result)["grouping"] is not None
+
+
+@pytest.mark.slow
+def test_a_stopped_sweep_keeps_the_runs_it_finished(penguins_config):
+    store, stop = RunStore(), threading.Event()
+    result = run_sweep(_tiny(penguins_config), store, on_progress=lambda r: stop.set(),
+                       stop=stop)
+    finished = [r for r in result.runs if r.status == "completed"]
+    assert result.stopped and 1 <= len(finished) < result.total
+    assert {r.status for r in result.runs} <= {"completed", "stopped"}
+    stored = {r["id"]: r["status"] for r in store.list_runs()}
+    assert all(stored[r.run_id] == "completed" for r in finished)
