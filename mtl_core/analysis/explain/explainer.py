@@ -17,6 +17,7 @@ from mtl_core.analysis.explain.context import (
     Progress,
     make_baseline,
     pick_sample,
+    representation_module,
     sample_chunks,
 )
 from mtl_core.analysis.explain.inputs import InputAttribution, input_attributions
@@ -158,14 +159,29 @@ class Explainer:
             device=str(self.device), seconds=time.perf_counter() - start, run_id=self.run_id,
             architecture=getattr(self.model, "architecture", None))
 
+    def unit_shape(self) -> tuple[int, ...]:
+        """Shape of one example's representation (that of the first explained task)."""
+        captured = []
+        module = representation_module(self.model, self.specs[0].name)
+        handle = module.register_forward_hook(lambda _m, _i, out: captured.append(out.shape))
+        try:
+            with torch.no_grad():
+                self.model(self.x[:1])
+        finally:
+            handle.remove()
+        return tuple(captured[-1][1:])
+
+    def check_unit(self, unit: int) -> None:
+        count = int(np.prod(self.unit_shape()))
+        if not 0 <= unit < count:
+            raise UserError(f"unit {unit} does not exist: the representation has units "
+                            f"0 to {count - 1}")
+
     def add_drivers(
         self, explanation: Explanation, unit: int, progress: Progress | None = None
     ) -> dict[str, np.ndarray]:
         """NeuronConductance of `unit` per task; remembered in `explanation.drivers`."""
-        count = int(np.prod(explanation.units.unit_shape))
-        if not 0 <= unit < count:
-            raise UserError(f"unit {unit} does not exist: the representation has units "
-                            f"0 to {count - 1}")
+        self.check_unit(unit)
         if unit not in explanation.drivers:
             tick = self._ticker(len(sample_chunks(len(self.x), self.options)) * len(self.specs),
                                 progress)
