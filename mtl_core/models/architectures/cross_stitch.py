@@ -6,8 +6,9 @@ layers a learned unit that mixes the towers' activations,
 initialised convex (α_kk = α_S, α_kj = α_D), often with a larger learning rate for α.
 With α = identity and the units frozen, the model is exactly `single_task`.
 
-`shared_parameters()` are the trainable units and the tower bodies: through the units every
-task's loss reaches every tower. The heads stay task-specific."""
+`shared_parameters()` are what more than one task's loss reaches through the units: the
+tower layers up to the last unit and the (trainable) units before it. A task's own
+parameters are its head, its layers after the last unit and its row of the last unit."""
 
 from __future__ import annotations
 
@@ -132,12 +133,26 @@ class CrossStitch(MTLModel):
             return list(self.units[str(self.depth)].rows)
         return [tower.representation_module() for tower in self.towers.values()]
 
+    def _task_only(self) -> dict[str, list[nn.Parameter]]:
+        """Per task: what only its loss reaches — its head, its layers after the last unit
+        and its row of that unit (everything when there is no unit)."""
+        last = max((int(i) for i in self.units), default=None)
+        own = {}
+        for k, (name, tower) in enumerate(self.towers.items()):
+            if last is None:
+                own[name] = list(tower.parameters())
+                continue
+            row = self.units[str(last)].rows[k]
+            own[name] = [*tower.levels[last:].parameters(), *tower.head.parameters(),
+                         *(p for p in row.parameters() if p.requires_grad)]
+        return own
+
     def shared_parameters(self) -> list[nn.Parameter]:
-        bodies = [p for tower in self.towers.values() for p in tower.body_parameters()]
-        return bodies + [p for p in self.units.parameters() if p.requires_grad]
+        own = {id(p) for params in self._task_only().values() for p in params}
+        return [p for p in self.parameters() if p.requires_grad and id(p) not in own]
 
     def task_parameters(self) -> dict[str, list[nn.Parameter]]:
-        return {name: list(tower.head.parameters()) for name, tower in self.towers.items()}
+        return self._task_only()
 
     def optimizer_groups(self, lr: float) -> list[dict]:
         units = {id(p) for p in self.units.parameters()}
