@@ -29,7 +29,7 @@ def test_every_page_renders_without_an_exception(app_url, page):
 
 
 def test_train_from_the_browser_then_find_the_run_after_a_reload(app_url, page):
-    page.goto(app_url)
+    page.goto(f"{app_url}/?epochs=8")  # a shared link: the default setup with fewer epochs
     wait_idle(page)
     goto(page, "Train")
     page.get_by_role("button", name="Train", exact=True).click()
