@@ -257,3 +257,19 @@ def test_every_method_has_a_cost_class_and_descriptions():
         assert scheme.cost_class in ("loss", "gradient")
         assert scheme.summary and scheme.helps_when
         assert "Cost class" in type(scheme).__doc__
+
+
+@pytest.mark.parametrize("architecture", architecture_names())
+def test_gradient_methods_give_every_other_parameter_the_gradient_of_the_summed_loss(
+        architecture):
+    model = tiny_hard_model(architecture)
+    shared_ids = {id(p) for p in model.shared_parameters()}
+    others = [p for p in model.parameters() if id(p) not in shared_ids]
+    losses, features = losses_of(model)
+    expected = torch.autograd.grad(losses.sum(), others, retain_graph=True, allow_unused=True)
+    weighting("mgda").backward(losses, model, features, 0)
+    for param, grad in zip(others, expected, strict=True):
+        if grad is None:
+            assert param.grad is None or not param.grad.any()
+        else:
+            torch.testing.assert_close(param.grad, grad, rtol=1e-5, atol=1e-6)

@@ -55,15 +55,14 @@ class GradientWeighting(WeightingMethod):
             weights = self.last_weights.to(losses.device, losses.dtype)
             (weights * losses).sum().backward()
             return weights
-        shared_ids = {id(p) for p in shared}
-        others = [p for p in model.parameters() if p.requires_grad and id(p) not in shared_ids]
-        jacobian = task_jacobian(losses, features, shared, others)
+        others, owners = _split_parameters(model, shared, self.task_names)
+        jacobian = task_jacobian(losses, features, shared, others, owners)
         for param, rows in zip(shared, jacobian.shared_rows, strict=True):
             param.jac = rows
         weights = jac_to_grad(shared, self.aggregator)
-        for param, rows in zip(others, jacobian.other_rows, strict=True):
-            if rows is not None:
-                param.grad = rows.sum(0) if param.grad is None else param.grad + rows.sum(0)
+        for param, grad in zip(others, jacobian.other_grads, strict=True):
+            if grad is not None:
+                param.grad = grad if param.grad is None else param.grad + grad
         matrix, update = self._seen
         self._seen = None
         self.record_gramian(step, matrix)
@@ -84,3 +83,17 @@ def _effective_weights(jacobian: torch.Tensor, update: torch.Tensor) -> torch.Te
     """The least-squares w with Jᵀw ≈ update (exact when the update lies in the row span)."""
     gramian = (jacobian @ jacobian.T).double()
     return (torch.linalg.pinv(gramian) @ (jacobian.double() @ update.double())).to(update.dtype)
+
+
+def _split_parameters(model, shared, task_names):
+    """The non-shared trainable parameters, and per task those its head owns (when the model
+    says so through `task_parameters()`), so each task's backward only crosses its own head."""
+    shared_ids = {id(p) for p in shared}
+    others = [p for p in model.parameters() if p.requires_grad and id(p) not in shared_ids]
+    per_task = getattr(model, "task_parameters", None)
+    if per_task is None:
+        return others, None
+    owned = per_task()
+    if set(owned) != set(task_names):
+        return others, None
+    return others, [owned[name] for name in task_names]

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from mtl_core.weighting.base import LossWeighting, Param, shared_parameters
-from mtl_core.weighting.jacobian import batched_vjp
+from mtl_core.weighting.jacobian import per_task_grads
 from mtl_core.weighting.registry import register
 
 
@@ -17,7 +17,7 @@ class GradNorm(LossWeighting):
     relative inverse training rate: L_grad = Σ_i |G_i − target_i| (target held constant)
     gives w its gradient, the model gets Σ_i w_i L_i, and w is renormalised to sum to T after
     every step. Chen et al., "GradNorm", ICML 2018. Written here: torchjd 0.18 lacks it.
-    Cost class: loss (1 backward, plus T vectorised VJPs down to W only)."""
+    Cost class: loss (1 backward, plus T small backwards from each loss down to W only)."""
 
     summary = "Learns weights so that all tasks' gradients have similar sizes."
     helps_when = "One task's gradients dominate and its loss races ahead of the others."
@@ -42,8 +42,7 @@ class GradNorm(LossWeighting):
 
     def _set_weight_gradient(self, losses: torch.Tensor, layer: nn.Parameter) -> None:
         weights = self.task_weights
-        eye = torch.eye(len(losses), device=losses.device, dtype=losses.dtype)
-        rows = batched_vjp([losses], [layer], [eye])[0]
+        rows = per_task_grads(losses, [layer])[0]
         norms = (rows.flatten(1).norm(dim=1) if rows is not None
                  else torch.zeros_like(losses)).detach()
         detached = losses.detach()

@@ -1,0 +1,180 @@
+"""Per-step cost of every weighting method (hard sharing MLP, 5 regression tasks, CPU, one
+thread), as ratios measured in one process:
+
+- against equal weighting (forward + one backward + Adam step);
+- for gradient methods, against LibMTL's per-task loop: one `torch.autograd.grad` per task
+  through the shared parameters, flattened and stacked into J, then the SAME torchjd
+  aggregator, the update written into `.grad`, one backward for the heads (written below as
+  the reference).
+
+Goals (issue 5): gradient methods at update_every=1 <= 0.85x the per-task loop; at
+update_every=10 <= 1.25x equal; loss-based methods <= 1.1x equal.
+
+Run: `python benchmarks/bench_weighting.py [--quick]` or `python -m mtl_core bench weighting`.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mtl_core.config import ModelConfig, WeightingConfig  # noqa: E402
+from mtl_core.data.tasks import TaskSpec  # noqa: E402
+from mtl_core.models import build_model  # noqa: E402
+from mtl_core.train.losses import task_losses  # noqa: E402
+from mtl_core.weighting.registry import build_weighting, weighting_names  # noqa: E402
+
+TASKS, DIM, BATCH = 5, 32, 128
+SHARED, HEAD = [64, 64], [32]
+GOALS = {"gradient_vs_loop": 0.85, "gradient_every10_vs_equal": 1.25, "loss_vs_equal": 1.1}
+
+
+class Setup:
+    """A model, an optimizer and a fixed batch of 5 regression targets."""
+
+    def __init__(self, seed: int = 0) -> None:
+        torch.manual_seed(seed)
+        self.tasks = [TaskSpec(f"y{i}", f"y{i}", "regression") for i in range(TASKS)]
+        self.names = [t.name for t in self.tasks]
+        self.model = build_model(ModelConfig(architecture="hard", shared=SHARED, head=HEAD),
+                                 self.tasks, "tabular", (DIM,))
+        self.x = torch.randn(BATCH, DIM)
+        self.targets = {n: torch.randn(BATCH) for n in self.names}
+        self.masks = {n: torch.ones(BATCH, dtype=torch.bool) for n in self.names}
+
+    def losses(self):
+        outputs, features = self.model.forward_with_features(self.x)
+        return task_losses(self.tasks, outputs, self.targets, self.masks), features
+
+
+def method_step(method: str, update_every: int = 1):
+    """One training step as the loop does it, with `method`."""
+    setup = Setup()
+    weighting = build_weighting(WeightingConfig(method=method, update_every=update_every),
+                                setup.names)
+    optimizer = torch.optim.Adam([*setup.model.parameters(), *weighting.parameters()], 1e-3)
+    counter = iter(range(10**9))
+
+    def step() -> None:
+        index = next(counter)
+        losses, features = setup.losses()
+        optimizer.zero_grad(set_to_none=True)
+        weighting.backward(losses, setup.model, features, index)
+        optimizer.step()
+        weighting.after_step(setup.model, index, lambda: setup.losses()[0])
+
+    return step
+
+
+def per_task_loop_step(method: str):
+    """The reference: LibMTL's Jacobian (one autograd.grad per task), same aggregator."""
+    setup = Setup()
+    aggregator = build_weighting(WeightingConfig(method=method), setup.names).aggregator
+    shared = setup.model.shared_parameters()
+    shared_ids = {id(p) for p in shared}
+    heads = [p for p in setup.model.parameters() if id(p) not in shared_ids]
+    optimizer = torch.optim.Adam(setup.model.parameters(), 1e-3)
+
+    def step() -> None:
+        losses, _ = setup.losses()
+        optimizer.zero_grad(set_to_none=True)
+        rows = []
+        for loss in losses:
+            grads = torch.autograd.grad(loss, shared, retain_graph=True)
+            rows.append(torch.cat([g.reshape(-1) for g in grads]))
+        update = aggregator(torch.stack(rows))
+        for param, part in zip(shared, update.split([p.numel() for p in shared]), strict=True):
+            param.grad = part.view_as(param)
+        losses.sum().backward(inputs=heads)
+        optimizer.step()
+
+    return step
+
+
+def median_step_ms(steps: dict, repeats: int, warmup: int) -> dict[str, float]:
+    """Median CPU time of the calling thread per step (torch runs on this one thread), so that
+    other processes on a shared machine do not count; steps are interleaved one by one so that
+    drift hits every entry alike."""
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    samples: dict[str, list[float]] = {key: [] for key in steps}
+    for _ in range(repeats):
+        for key, step in steps.items():
+            started = time.thread_time()
+            step()
+            samples[key].append(time.thread_time() - started)
+    return {key: 1000 * statistics.median(values) for key, values in samples.items()}
+
+
+def run(quick: bool = False) -> dict:
+    torch.set_num_threads(1)
+    repeats, warmup = (15, 3) if quick else (60, 5)
+    from mtl_core.weighting.registry import weighting_class
+
+    names = weighting_names()
+    gradient = [n for n in names if weighting_class(n).cost_class == "gradient"]
+    steps = {("method", n, 1): method_step(n) for n in names}
+    steps.update({("method", n, 10): method_step(n, 10) for n in gradient})
+    steps.update({("loop", n, 1): per_task_loop_step(n) for n in gradient})
+    ms = median_step_ms(steps, repeats, warmup)
+    equal = ms[("method", "equal", 1)]
+    rows = []
+    for name in names:
+        cost = weighting_class(name).cost_class
+        row = {"method": name, "cost_class": cost, "ms_per_step": round(ms[("method", name, 1)], 2),
+               "x_equal": round(ms[("method", name, 1)] / equal, 2)}
+        if cost == "gradient":
+            loop = ms[("loop", name, 1)]
+            every10 = ms[("method", name, 10)]
+            row.update({"loop_ms_per_step": round(loop, 2),
+                        "x_per_task_loop": round(ms[("method", name, 1)] / loop, 2),
+                        "every10_x_equal": round(every10 / equal, 2)})
+            row["meets"] = (row["x_per_task_loop"] <= GOALS["gradient_vs_loop"]
+                            and row["every10_x_equal"] <= GOALS["gradient_every10_vs_equal"])
+        else:
+            row["meets"] = name == "equal" or row["x_equal"] <= GOALS["loss_vs_equal"]
+        rows.append(row)
+    grad_rows = [r for r in rows if r["cost_class"] == "gradient"]
+    loss_rows = [r for r in rows if r["cost_class"] == "loss" and r["method"] != "equal"]
+    return {
+        "setup": f"hard sharing {SHARED} + heads {HEAD}, {TASKS} regression tasks, input {DIM}, "
+                 f"batch {BATCH}, Adam, CPU, 1 thread, median thread CPU time of {repeats} "
+                 "interleaved steps",
+        "equal_ms_per_step": round(equal, 2),
+        "goals": GOALS,
+        "gradient_vs_loop_met": [r["method"] for r in grad_rows
+                                 if r["x_per_task_loop"] <= GOALS["gradient_vs_loop"]],
+        "gradient_vs_loop_missed": [r["method"] for r in grad_rows
+                                    if r["x_per_task_loop"] > GOALS["gradient_vs_loop"]],
+        "every10_met": [r["method"] for r in grad_rows
+                        if r["every10_x_equal"] <= GOALS["gradient_every10_vs_equal"]],
+        "every10_missed": [r["method"] for r in grad_rows
+                           if r["every10_x_equal"] > GOALS["gradient_every10_vs_equal"]],
+        "loss_met": [r["method"] for r in loss_rows if r["meets"]],
+        "loss_missed": [r["method"] for r in loss_rows if not r["meets"]],
+        "rows": rows,
+    }
+
+
+def table(result: dict) -> str:
+    """The rows as a Markdown table."""
+    lines = ["| method | class | ms/step | × equal | × per-task loop | every 10: × equal |",
+             "|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        lines.append(f"| {r['method']} | {r['cost_class']} | {r['ms_per_step']} | {r['x_equal']} "
+                     f"| {r.get('x_per_task_loop', '')} | {r.get('every10_x_equal', '')} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    outcome = run(quick="--quick" in sys.argv)
+    print(json.dumps({k: v for k, v in outcome.items() if k != "rows"}, indent=2))
+    print(table(outcome))
