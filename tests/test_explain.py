@@ -18,6 +18,7 @@ from mtl_core.data.prepare import PreparedData, SplitTensors
 from mtl_core.data.tasks import TaskSpec
 from mtl_core.errors import UserError
 from mtl_core.models import MTLModel, build_model
+from mtl_core.models.registry import architecture_names
 
 TASKS = [TaskSpec("kind", "kind", "multiclass", ("a", "b", "c")),
          TaskSpec("flag", "flag", "binary", ("no", "yes")),
@@ -136,6 +137,8 @@ def test_per_class_rows_and_a_chosen_class():
 class TwoTowers(MTLModel):
     """A per-task representation: each task reads its own tower (like soft sharing)."""
 
+    architecture = "test_two_towers"
+
     def __init__(self, tasks, width=4):
         super().__init__(tasks, "tabular", (width,), ModelConfig())
         self.towers = nn.ModuleDict({t.name: nn.Sequential(nn.Linear(width, 6), nn.Tanh())
@@ -157,6 +160,9 @@ class TwoTowers(MTLModel):
         return {n: [*self.towers[n].parameters(), *self.heads[n].parameters()]
                 for n in self.task_names}
 
+    def blocks(self):
+        return []
+
 
 def test_per_task_representation_uses_each_tasks_own_module():
     torch.manual_seed(3)
@@ -177,6 +183,8 @@ def test_per_task_representation_uses_each_tasks_own_module():
 class TinyCNN(MTLModel):
     """Hard sharing over a convolutional encoder, for image inputs [N, 1, 8, 8]."""
 
+    architecture = "test_tiny_cnn"
+
     def __init__(self, tasks):
         super().__init__(tasks, "image", (1, 8, 8), ModelConfig())
         self.encoder = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.Softplus(),
@@ -196,6 +204,9 @@ class TinyCNN(MTLModel):
 
     def task_parameters(self):
         return {n: list(h.parameters()) for n, h in self.heads.items()}
+
+    def blocks(self):
+        return []
 
 
 @pytest.mark.parametrize("baseline", ["zeros", "blur"])
@@ -267,3 +278,19 @@ def test_original_model_is_untouched_and_stays_in_train_mode():
 def test_bad_options_are_user_errors_that_name_the_problem(options, message):
     with pytest.raises(UserError, match=message):
         Explainer(hard_model(4, 0), make_data(torch.randn(8, 4)), options)
+
+
+@pytest.mark.parametrize("architecture", architecture_names())
+def test_every_architecture_is_explained_on_its_own_representation(architecture):
+    torch.manual_seed(7)
+    x = torch.randn(12, 6)
+    model = build_model(ModelConfig(architecture=architecture, shared=[8], head=[4]), TASKS,
+                        "tabular", (6,))
+    explanation = Explainer(model, make_data(x), ExplainOptions(samples=12, n_steps=32)).explain()
+    units = explanation.units
+    assert units.rows == ["kind", "flag", "size"]
+    assert units.shared == (len(model.representation_modules()) == 1)
+    assert np.isfinite(units.importance).all() and (units.importance.sum(axis=1) > 0).all()
+    for completeness in [*units.completeness,
+                         *(a.completeness for a in explanation.inputs.values())]:
+        assert completeness.relative < 0.2
