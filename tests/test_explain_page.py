@@ -1,0 +1,49 @@
+"""The Explain page under streamlit.testing: with no run it points to Train; with a trained
+run it explains on a button press, shows the figures, and explains a picked unit."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from mtl_core.config import config_from_dict
+from mtl_core.runs import RunStore
+from mtl_core.train.experiment import run_experiment
+from tests.conftest import REPO
+
+
+def explain_page() -> AppTest:
+    st.cache_resource.clear()  # the run store is cached per process; each test has its own
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
+    return at.switch_page("pages/explain.py").run()
+
+
+def test_without_runs_the_page_points_to_training():
+    at = explain_page()
+    assert not at.exception
+    assert any("No trained run" in i.value for i in at.info)
+
+
+@pytest.fixture
+def trained_run(penguins_config):
+    config = config_from_dict(penguins_config)
+    return run_experiment(config, RunStore())["run_id"]
+
+
+def test_explain_button_shows_figures_and_unit_drivers(trained_run):
+    at = explain_page()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.selectbox(key="explain_run").value == trained_run
+    at.slider(key="explain_samples").set_value(16)
+    at.number_input(key="explain_steps").set_value(8)
+    at.button[0].click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    charts = at.get("plotly_chart")
+    assert len(charts) == 5  # units, similarity, unit usage, unit drivers, inputs
+    units = at.selectbox(key="explain_unit")
+    least_used = int(units.options[-1].removeprefix("u"))
+    units.set_value(least_used).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert least_used in at.session_state.explained["explanation"].drivers
