@@ -63,11 +63,12 @@ def thin(items: list, limit: int = MAX_RECORDED) -> list:
 class WeightingMethod(ABC):
     """Combines per-task losses into `.grad` on the model's parameters.
 
-    Class attributes a method sets: `cost_class` ("loss" or "gradient"), `summary` (what it
+    Class attributes a method sets: `title`, `cost_class` ("loss" or "gradient"), `summary` (what it
     does, one sentence), `helps_when` (when it helps, one sentence) and `param_specs` (the
     numeric `weighting.params` it takes). `backward` returns the weight each task got."""
 
     name: str = ""
+    title: str = ""  # display name, e.g. "Uncertainty weighting (UW)"
     cost_class: str = "loss"
     summary: str = ""
     helps_when: str = ""

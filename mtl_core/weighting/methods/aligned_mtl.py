@@ -15,6 +15,7 @@ class AlignedMultiTask(GradientWeighting):
     Alignment for Multi-Task Learning", CVPR 2023. Cost class: gradient (an eigendecomposition
     of the T×T Gramian)."""
 
+    title = "Aligned-MTL"
     summary = "Stabilises training by removing both conflicts and dominance between gradients."
     helps_when = "Gradients differ widely in size and direction, making training unstable."
 

@@ -16,6 +16,7 @@ class ConflictAverseGradient(GradientWeighting):
     "Conflict-Averse Gradient Descent for Multi-task Learning", NeurIPS 2021. Cost class:
     gradient."""
 
+    title = "CAGrad"
     summary = "Stays near the average gradient while improving the worst-off task most."
     helps_when = "Gradients conflict but you want to keep close to equal weighting."
     param_specs = {"c": Param(0.5, "Radius of the ball around the mean gradient (0 = mean).",

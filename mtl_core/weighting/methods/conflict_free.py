@@ -15,6 +15,7 @@ class ConflictFreeUpdate(GradientWeighting):
     Towards Conflict-free Training of Physics Informed Neural Networks", ICLR 2025. Cost class:
     gradient. The recorded weights are its effective (least-squares) weights."""
 
+    title = "ConFIG"
     summary = "Takes the one direction that agrees equally with every task."
     helps_when = "Tasks fight over the update and you want each to gain alike."
 

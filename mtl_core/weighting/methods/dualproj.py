@@ -15,6 +15,7 @@ class DualConeProjection(GradientWeighting):
     Multi-Objective Optimization", arXiv 2406.16232 (after GEM, Lopez-Paz and Ranzato 2017).
     Cost class: gradient (one T×T quadratic program)."""
 
+    title = "DualProj"
     summary = "Moves the average gradient the least needed so that it helps every task."
     helps_when = "Like UPGrad with one projection instead of T; slightly cheaper."
 

@@ -15,6 +15,7 @@ class DynamicWeightAverage(ScalarizerWeighting):
     (torchjd `DWA`; equal weights for the first two epochs). Liu, Johns and Davison, "End-to-End
     Multi-Task Learning with Attention", CVPR 2019. Cost class: loss (1 backward)."""
 
+    title = "Dynamic Weight Average (DWA)"
     summary = "Gives more weight to tasks whose loss fell slowest over the last epoch."
     helps_when = "Some tasks stall while others improve; needs several epochs to act."
     param_specs = {"temperature": Param(2.0, "Higher: weights closer to equal.", 0.01, 100.0)}

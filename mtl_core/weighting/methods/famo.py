@@ -16,6 +16,7 @@ class FastAdaptiveMultitask(ScalarizerWeighting):
     al., "FAMO: Fast Adaptive Multitask Optimization", NeurIPS 2023. Cost class: loss (1
     backward plus 1 no-grad forward after the optimizer step)."""
 
+    title = "FAMO"
     summary = "Balances tasks so that every loss falls at about the same relative rate."
     helps_when = "You want a gradient-method-like balance at loss-based cost."
     param_specs = {

@@ -16,6 +16,7 @@ class GeometricMeanLoss(ScalarizerWeighting):
     small losses weigh more. Chennupati et al., "MultiNet++", CVPR Workshops 2019. Losses are
     floored at 1e-8. Cost class: loss (1 backward)."""
 
+    title = "Geometric mean"
     summary = "Minimises the geometric mean of the losses, which is scale-invariant per task."
     helps_when = "Losses on very different scales and you want no tuning."
 

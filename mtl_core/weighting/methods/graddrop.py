@@ -16,6 +16,7 @@ class GradientSignDropout(GradientWeighting):
     NeurIPS 2020. Cost class: gradient. Not a weighting of whole gradients: the recorded
     weights are its effective (least-squares) weights."""
 
+    title = "GradDrop"
     summary = "Per coordinate, randomly keeps only the gradients of one sign."
     helps_when = "Gradients disagree in sign coordinate by coordinate; adds useful noise."
 

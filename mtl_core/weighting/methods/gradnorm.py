@@ -19,6 +19,7 @@ class GradNorm(LossWeighting):
     every step. Chen et al., "GradNorm", ICML 2018. Written here: torchjd 0.18 lacks it.
     Cost class: loss (1 backward, plus T small backwards from each loss down to W only)."""
 
+    title = "GradNorm"
     summary = "Learns weights so that all tasks' gradients have similar sizes."
     helps_when = "One task's gradients dominate and its loss races ahead of the others."
     param_specs = {"alpha": Param(1.5, "Restoring force: higher pulls lagging tasks harder.",

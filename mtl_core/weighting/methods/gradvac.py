@@ -15,6 +15,7 @@ class GradientVaccine(GradientWeighting):
     enough of the other gradient to reach it (torchjd `GradVac`). Wang et al., "Gradient
     Vaccine", ICLR 2021. Cost class: gradient."""
 
+    title = "GradVac"
     summary = "Like PCGrad, but aligns gradients to their usual similarity, not just to 0."
     helps_when = "Tasks are related but their gradients drift apart during training."
     param_specs = {"beta": Param(0.5, "Rate of the moving cosine target.", 0.0, 1.0)}

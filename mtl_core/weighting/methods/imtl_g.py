@@ -14,6 +14,7 @@ class ImpartialGradient(GradientWeighting):
     gradient (torchjd `IMTLG`). Liu et al., "Towards Impartial Multi-task Learning", ICLR 2021.
     Cost class: gradient."""
 
+    title = "IMTL-G"
     summary = "Chooses the update that makes equal progress along every task's direction."
     helps_when = "One task's large gradient drowns the others."
 

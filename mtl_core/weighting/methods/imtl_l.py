@@ -14,6 +14,7 @@ class ImpartialLossScaling(ScalarizerWeighting):
     Impartial Multi-task Learning", ICLR 2021. Cost class: loss (1 backward; T extra
     parameters in the optimizer)."""
 
+    title = "IMTL-L"
     summary = "Learns a scale per task so that all scaled losses stay comparable."
     helps_when = "Losses on different scales; close to uncertainty weighting."
 

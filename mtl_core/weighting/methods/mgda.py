@@ -15,6 +15,7 @@ class MultipleGradientDescent(GradientWeighting):
     (torchjd `MGDA`): a common descent direction. Désidéri 2012; Sener and Koltun, "Multi-Task
     Learning as Multi-Objective Optimization", NeurIPS 2018. Cost class: gradient."""
 
+    title = "MGDA"
     summary = "Takes the smallest combination of task gradients that still helps every task."
     helps_when = "You want no task to get worse; it can favour the task with the smallest gradient."
     param_specs = {

@@ -12,10 +12,11 @@ from mtl_core.weighting.registry import register
 @register("nash_mtl")
 class NashBargaining(GradientWeighting):
     """Weights of the Nash bargaining solution between the task gradients (G w = 1/w), found by
-    a sequence of convex programs in cvxpy (torchjd `NashMTL`). Navon et al., "Multi-Task Learning as a Bargaining
-    Game", ICML 2022. Cost class: gradient, plus a cvxpy solve per recomputation: the
+    a sequence of convex programs in cvxpy (torchjd `NashMTL`). Navon et al., "Multi-Task
+    Learning as a Bargaining Game", ICML 2022. Cost class: gradient, plus a cvxpy solve per recomputation: the
     slowest method here; the paper itself recommends recomputing every 50-100 steps."""
 
+    title = "Nash-MTL"
     summary = "Lets the tasks bargain for the update; each gets a fair share of progress."
     helps_when = "Many tasks of different difficulty; use update_every to keep it affordable."
     param_specs = {

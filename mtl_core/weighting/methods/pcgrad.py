@@ -14,6 +14,7 @@ class ProjectingConflictingGradients(GradientWeighting):
     gradient it conflicts with; the update is the sum (torchjd `PCGrad`). Yu et al., "Gradient
     Surgery for Multi-Task Learning", NeurIPS 2020. Cost class: gradient."""
 
+    title = "PCGrad"
     summary = "Removes from each task gradient the part that points against another task."
     helps_when = "Gradients conflict and differ in size (PCGrad's 'tragic triad')."
 

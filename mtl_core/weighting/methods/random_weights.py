@@ -14,6 +14,7 @@ class RandomLossWeighting(ScalarizerWeighting):
     "Reasonable Effectiveness of Random Weighting: A Litmus Test for Multi-Task Learning",
     TMLR 2022. Cost class: loss (1 backward)."""
 
+    title = "Random weights (RLW)"
     summary = "Draws new random task weights (summing to 1) at every step."
     helps_when = "As a baseline: a method that cannot beat random weights is not helping."
 

@@ -14,6 +14,7 @@ class EqualWeighting(LossWeighting):
     """Equal weighting (Σ_i L_i): the baseline every other method must beat ("In Defense of
     the Unitary Scalarization", Kurin et al., NeurIPS 2022). Cost class: loss (1 backward)."""
 
+    title = "Equal weights"
     summary = "Adds the task losses with weight 1 each."
     helps_when = "Always the baseline to beat; often as good as anything fancier."
 
@@ -27,6 +28,7 @@ class StaticWeighting(LossWeighting):
     normalised (`params.normalize: true`) to sum to the number of tasks, so that the overall
     step size stays that of equal weighting. Cost class: loss (1 backward)."""
 
+    title = "Static weights"
     summary = "Adds the task losses with weights you choose."
     helps_when = "You know one task matters more, or a loss is on a much larger scale."
     extra_params = ("weights", "normalize")

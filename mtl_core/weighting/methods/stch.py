@@ -15,6 +15,7 @@ class SmoothTchebycheff(ScalarizerWeighting):
     uniform preference, no reference point). Lin et al., "Smooth Tchebycheff Scalarization for
     Multi-Objective Optimization", ICML 2024. Cost class: loss (1 backward)."""
 
+    title = "Smooth Tchebycheff (STCH)"
     summary = "Minimises a smooth maximum of the losses, so the worst task gets most weight."
     helps_when = "You care about the worst task rather than the average."
     param_specs = {"mu": Param(0.1, "Smoothing; smaller is closer to the hard maximum.",

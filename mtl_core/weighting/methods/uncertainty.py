@@ -14,6 +14,7 @@ class UncertaintyWeighting(ScalarizerWeighting):
     and Cipolla, "Multi-Task Learning Using Uncertainty to Weigh Losses", CVPR 2018.
     Cost class: loss (1 backward; T extra parameters in the optimizer)."""
 
+    title = "Uncertainty weighting (UW)"
     summary = "Learns one noise level per task and down-weights the noisy, high-loss tasks."
     helps_when = "Losses on different scales (e.g. a regression next to classifications)."
 

@@ -15,6 +15,7 @@ class UnconflictingProjection(GradientWeighting):
     Descent for Multi-Objective Optimization", arXiv 2406.16232. Cost class: gradient
     (Jacobian + a T×T quadratic program per task)."""
 
+    title = "UPGrad"
     summary = "Averages the task gradients after removing every conflict between them."
     helps_when = "Task gradients often point against each other (see the cosine chart)."
 

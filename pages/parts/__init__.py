@@ -1,0 +1,1 @@
+"""UI parts used by several pages; not pages themselves."""
