@@ -55,6 +55,9 @@ class MTLModel(nn.Module, ABC):
 
     architecture: ClassVar[str]
     summary: ClassVar[str] = ""
+    # What `model.shared` and `model.head` mean in this architecture (the Model page's labels).
+    shared_label: ClassVar[str] = "Shared layer widths"
+    head_label: ClassVar[str] = "Task head widths"
     params: ClassVar[tuple[Param, ...]] = ()
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
 

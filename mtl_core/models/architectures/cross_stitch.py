@@ -65,6 +65,7 @@ class CrossStitch(MTLModel):
 
     summary = ("Cross-stitch: one tower per task; after chosen layers a learned unit mixes "
                "the towers, x̃_k = Σ_j α_kj·x_j (identity α: single-task).")
+    shared_label = "Tower layer widths (one tower per task)"
     params = (
         Param("alpha_self", "float", 0.9, "initial α_S: how much a task keeps of its own tower"),
         Param("alpha_other", "float", None, "initial α_D: how much a task takes from each "

@@ -17,6 +17,7 @@ class HardSharing(MTLModel):
 
     summary = ("Hard sharing: one shared encoder and trunk that every task reads, and a "
                "small head per task.")
+    shared_label = "Shared trunk widths"
     presets = {
         "Default (64, 64 trunk; heads of 32)": {"shared": [64, 64], "head": [32], "params": {}},
         "MMoE paper shared-bottom (113 units; towers of 8)": {

@@ -28,6 +28,8 @@ class MMoE(MTLModel):
     summary = ("MMoE: n shared experts; each task mixes them with its own softmax gate "
                "(one shared gate: OMoE). Each expert has the shared layer widths; each task "
                "tower has the head widths.")
+    shared_label = "Expert layer widths"
+    head_label = "Task tower widths"
     params = (
         Param("experts", "int", 4, "number of experts n", minimum=1, maximum=64),
         Param("gate", "choice", "per_task", "one gate per task (MMoE) or one shared gate (OMoE)",

@@ -79,6 +79,8 @@ class PLE(MTLModel):
     summary = ("PLE: stacked CGC levels. Each task has its own experts and gates over its "
                "own plus shared experts; lower levels add a shared gate. One level = CGC. "
                "Each expert has the shared layer widths.")
+    shared_label = "Expert layer widths (every expert, every level)"
+    head_label = "Task tower widths"
     params = (
         Param("levels", "int", 2, "number of CGC levels (1 = CGC)", minimum=1, maximum=4),
         Param("task_experts", "int", 1, "experts of each task per level", minimum=1,

@@ -20,6 +20,7 @@ class SingleTask(MTLModel):
 
     summary = ("Single-task: one independent network per task, nothing shared — the "
                "baseline every comparison needs.")
+    shared_label = "Layer widths of each task's network"
 
     def __init__(self, tasks, input_kind, input_shape, config) -> None:
         super().__init__(tasks, input_kind, input_shape, config)

@@ -25,6 +25,7 @@ class SoftSharing(MTLModel):
 
     summary = ("Soft sharing: one tower per task; an L2 penalty α·Σ‖θ_i − θ_j‖² pulls "
                "matching layers together (α = 0: single-task, α → ∞: hard sharing).")
+    shared_label = "Tower layer widths (one tower per task, tied)"
     params = (
         Param("alpha", "float", 0.01, "strength α of the L2 tie between the towers",
               minimum=0.0),

@@ -1,0 +1,65 @@
+"""The Model page under streamlit.testing: it renders every architecture (diagram and
+parameter table), applies presets, rejects bad parameters with a message, and shows the
+learned mixing of a stored run."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mtl_core.config import config_from_dict
+from mtl_core.models.registry import architecture_names, presets
+from mtl_core.runs import RunStore
+from mtl_core.train.experiment import run_experiment
+from pages.common import run_store
+from tests.conftest import REPO
+
+
+def model_page(architecture: str, params: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+    at.session_state.experiment["model"].update(architecture=architecture, shared=[16],
+                                                head=[8], params=params or {})
+    return at.switch_page("pages/model.py").run()
+
+
+@pytest.mark.parametrize("architecture", architecture_names())
+def test_the_page_renders_every_architecture_with_diagram_and_counts(architecture):
+    at = model_page(architecture)
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.selectbox[0].value == architecture
+    charts = [c for c in at.get("plotly_chart")]
+    assert charts, "the diagram is drawn"
+    table = at.dataframe[0].value
+    assert list(table["part"]) == ["shared", "only species", "only sex", "only body_mass_g",
+                                   "total"]
+
+
+def test_applying_a_preset_sets_widths_and_params():
+    at = model_page("mmoe")
+    label = next(iter(presets("mmoe")))
+    at.selectbox(key="preset_mmoe").set_value(label).run()
+    at.button(key="apply_preset").click().run()
+    assert not at.exception
+    model = at.session_state.experiment["model"]
+    assert model["shared"] == [16] and model["head"] == [8]
+    assert model["params"]["experts"] == 8
+
+
+def test_bad_params_show_a_message_naming_the_key():
+    at = model_page("cross_stitch", {"units_after": [7]})
+    assert not at.exception
+    assert any("model.params.units_after" in e.value for e in at.error)
+
+
+def test_learned_mixing_of_a_stored_run_is_shown(penguins_config):
+    config = config_from_dict({**penguins_config,
+                               "model": {"architecture": "mmoe", "shared": [8], "head": [4],
+                                         "params": {"experts": 3}},
+                               "train": {**penguins_config["train"], "epochs": 1}})
+    run_experiment(config, RunStore())
+    run_store.clear()  # the app's cached store may point at an earlier test's folder
+    at = model_page("mmoe", {"experts": 3})
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.selectbox(key="mixing_run").value
+    assert len(at.get("plotly_chart")) >= 2  # diagram + gate heatmap
