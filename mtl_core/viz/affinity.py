@@ -14,6 +14,7 @@ from mtl_core.analysis.affinity import AffinityReport
 from mtl_core.viz.colors import DIVERGING, task_colors
 
 ROW_AXIS = "row: task affected"
+DASHES = ["solid", "dash", "dot", "dashdot", "longdash"]
 COLUMN_AXIS = "column: task acting"
 
 
@@ -54,8 +55,8 @@ def task_heatmap(
 
 
 def epoch_curves(report: AffinityReport, measure: str, title: str) -> go.Figure:
-    """Per-epoch value of `measure` for every ordered pair (column task → row task),
-    coloured by the task acting."""
+    """Per-epoch value of `measure` for every ordered pair (column task → row task); for the
+    symmetric gradient measures, every unordered pair once."""
     colors = task_colors(report.tasks)
     figure = go.Figure()
     symmetric = measure != "lookahead"
@@ -65,8 +66,11 @@ def epoch_curves(report: AffinityReport, measure: str, title: str) -> go.Figure:
                 continue
             values = [report.per_epoch[e][measure].values[j][i] for e in report.epochs]
             name = f"{column} – {row}" if symmetric else f"{column} → {row}"
+            # Colour: the acting task (lookahead) or the second task of the pair; the dash
+            # tells apart lines of the same colour.
             figure.add_scatter(x=report.epochs, y=values, mode="lines+markers", name=name,
-                               line={"color": colors[column]})
+                               line={"color": colors[row if symmetric else column],
+                                     "dash": DASHES[(j if not symmetric else i) % len(DASHES)]})
     figure.add_hline(y=0, line={"color": "#888", "width": 1})
     figure.update_layout(title={"text": title, "font": {"size": 15}}, height=320,
                          xaxis_title="epoch", margin={"t": 50, "b": 40},
@@ -110,4 +114,5 @@ def grouping_table(candidates: list[dict[str, Any]]) -> pd.DataFrame:
 
 def sweep_runs_table(report: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame([{"tasks": " + ".join(r["subset"]), "status": r["status"],
-                          "run": r["run_id"], "error": r["error"]} for r in report["runs"]])
+                          "run": r["run_id"], "error": r["error"] or ""}
+                         for r in report["runs"]])
