@@ -37,8 +37,7 @@ def task_weights_figure(task_weights: dict[str, Any]) -> go.Figure:
             values = _moving_average(values, max(3, len(values) // 50))
         figure.add_scatter(x=steps, y=values, mode="lines", name=name,
                            line={"color": colors[name], "width": 2})
-    title = f"task weights ({task_weights.get('method', '')})"
-    figure.update_layout(title=title, xaxis_title="training step",
+    figure.update_layout(title="weight each task got", xaxis_title="training step",
                          yaxis_title="weight" + (" (moving average)" if smooth else ""),
                          height=360, margin={"t": 40, "b": 40},
                          legend={"orientation": "h", "y": -0.25})
