@@ -9,15 +9,13 @@ from typing import Any
 
 from mtl_core.config import DataConfig
 from mtl_core.data.prepare import prepare_data
-from mtl_core.data.roles import infer_roles
+from mtl_core.data.roles import TYPING_ROWS, infer_roles
 from mtl_core.data.sources import load_source
 from mtl_core.data.splits import seeded_rows
 from mtl_core.data.stats import association_matrix, task_statistics
 from mtl_core.data.tasks import infer_kind
 
 _TARGETABLE = ("numeric", "categorical", "list")
-# Columns are typed from at most this many rows (a seeded sample of larger datasets).
-INSPECT_ROWS = 20_000
 
 
 def _distinct(values, column_type: str) -> int | None:
@@ -27,7 +25,7 @@ def _distinct(values, column_type: str) -> int | None:
 
 
 def inspect_source(
-    source: str, config: str | None = None, sample_rows: int = INSPECT_ROWS, seed: int = 0
+    source: str, config: str | None = None, sample_rows: int = TYPING_ROWS, seed: int = 0
 ) -> dict[str, Any]:
     dataset = load_source(source, config)
     first = next(iter(dataset.values()))

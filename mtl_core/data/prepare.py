@@ -14,9 +14,9 @@ import torch
 
 from mtl_core.config import DataConfig, TaskConfig
 from mtl_core.data.images import image_channels, images_to_array
-from mtl_core.data.roles import ColumnRole, infer_roles
+from mtl_core.data.roles import TYPING_ROWS, ColumnRole, infer_roles
 from mtl_core.data.sources import load_source
-from mtl_core.data.splits import SPLIT_NAMES, make_splits, seeded_rows
+from mtl_core.data.splits import SPLIT_NAMES, seeded_rows, split_plan
 from mtl_core.data.tabular import TabularEncoder
 from mtl_core.data.tasks import TaskSpec, check_target, class_names, infer_kind
 from mtl_core.data.text import hash_texts, joined_text
@@ -68,15 +68,25 @@ class PreparedData:
 
 @dataclass
 class _Part:
-    """One dataset of the experiment with its tasks, split frames and column roles."""
+    """One dataset of the experiment: its tasks, its frames (one per dataset split), the
+    plan {train/validation/test: (frame name, row positions)} and the column roles."""
 
     label: str
     features: datasets.Features
     frames: dict[str, pd.DataFrame]
+    plan: dict[str, tuple[str, np.ndarray]]
     specs: list[TaskSpec]
     roles: list[ColumnRole]
     wanted_inputs: str | list[str]
     inputs: list[str] = field(default_factory=list)
+
+    def rows(self, split: str) -> pd.DataFrame:
+        """The rows of one split as a frame (a copy: use for small or one-off needs)."""
+        name, positions = self.plan[split]
+        return self.frames[name].iloc[positions]
+
+    def size(self, split: str) -> int:
+        return len(self.plan[split][1])
 
 
 def _check_columns(frame: pd.DataFrame, wanted: list[str], what: str, label: str) -> None:
@@ -131,9 +141,7 @@ def _encode_target(task: TaskSpec, values: pd.Series, features: datasets.Feature
     if isinstance(feature, datasets.ClassLabel):
         codes = values.fillna(-1).astype("int64").to_numpy()
     else:
-        lookup = {name: i for i, name in enumerate(task.classes)}
-        codes = values.astype("string").map(lookup, na_action="ignore")
-        codes = codes.fillna(-1).astype("int64").to_numpy()
+        codes = pd.Index(task.classes).get_indexer(values.astype(str).where(values.notna()))
     mask = codes >= 0
     return torch.tensor(np.where(mask, codes, 0), dtype=torch.long), mask
 
@@ -194,14 +202,19 @@ def _load_part(source: str, name: str | None, tasks: list[TaskConfig], config: D
         )
     specs = build_task_specs(tasks, train, features)
     stratify = next((s.column for s in specs if s.kind in ("binary", "multiclass")), None)
-    split_frames = make_splits(frames, config.splits, stratify)
-    if len(split_frames["train"]) == 0:
+    # integer codes in sorted class order: the split strings would give, without sorting them
+    labels = pd.factorize(train[stratify].astype(str), sort=True)[0] if stratify else None
+    plan = split_plan({n: len(f) for n, f in frames.items()}, config.splits, labels)
+    if len(plan["train"][1]) == 0:
         raise UserError(f"the training split of {label} has no rows: lower val/test fractions")
     known = set(map(str, train.columns))
     types = {c: t for c, t in config.column_types.items() if c in known}
     ignore = [c for c in config.ignore if c in known]
-    roles = infer_roles(split_frames["train"], features, [s.column for s in specs], types, ignore)
-    return _Part(label, features, split_frames, specs, roles, wanted_inputs)
+    train_rows = plan["train"][1]
+    typed = seeded_rows(len(train_rows), TYPING_ROWS, config.splits.seed)
+    sample = frames[plan["train"][0]].iloc[train_rows if typed is None else train_rows[typed]]
+    roles = infer_roles(sample, features, [s.column for s in specs], types, ignore)
+    return _Part(label, features, frames, plan, specs, roles, wanted_inputs)
 
 
 def _input_type(config: DataConfig, part: _Part) -> str:
@@ -219,7 +232,7 @@ def _choose_inputs(part: _Part, input_type: str) -> list[str]:
     by_column = {r.column: r for r in part.roles}
     if part.wanted_inputs != "auto":
         columns = list(part.wanted_inputs)
-        _check_columns(part.frames["train"], columns, "input", part.label)
+        _check_columns(part.frames[part.plan["train"][0]], columns, "input", part.label)
         for column in columns:
             role = by_column[column]
             if role.role == "target":
@@ -250,49 +263,66 @@ def _wrong_input(column: str, column_type: str, input_type: str) -> str:
 
 
 def _encode_inputs(parts: list[_Part], input_type: str, config: DataConfig):
-    """-> ({split: [x array per part]}, input_shape, feature_names)."""
+    """-> ({part label: {frame name: x array}}, input_shape, feature_names). Each frame is
+    encoded once; splits then take their rows."""
     if input_type == "tabular":
         columns = parts[0].inputs
         for part in parts[1:]:
-            _check_columns(part.frames["train"], columns, "input", part.label)
-        train = pd.concat([p.frames["train"][columns] for p in parts], ignore_index=True)
+            _check_columns(part.frames[part.plan["train"][0]], columns, "input", part.label)
         categorical = tuple(r.column for r in parts[0].roles if r.type == "categorical")
-        encoder = TabularEncoder.fit(train, columns, categorical)
-        xs = {s: [encoder.transform(p.frames[s]) for p in parts] for s in SPLIT_NAMES}
+        if len(parts) == 1:
+            name, rows = parts[0].plan["train"]
+            encoder = TabularEncoder.fit(parts[0].frames[name], columns, categorical, rows)
+        else:
+            train = pd.concat([p.rows("train")[columns] for p in parts], ignore_index=True)
+            encoder = TabularEncoder.fit(train, columns, categorical)
+        xs = {p.label: {n: encoder.transform(f) for n, f in p.frames.items()} for p in parts}
         return xs, (len(encoder.feature_names),), encoder.feature_names
     if input_type == "text":
-        xs = {s: [hash_texts(joined_text(p.frames[s], p.inputs), config.text) for p in parts]
-              for s in SPLIT_NAMES}
+        xs = {p.label: {n: hash_texts(joined_text(f, p.inputs), config.text)
+                        for n, f in p.frames.items()} for p in parts}
         names = [f"token {i}" for i in range(config.text.max_tokens)]
         return xs, (config.text.max_tokens,), names
-    channels = max(image_channels(p.frames["train"][p.inputs[0]], p.inputs[0]) for p in parts)
+    channels = max(image_channels(p.rows("train")[p.inputs[0]], p.inputs[0]) for p in parts)
     size = config.image_size
-    xs = {s: [images_to_array(p.frames[s][p.inputs[0]], p.inputs[0], size, channels)
-              for p in parts] for s in SPLIT_NAMES}
+    xs = {p.label: {n: images_to_array(f[p.inputs[0]], p.inputs[0], size, channels)
+                    for n, f in p.frames.items()} for p in parts}
     return xs, (channels, size, size), (["grey"] if channels == 1 else ["red", "green", "blue"])
 
 
-def _split_tensors(parts: list[_Part], specs: list[TaskSpec], split: str,
-                   xs: list[np.ndarray]) -> SplitTensors:
+def _encoded_targets(part: _Part, specs: list[TaskSpec]):
+    """{frame name: {task: (targets, mask)}} for the part's own tasks, each frame once."""
+    own = [s for s in specs if s in part.specs]
+    return {name: {s.name: _encode_target(s, frame[s.column], part.features) for s in own}
+            for name, frame in part.frames.items()}
+
+
+def _split_tensors(parts: list[_Part], specs: list[TaskSpec], split: str, xs, targets_by_part
+                   ) -> SplitTensors:
+    x_parts, sources = [], []
     targets: dict[str, list[torch.Tensor]] = {s.name: [] for s in specs}
     masks: dict[str, list[np.ndarray]] = {s.name: [] for s in specs}
-    for part in parts:
-        frame = part.frames[split]
-        own = {s.name for s in part.specs}
+    for index, part in enumerate(parts):
+        name, rows = part.plan[split]
+        x_parts.append(xs[part.label][name][rows])
+        sources.append(np.full(len(rows), index, dtype=np.int64))
+        encoded = targets_by_part[part.label][name]
         for spec in specs:
-            if spec.name in own:
-                target, mask = _encode_target(spec, frame[spec.column], part.features)
+            if spec.name in encoded:
+                target, mask = encoded[spec.name]
+                target, mask = target[torch.from_numpy(rows)], mask[rows]
             else:
-                target, mask = _no_labels(spec, len(frame)), np.zeros(len(frame), dtype=bool)
+                target, mask = _no_labels(spec, len(rows)), np.zeros(len(rows), dtype=bool)
             targets[spec.name].append(target)
             masks[spec.name].append(mask)
-    sources = torch.cat([torch.full((len(p.frames[split]),), i, dtype=torch.long)
-                         for i, p in enumerate(parts)])
+    def joined(arrays: list[np.ndarray]) -> np.ndarray:
+        return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
     return SplitTensors(
-        torch.from_numpy(np.concatenate(xs)),
-        {name: torch.cat(t) for name, t in targets.items()},
-        {name: torch.tensor(np.concatenate(m), dtype=torch.bool) for name, m in masks.items()},
-        sources,
+        torch.from_numpy(joined(x_parts)),
+        {name: t[0] if len(t) == 1 else torch.cat(t) for name, t in targets.items()},
+        {name: torch.from_numpy(joined(m).astype(bool)) for name, m in masks.items()},
+        torch.from_numpy(joined(sources)),
     )
 
 
@@ -310,7 +340,8 @@ def prepare_data(config: DataConfig) -> PreparedData:
     order = {t.name: i for i, t in enumerate(config.tasks)}
     specs.sort(key=lambda s: order[s.name])
     xs, input_shape, feature_names = _encode_inputs(parts, input_type, config)
-    splits = {split: _split_tensors(parts, specs, split, xs[split]) for split in SPLIT_NAMES}
+    targets = {part.label: _encoded_targets(part, specs) for part in parts}
+    splits = {split: _split_tensors(parts, specs, split, xs, targets) for split in SPLIT_NAMES}
     stats = {s.name: _standardise(splits, s) for s in specs if s.kind == "regression"}
     return PreparedData(
         tasks=specs,

@@ -21,6 +21,8 @@ MAX_CATEGORIES = 200
 # Strings longer than this on average read as text even without spaces.
 TEXT_MIN_MEAN_LENGTH = 40
 INPUT_TYPES = ("numeric", "categorical", "text", "image")
+# Column types are inferred from a seeded sample of at most this many rows.
+TYPING_ROWS = 20_000
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 
 import datasets
+import pandas as pd
+import pyarrow as pa
 
 from mtl_core.errors import UserError
 from mtl_core.samples import SAMPLES_DIR
@@ -24,6 +26,9 @@ _FILE_BUILDERS = {
     ".arrow": ("arrow", {}),
 }
 _TEXT_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl")
+# CSV/TSV files up to this size are parsed in memory; larger ones go through the `datasets`
+# csv builder into a memory-mapped Arrow cache, so they never have to fit in memory at once.
+IN_MEMORY_CSV_MB = 256
 # Browser uploads: what the Data page accepts, and how large.
 UPLOAD_SUFFIXES = (".csv", ".tsv", ".parquet", ".json", ".jsonl")
 UPLOAD_LIMIT_MB = 50
@@ -82,14 +87,38 @@ def _load_file(path: Path) -> datasets.DatasetDict:
         raise UserError(f"cannot read {path.name}: unknown file type (use one of {known})")
     _check_text_file(path)
     name, kwargs = builder
-    try:
-        loaded = datasets.load_dataset(name, data_files={"train": str(path)}, **kwargs)
-    except ValueError as error:
-        if "corresponds to no data" in str(error):
-            raise UserError(f"{path.name} has a header but no rows: add data rows") from None
-        raise
+    if name == "csv" and path.stat().st_size <= IN_MEMORY_CSV_MB * 2**20:
+        loaded = _read_csv_in_memory(path, kwargs.get("sep", ","))
+    else:
+        try:
+            loaded = datasets.load_dataset(name, data_files={"train": str(path)}, **kwargs)
+        except ValueError as error:
+            if "corresponds to no data" in str(error):
+                raise UserError(f"{path.name} has a header but no rows: add data rows") from None
+            raise
     _check_delimiter(path, loaded)
     return loaded
+
+
+def _read_csv_in_memory(path: Path, sep: str) -> datasets.DatasetDict:
+    """A small CSV parsed by pandas (the parser `datasets`' csv builder uses too) into an
+    in-memory Dataset: the same columns and types, without writing an Arrow cache copy."""
+    try:
+        frame = pd.read_csv(path, sep=sep)
+    except pd.errors.EmptyDataError:
+        raise UserError(f"{path.name} has no header and no rows: check the file") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
+        first = str(error).strip().splitlines()[0][:160]
+        raise UserError(f"cannot parse {path.name} ({first}): check its delimiter and quoting"
+                        ) from None
+    if frame.empty:
+        raise UserError(f"{path.name} has a header but no rows: add data rows")
+    # Fingerprint from the file's identity: hashing every row would cost more than parsing.
+    stat = path.stat()
+    fingerprint = hashlib.sha256(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    dataset = datasets.Dataset(table, fingerprint=fingerprint.hexdigest()[:16])
+    return datasets.DatasetDict({"train": dataset})
 
 
 def _load_folder(path: Path, config: str | None) -> datasets.DatasetDict:

@@ -14,57 +14,57 @@ SPLIT_NAMES = ("train", "validation", "test")
 
 
 def _carve(
-    frame: pd.DataFrame, fraction: float, stratify: pd.Series | None, seed: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split off `fraction` of rows; stratify when every class has at least two rows."""
-    if fraction <= 0 or len(frame) < 2:
-        return frame, frame.iloc[0:0]
-    labels = None
-    if stratify is not None:
-        labels = stratify.loc[frame.index].astype(str).fillna("<missing>")
-        counts = labels.value_counts()
-        n_holdout = max(1, round(fraction * len(frame)))
-        if counts.min() < 2 or n_holdout < counts.size or len(frame) - n_holdout < counts.size:
-            labels = None
+    rows: np.ndarray, fraction: float, labels: np.ndarray | None, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split off `fraction` of the row positions; stratify when every class has at least
+    two rows. Positions, not frames, so the rows are copied once at the end."""
+    if fraction <= 0 or len(rows) < 2:
+        return rows, rows[:0]
+    stratify = None
+    if labels is not None:
+        stratify = labels[rows]
+        counts = pd.Series(stratify).value_counts()
+        n_holdout = max(1, round(fraction * len(rows)))
+        if counts.min() < 2 or n_holdout < counts.size or len(rows) - n_holdout < counts.size:
+            stratify = None
     kept, held = train_test_split(
-        frame, test_size=fraction, random_state=seed, shuffle=True, stratify=labels
+        rows, test_size=fraction, random_state=seed, shuffle=True, stratify=stratify
     )
     return kept, held
 
 
-def make_splits(
-    frames: dict[str, pd.DataFrame], config: SplitConfig, stratify_column: str | None
-) -> dict[str, pd.DataFrame]:
-    """Map the dataset's splits onto train/validation/test, carving missing ones."""
-    if config.train not in frames:
-        have = ", ".join(frames)
+def split_plan(
+    sizes: dict[str, int], config: SplitConfig, labels: np.ndarray | None
+) -> dict[str, tuple[str, np.ndarray]]:
+    """Map the dataset's splits onto train/validation/test, carving missing ones out of
+    train: {split: (dataset split it reads, row positions there)}. `labels` (one per train
+    row) stratify the carving. Positions, not frames, so each row is copied once, later."""
+    if config.train not in sizes:
+        have = ", ".join(sizes)
         raise UserError(f"split '{config.train}' not in the dataset (it has: {have})")
     own = {"validation": config.validation, "test": config.test}
     for role, name in own.items():
-        if name is None and role in frames and role != config.train:
+        if name is None and role in sizes and role != config.train:
             own[role] = role
-        elif name is not None and name not in frames:
-            raise UserError(f"split '{name}' not in the dataset (it has: {', '.join(frames)})")
-    train = frames[config.train].reset_index(drop=True)
-    stratify = train[stratify_column] if stratify_column else None
-    result: dict[str, pd.DataFrame] = {}
+        elif name is not None and name not in sizes:
+            raise UserError(f"split '{name}' not in the dataset (it has: {', '.join(sizes)})")
+    rows = np.arange(sizes[config.train])
+    plan: dict[str, tuple[str, np.ndarray]] = {}
     if own["test"] is None:
-        train, result["test"] = _carve(train, config.test_fraction, stratify, config.seed)
+        rows, held = _carve(rows, config.test_fraction, labels, config.seed)
+        plan["test"] = (config.train, held)
     else:
-        result["test"] = frames[own["test"]]
+        plan["test"] = (own["test"], np.arange(sizes[own["test"]]))
     if own["validation"] is None:
         fraction = config.val_fraction / max(1e-9, 1.0 - config.test_fraction)
         if own["test"] is not None:
             fraction = config.val_fraction
-        train, result["validation"] = _carve(train, fraction, stratify, config.seed + 1)
+        rows, held = _carve(rows, fraction, labels, config.seed + 1)
+        plan["validation"] = (config.train, held)
     else:
-        result["validation"] = frames[own["validation"]]
-    result["train"] = train
-    return {name: result[name].reset_index(drop=True) for name in SPLIT_NAMES}
-
-
-def split_sizes(splits: dict[str, pd.DataFrame]) -> dict[str, int]:
-    return {name: int(len(frame)) for name, frame in splits.items()}
+        plan["validation"] = (own["validation"], np.arange(sizes[own["validation"]]))
+    plan["train"] = (config.train, rows)
+    return {name: plan[name] for name in SPLIT_NAMES}
 
 
 def seeded_rows(n_rows: int, max_rows: int | None, seed: int) -> np.ndarray | None:

@@ -14,7 +14,7 @@ from mtl_core.errors import UserError
 
 @dataclass
 class TabularEncoder:
-    """Fitted on the train split; `transform` gives one float32 matrix per split."""
+    """Fitted on the train rows; `transform` gives one float32 matrix for a frame."""
 
     numeric: list[str] = field(default_factory=list)
     categorical: list[str] = field(default_factory=list)
@@ -25,12 +25,17 @@ class TabularEncoder:
 
     @classmethod
     def fit(
-        cls, frame: pd.DataFrame, columns: list[str], categorical: tuple[str, ...] = ()
+        cls,
+        frame: pd.DataFrame,
+        columns: list[str],
+        categorical: tuple[str, ...] = (),
+        rows: np.ndarray | None = None,
     ) -> TabularEncoder:
-        """Numbers are numeric unless listed in `categorical`; other values are categorical."""
+        """Fit on the `rows` positions of `frame` (all rows when None). Numbers are numeric
+        unless listed in `categorical`; other values are categorical."""
         encoder = cls()
         for column in columns:
-            values = frame[column]
+            values = frame[column] if rows is None else frame[column].iloc[rows]
             numeric = pd.api.types.is_numeric_dtype(values)
             if column in categorical or pd.api.types.is_bool_dtype(values) or not numeric:
                 encoder._fit_categorical(column, values)
@@ -39,17 +44,17 @@ class TabularEncoder:
         return encoder
 
     def _fit_numeric(self, column: str, values: pd.Series) -> None:
-        numbers = values.astype("float64")
-        present = numbers.dropna()
+        numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        present = numbers[~np.isnan(numbers)]
         self.numeric.append(column)
         self.means[column] = float(present.mean()) if len(present) else 0.0
-        std = float(present.std(ddof=0)) if len(present) > 1 else 0.0
+        std = float(present.std()) if len(present) > 1 else 0.0
         self.stds[column] = std if std > 0 else 1.0
-        if numbers.isna().any():
+        if len(present) < len(numbers):
             self.with_missing.append(column)
 
     def _fit_categorical(self, column: str, values: pd.Series) -> None:
-        levels = sorted(values.dropna().astype(str).unique())
+        levels = sorted(pd.unique(values.dropna().astype(str)))
         if len(levels) > MAX_CATEGORIES:
             raise UserError(
                 f"input column '{column}' has {len(levels)} categories (more than "
@@ -67,21 +72,34 @@ class TabularEncoder:
         return names
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        blocks: list[np.ndarray] = []
-        for column in self.numeric:
-            values = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-            standardised = (values - self.means[column]) / self.stds[column]
-            blocks.append(standardised.fillna(0.0).to_numpy()[:, None])
-        for column in self.with_missing:
-            blocks.append(frame[column].isna().to_numpy(dtype="float64")[:, None])
+        """float32 [rows, features], filled block by block into one preallocated array."""
+        out = np.zeros((len(frame), len(self.feature_names)), dtype=np.float32)
+        col = len(self.numeric)
+        if self.numeric:
+            block = frame[self.numeric]
+            if not all(pd.api.types.is_numeric_dtype(t) for t in block.dtypes):
+                block = block.apply(pd.to_numeric, errors="coerce")
+            values = block.to_numpy(dtype=np.float64, na_value=np.nan)
+            means = np.array([self.means[c] for c in self.numeric])
+            stds = np.array([self.stds[c] for c in self.numeric])
+            missing = np.isnan(values)
+            out[:, :col] = np.where(missing, 0.0, (values - means) / stds)
+            where = {c: i for i, c in enumerate(self.numeric)}
+            for column in self.with_missing:
+                out[:, col] = missing[:, where[column]]
+                col += 1
+        rows = np.arange(len(frame))
         for column in self.categorical:
-            values = frame[column].astype("string")
             levels = self.categories[column]
-            codes = pd.Categorical(values, categories=levels).codes
-            one_hot = np.zeros((len(frame), len(levels)))
+            codes = _level_codes(frame[column], levels)
             known = codes >= 0
-            one_hot[np.flatnonzero(known), codes[known]] = 1.0
-            blocks.append(one_hot)
-        if not blocks:
-            return np.zeros((len(frame), 0), dtype=np.float32)
-        return np.hstack(blocks).astype(np.float32)
+            out[rows[known], col + codes[known]] = 1.0
+            col += len(levels)
+        return out
+
+
+def _level_codes(values: pd.Series, levels: list[str]) -> np.ndarray:
+    """Position of each value in `levels` (-1: missing or unseen), hashing each row once."""
+    codes, uniques = pd.factorize(values)
+    lookup = pd.Index(levels).get_indexer(pd.Index(uniques).astype(str))
+    return np.where(codes >= 0, lookup[codes] if len(lookup) else -1, -1)
