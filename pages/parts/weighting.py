@@ -15,9 +15,10 @@ from pages.common import run_store
 
 COST_HINTS = {
     "loss": "About the cost of equal weighting: the losses are combined, then one backward.",
-    "gradient": "Per step, one gradient per task on the shared layers (about 1.8-4x the time of "
-                "equal weighting on a small MLP; Nash-MTL about 15x). 'Recompute every k steps' "
-                "brings that close to equal weighting.",
+    "gradient": "Per step, one gradient per task on the shared layers: about 2-2.5x the time "
+                "of equal weighting on a small MLP (CAGrad 4.5x, Nash-MTL 16x; see "
+                "benchmarks/bench_weighting.py). Recomputing every 10 steps brings that to "
+                "about 1.1x.",
 }
 
 
