@@ -66,3 +66,15 @@ def test_amortised_run_records_a_gramian_every_k_steps(prepared):
 def test_loss_method_gramian_probe(prepared):
     result = train_model(short_run("penguins", "equal", gramian_every=3), prepared["penguins"])
     assert [g["step"] for g in result.extras["gramians"]] == list(range(0, result.steps, 3))
+
+
+@pytest.mark.parametrize(("method", "epochs"), [("famo", 2), ("dwa", 4), ("gradnorm", 2)])
+def test_adaptive_loss_methods_move_their_weights_during_training(prepared, method, epochs):
+    """FAMO needs the loop's re-evaluation after each step, DWA its end-of-epoch hook."""
+    config = short_run("penguins", method)
+    config.train.epochs = epochs
+    config.train.patience = None
+    result = train_model(config, prepared["penguins"])
+    first, last = (result.extras["task_weights"]["steps"][i]["weights"] for i in (0, -1))
+    assert max(abs(a - b) for a, b in zip(first, last, strict=True)) > 1e-3
+    assert "weighting_notes" not in result.extras
