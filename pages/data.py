@@ -1,15 +1,33 @@
-"""Data page: choose a source and the target columns that become tasks."""
+"""Data page: choose a source (sample, hub id, local path, upload), see its rows and column
+roles, edit roles, types and task kinds, and look at the tasks before any training."""
+
+import json
 
 import pandas as pd
 import streamlit as st
 
-from mtl_core.data.inspect import inspect_source
+from mtl_core.config import config_from_dict
+from mtl_core.data.editing import KINDS, ROLES, TYPES, apply_roles_table, roles_table
+from mtl_core.data.inspect import inspect_source, inspect_tasks
+from mtl_core.data.sources import (
+    UPLOAD_LIMIT_MB,
+    UPLOAD_SUFFIXES,
+    config_names,
+    save_upload,
+    split_names,
+)
 from mtl_core.errors import UserError
 from mtl_core.samples import list_samples
+from mtl_core.viz.colors import task_colors
+from mtl_core.viz.data import association_heatmap, label_distribution
 from pages.common import experiment, show_user_error
 
+SAMPLE, HUB, LOCAL, UPLOAD = "Embedded sample", "Hugging Face hub", "Local file or folder", \
+    "Upload a file"
+DEFAULT_ROW_CAP = 50_000
+
 st.title("Data")
-st.write("Pick a dataset, then tick the target columns: each one becomes a task.")
+st.write("Pick a dataset, then mark target columns: each one becomes a task.")
 
 
 @st.cache_data(show_spinner="Reading the dataset ...")
@@ -17,50 +35,148 @@ def cached_inspect(source: str, config: str | None) -> dict:
     return inspect_source(source, config)
 
 
+@st.cache_data(show_spinner="Asking the hub for configs ...", ttl=600)
+def cached_configs(source: str) -> list[str]:
+    return config_names(source)
+
+
+@st.cache_data(show_spinner=False, ttl=600)
+def cached_splits(source: str, config: str | None) -> list[str]:
+    return split_names(source, config)
+
+
+@st.cache_data(show_spinner="Preparing the tasks ...", max_entries=8)
+def cached_task_report(data_json: str) -> dict:
+    return inspect_tasks(config_from_dict({"data": json.loads(data_json)}).data)
+
+
+def _stop_on(error: UserError) -> None:
+    show_user_error(error)
+    st.stop()
+
+
 exp = experiment()
 samples = {f"sample_data/{s.name}": s for s in list_samples()}
-kind = st.radio("Source", ["Embedded sample", "Local file or folder, or hub id"],
-                horizontal=True, key="source_kind",
-                index=0 if exp["data"]["source"] in samples else 1)
-if kind == "Embedded sample":
+kinds = [SAMPLE, HUB, LOCAL, UPLOAD]
+start = 0 if exp["data"]["source"] in samples else 2
+kind = st.radio("Source", kinds, horizontal=True, key="source_kind", index=start)
+config = None
+if kind == SAMPLE:
     names = list(samples)
     current = exp["data"]["source"] if exp["data"]["source"] in samples else names[0]
     source = st.selectbox("Sample", names, index=names.index(current),
                           format_func=lambda s: f"{samples[s].name}: {samples[s].description}")
     configs = samples[source].configs
-    config = st.selectbox("Config", configs) if len(configs) > 1 else None
+    if len(configs) > 1:
+        saved = exp["data"].get("config")
+        config = st.selectbox("Config", configs,
+                              index=configs.index(saved) if saved in configs else 0)
+elif kind == HUB:
+    source = st.text_input("Dataset id on the Hugging Face hub", placeholder="owner/name",
+                           key="hub_id").strip()
+    if source:
+        try:
+            configs = cached_configs(source)
+            config = st.selectbox("Config", configs) if len(configs) > 1 else (
+                configs[0] if configs else None)
+            st.caption("Splits: " + ", ".join(cached_splits(source, config)))
+        except UserError as error:
+            _stop_on(error)
+elif kind == LOCAL:
+    saved = exp["data"]["source"]
+    source = st.text_input("Path to a file (CSV, TSV, Parquet, JSON/JSONL, Arrow) or folder "
+                           "(CSV/Parquet files, save_to_disk, imagefolder)",
+                           value="" if saved in samples else saved, key="local_path").strip()
+    config = st.text_input("Config (optional)", value=exp["data"].get("config") or "",
+                           key="local_config").strip() or None
 else:
-    source = st.text_input("Path or hub id", value="" if exp["data"]["source"] in samples
-                           else exp["data"]["source"])
-    config = st.text_input("Config (optional)", value=exp["data"].get("config") or "") or None
+    upload = st.file_uploader(
+        f"Upload a file ({', '.join(s.lstrip('.') for s in UPLOAD_SUFFIXES)}; at most "
+        f"{UPLOAD_LIMIT_MB} MB). It is only read as data, never executed.",
+        type=[s.lstrip(".") for s in UPLOAD_SUFFIXES], key="upload")
+    source = ""
+    if upload is not None:
+        try:
+            source = str(save_upload(upload.name, upload.getvalue()))
+        except UserError as error:
+            _stop_on(error)
 
 if not source:
-    st.info("Enter a path or a hub id to continue.")
+    st.info("Choose a sample, enter a hub id or a path, or upload a file to continue.")
     st.stop()
 
 try:
     report = cached_inspect(source, config)
 except UserError as error:
-    show_user_error(error)
+    _stop_on(error)
+
+changed_source = source != exp["data"]["source"] or config != exp["data"].get("config")
+if changed_source:
+    exp["data"].update(source=source, config=config, tasks=[], inputs="auto", ignore=[],
+                       column_types={}, max_rows=None)
+
+rows_total = sum(report["splits"].values())
+st.markdown(" · ".join(f"**{name}**: {rows:,} rows" for name, rows in report["splits"].items()))
+first_split = next(iter(report["splits"].values()))
+cap_default = exp["data"].get("max_rows") or min(first_split, DEFAULT_ROW_CAP)
+cap = st.number_input("Row cap per split (larger splits are a seeded random sample)",
+                      min_value=10, value=int(cap_default), step=1000, key=f"cap::{source}")
+exp["data"]["max_rows"] = int(cap) if cap < max(report["splits"].values()) else None
+if exp["data"]["max_rows"]:
+    st.info(f"Training uses a seeded sample of {int(cap):,} rows per split "
+            f"(of {rows_total:,} rows in all); change the cap to use more.")
+if report["inspected_rows"] < first_split:
+    st.caption(f"Column types are inferred from a seeded sample of "
+               f"{report['inspected_rows']:,} rows.")
+
+st.subheader("Columns")
+st.caption("Set a column's role to **target** to make it a task. Id-like and constant "
+           "columns are proposed as ignored; the reason column says why.")
+table = pd.DataFrame(roles_table(report, exp["data"]))
+edited = st.data_editor(
+    table, hide_index=True, width="stretch", key=f"roles::{source}::{config}",
+    disabled=["column", "inferred kind", "missing", "distinct", "reason"],
+    column_config={
+        "role": st.column_config.SelectboxColumn("role", options=list(ROLES), required=True),
+        "type": st.column_config.SelectboxColumn("type", options=list(TYPES), required=True),
+        "task kind": st.column_config.SelectboxColumn("task kind", options=list(KINDS),
+                                                      required=True),
+        "missing": st.column_config.NumberColumn("missing", format="percent"),
+    },
+)
+exp["data"].update(apply_roles_table(edited.to_dict("records"), report, exp["data"]))
+other_sources = [t for t in exp["data"]["tasks"] if t.get("source")]
+if other_sources:
+    st.caption("Also tasks from other datasets: " + ", ".join(
+        f"{t['name']} ({t['source']})" for t in other_sources))
+
+if not exp["data"]["tasks"]:
+    st.warning("Mark at least one column as a target; two or more make it multi-task.")
     st.stop()
 
-st.caption(" · ".join(f"{name}: {rows:,} rows" for name, rows in report["splits"].items()))
-columns = pd.DataFrame(report["columns"])
-st.dataframe(columns, hide_index=True, width="stretch")
-
-candidates = [c["column"] for c in report["columns"] if c["task_kind"]]
-if source != exp["data"]["source"] or config != exp["data"].get("config"):
-    chosen_before: list[str] = []
-else:
-    chosen_before = [t["column"] for t in exp["data"]["tasks"] if t["column"] in candidates]
-chosen = st.multiselect("Tasks (target columns)", candidates, default=chosen_before,
-                        key=f"tasks::{source}::{config}")
-kinds = {c["column"]: c["task_kind"] for c in report["columns"]}
-if chosen:
-    st.write("Inferred task kinds: " + ", ".join(f"**{c}**: {kinds[c]}" for c in chosen))
-exp["data"].update(source=source, config=config,
-                   tasks=[{"name": c, "column": c} for c in chosen])
-if not chosen:
-    st.warning("Choose at least one target column; two or more make it multi-task.")
-else:
-    st.page_link("pages/model.py", label="Next: choose the model", icon=":material/arrow_forward:")
+st.subheader("Tasks before training")
+try:
+    tasks = cached_task_report(json.dumps(exp["data"], sort_keys=True))
+except UserError as error:
+    _stop_on(error)
+shape = " x ".join(map(str, tasks["input_shape"]))
+st.write(f"Input: **{tasks['input_kind']}** ({shape}) from "
+         + "; ".join(", ".join(cols) for cols in tasks["input_columns"].values())
+         + " · split rows: " + ", ".join(f"{k} {v:,}" for k, v in tasks["split_rows"].items()))
+for stats in tasks["task_statistics"]:
+    for warning in stats["warnings"]:
+        st.warning(warning, icon=":material/warning:")
+colors = task_colors([s["task"] for s in tasks["task_statistics"]])
+columns = st.columns(min(3, len(tasks["task_statistics"])))
+for i, stats in enumerate(tasks["task_statistics"]):
+    with columns[i % len(columns)]:
+        st.plotly_chart(label_distribution(stats, colors[stats["task"]]),
+                        key=f"dist::{stats['task']}")
+        st.caption(f"{stats['missing_share']:.1%} of its rows have no label")
+if len(tasks["task_statistics"]) > 1:
+    st.markdown("**Label association between tasks** (training split): correlation for "
+                "binary/regression pairs (signed), Cramér's V between classes and the "
+                "correlation ratio for classes vs numbers (0..1). A first, cheap look at "
+                "relatedness; empty cells have too few rows labelled for both tasks.")
+    st.plotly_chart(association_heatmap(tasks["association"]), key="association")
+st.page_link("pages/model.py", label="Next: choose the model", icon=":material/arrow_forward:")

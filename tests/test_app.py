@@ -34,7 +34,7 @@ def test_data_page_opens_on_a_sample_with_tasks_chosen():
 
 def test_bad_source_shows_a_message_not_an_exception():
     at = app().run()
-    at.radio(key="source_kind").set_value("Local file or folder, or hub id").run()
+    at.radio(key="source_kind").set_value("Local file or folder").run()
     at.text_input[0].input("/no/such/place.csv").run()
     assert not at.exception
     assert any("no such file" in e.value for e in at.error)

@@ -1,0 +1,79 @@
+"""The column roles table of the Data page, as plain data: built from an `inspect_source`
+report and the current data config, and turned back into config fields (tasks, inputs,
+ignore, column_types) after the user edits it. Inferred values stay implicit: only what
+the user changed is written, so the config stays short and "auto" where it can."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ROLES = ("input", "target", "ignore")
+TYPES = ("numeric", "categorical", "text", "image", "list", "id-like", "constant")
+KINDS = ("auto", "binary", "multiclass", "regression", "multilabel")
+
+
+def _own_tasks(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Tasks of the main source (tasks with their own `source` are edited elsewhere)."""
+    return [t for t in data.get("tasks", []) if not t.get("source")]
+
+
+def roles_table(report: dict[str, Any], data: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per column: role, type, task kind (current config over inferred values)."""
+    tasks = {t["column"]: t for t in _own_tasks(data)}
+    ignore = set(data.get("ignore", []))
+    types = data.get("column_types", {})
+    inputs = data.get("inputs", "auto")
+    rows = []
+    for column in report["columns"]:
+        name = column["column"]
+        role = column["role"]
+        if name in tasks:
+            role = "target"
+        elif name in ignore or (inputs != "auto" and name not in inputs):
+            role = "ignore"
+        elif inputs != "auto" and name in inputs:
+            role = "input"
+        kind = tasks[name].get("kind") if name in tasks else None
+        rows.append({
+            "column": name,
+            "role": role,
+            "type": types.get(name, column["type"]),
+            "task kind": kind or "auto",
+            "inferred kind": column["task_kind"] or "",
+            "missing": column["missing"],
+            "distinct": column["distinct"],
+            "reason": column["reason"],
+        })
+    return rows
+
+
+def apply_roles_table(
+    rows: list[dict[str, Any]], report: dict[str, Any], data: dict[str, Any]
+) -> dict[str, Any]:
+    """The data config fields the edited table stands for: tasks (existing names and
+    weights kept), inputs ("auto" when the inferred inputs are kept), ignore, column_types."""
+    inferred = {c["column"]: c for c in report["columns"]}
+    old_tasks = {t["column"]: t for t in _own_tasks(data)}
+    targets = {r["column"]: r for r in rows if r["role"] == "target"}
+    # tasks keep their order (it sets their colours); new targets follow in column order
+    order = [c for c in old_tasks if c in targets] + [c for c in targets if c not in old_tasks]
+    tasks = []
+    for column in order:
+        task = dict(old_tasks.get(column, {"name": column, "column": column}))
+        task.pop("kind", None)
+        if targets[column]["task kind"] not in ("auto", None, ""):
+            task["kind"] = targets[column]["task kind"]
+        tasks.append(task)
+    tasks += [t for t in data.get("tasks", []) if t.get("source")]
+    chosen = [r["column"] for r in rows if r["role"] == "input"]
+    promoted = [c for c in chosen if inferred[c]["role"] != "input"]
+    ignore = [r["column"] for r in rows
+              if r["role"] == "ignore" and inferred[r["column"]]["role"] == "input"]
+    return {
+        "tasks": tasks,
+        "inputs": "auto" if not promoted else chosen,
+        "ignore": [] if promoted else ignore,
+        "column_types": {r["column"]: r["type"] for r in rows
+                         if r["type"] != inferred[r["column"]]["type"]
+                         and r["type"] in ("numeric", "categorical", "text", "image")},
+    }
