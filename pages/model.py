@@ -41,7 +41,7 @@ def trained_run(run_id: str):
 
 def param_widget(param: Param, value: Any, column) -> Any:
     """A widget for one `model.params` entry, drawn from its spec."""
-    label = param.name.replace("_", " ")
+    label = param.name.replace("_", " ").capitalize()
     if param.kind == "bool":
         return column.toggle(label, value=bool(value), help=param.help)
     if param.kind == "choice":
@@ -120,7 +120,10 @@ if config is not None:
         diagram, counts = st.columns([3, 2])
         diagram.plotly_chart(architecture_diagram(built.blocks(), data.task_names),
                              width="stretch", key="diagram")
-        counts.caption(f"Parameters, for {len(data.tasks)} tasks on {data.input_kind} inputs")
+        counts.caption(f"Parameters for {len(data.tasks)} tasks on {data.input_kind} inputs. "
+                       "'only T': what only task T's loss reaches (soft sharing's penalty "
+                       "reaches every task); the diagram's colours show which task a block "
+                       "belongs to.")
         counts.dataframe(parameter_rows(built, single), hide_index=True, width="stretch")
         ratio = sum(p.numel() for p in built.parameters()) / max(
             1, sum(p.numel() for p in single.parameters()))

@@ -3,6 +3,7 @@ belong to which task) and heatmaps of learned mixing (cross-stitch α, gate weig
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 
 import numpy as np
@@ -12,7 +13,7 @@ from mtl_core.models.base import SHARED, Block, Mixing
 from mtl_core.viz.colors import DIVERGING, task_colors
 
 SHARED_COLOR = "#9E9E9E"
-BOX_W, BOX_H = 0.78, 0.72
+BOX_W, BOX_H = 0.84, 0.76
 
 
 def _positions(blocks: list[Block]) -> dict[str, tuple[float, float]]:
@@ -29,9 +30,18 @@ def _positions(blocks: list[Block]) -> dict[str, tuple[float, float]]:
     return positions
 
 
+def _wrapped(label: str, width: int = 11) -> str:
+    """A long label on two lines, split at the space nearest its middle."""
+    spaces = [i for i, ch in enumerate(label) if ch == " "]
+    if len(label) <= width or not spaces:
+        return label
+    cut = min(spaces, key=lambda i: abs(i - len(label) / 2))
+    return f"{label[:cut]}<br>{label[cut + 1:]}"
+
+
 def architecture_diagram(blocks: list[Block], task_names: list[str]) -> go.Figure:
-    """Boxes coloured by owner (grey = shared by all tasks, a task's colour = only that
-    task's), arrows for the data flow, dashed links between tied blocks."""
+    """Boxes coloured by owner (grey = shared, a task's colour = that task's own block),
+    arrows for the data flow, dotted links between tied blocks."""
     colors = {SHARED: SHARED_COLOR, **task_colors(task_names)}
     at = _positions(blocks)
     figure = go.Figure()
@@ -47,20 +57,21 @@ def architecture_diagram(blocks: list[Block], task_names: list[str]) -> go.Figur
     for block in blocks:
         if block.group:
             groups[block.group].append(block)
-    for members in groups.values():
-        ys = [at[b.key][1] for b in members]
+    for members in groups.values():  # tie links in the gaps between the tied boxes
+        ys = sorted((at[b.key][1] for b in members), reverse=True)
         x = at[members[0].key][0]
-        figure.add_scatter(x=[x, x], y=[max(ys) - BOX_H / 2, min(ys) + BOX_H / 2],
-                           mode="lines", line={"color": "#555555", "dash": "dot", "width": 2},
-                           hoverinfo="skip", showlegend=False)
+        for upper, lower in itertools.pairwise(ys):
+            figure.add_scatter(x=[x, x], y=[upper - BOX_H / 2, lower + BOX_H / 2],
+                               mode="lines", hoverinfo="skip", showlegend=False,
+                               line={"color": "#555555", "dash": "dot", "width": 2})
     for block in blocks:
         x, y = at[block.key]
         figure.add_shape(type="rect", x0=x - BOX_W / 2, x1=x + BOX_W / 2, y0=y - BOX_H / 2,
                          y1=y + BOX_H / 2, fillcolor=colors[block.owner], opacity=0.9,
                          line={"color": "white", "width": 1}, layer="below")
-        figure.add_annotation(x=x, y=y, text=f"{block.label}<br><sup>{block.params:,} "
-                              "params</sup>", showarrow=False,
-                              font={"size": 11, "color": "white"})
+        figure.add_annotation(x=x, y=y, text=f"{_wrapped(block.label)}<br><sup>"
+                              f"{block.params:,} params</sup>", showarrow=False,
+                              font={"size": 10, "color": "white"})
     figure.add_scatter(
         x=[at[b.key][0] for b in blocks], y=[at[b.key][1] for b in blocks], mode="markers",
         marker={"size": 30, "opacity": 0}, showlegend=False,
@@ -72,12 +83,12 @@ def architecture_diagram(blocks: list[Block], task_names: list[str]) -> go.Figur
                            line={"color": "#555555", "dash": "dot", "width": 2})
     for owner in owners:
         figure.add_scatter(x=[None], y=[None], mode="markers", name=(
-            "shared by all tasks" if owner == SHARED else f"only {owner}"),
+            "shared" if owner == SHARED else f"{owner}'s own"),
             marker={"color": colors[owner], "size": 12, "symbol": "square"})
     rows = max(-y for _, y in at.values()) + 1
     columns = max(x for x, _ in at.values()) + 1
     figure.update_layout(
-        height=int(120 + 62 * rows), margin={"t": 10, "b": 10, "l": 10, "r": 10},
+        height=int(120 + 66 * rows), margin={"t": 10, "b": 10, "l": 10, "r": 10},
         xaxis={"visible": False, "range": [-0.5, columns - 0.5]},
         yaxis={"visible": False, "range": [-rows + 0.5, 0.5]},
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
