@@ -3,7 +3,7 @@
 Every `analysis.affinity_every` steps, on the current batch and before the real update:
 
 1. per-task losses L_j and the Jacobian of the losses on the shared parameters (one row g_i
-   per task);
+   per task; `weighting.jacobian.task_jacobian`: per-task heads, one batched trunk VJP);
 2. for each task i, the shared parameters the *real* optimizer would produce from g_i alone
    (its rule replayed with its moments and step count, see `replay.py`);
 3. every task's loss L_j on the same batch with those parameters (no_grad);
@@ -33,6 +33,7 @@ from mtl_core.data.tasks import TaskSpec
 from mtl_core.models import MTLModel
 from mtl_core.train.losses import task_losses
 from mtl_core.train.replay import replay_step
+from mtl_core.weighting.jacobian import task_jacobian
 
 DIRECTION = "entry [row j][column i] = effect of a step on column task i on row task j's loss"
 
@@ -62,8 +63,8 @@ class LookaheadProbe:
         named = [(n, p) for n, p in model.named_parameters() if id(p) in shared_ids]
         self.shared_names = [n for n, _ in named]
         self.shared = [p for _, p in named]
-        # Batched autograd/vmap is fastest; an architecture with an op that vmap cannot
-        # batch falls back to one pass per task (same numbers, see the tests).
+        # One vmapped forward for all T candidates is fastest; an architecture with an op
+        # that vmap cannot batch falls back to one forward per task (same numbers).
         self.vectorize = vectorize
         self.records: list[ProbeRecord] = []
 
@@ -82,9 +83,9 @@ class LookaheadProbe:
         self.model.eval()
         try:
             with torch.enable_grad():
-                outputs, _ = self.model.forward_with_features(x)
+                outputs, features = self.model.forward_with_features(x)
                 before = task_losses(self.tasks, outputs, targets, masks)
-                jacobian = self._jacobian(before)
+                jacobian = task_jacobian(before, features, self.shared, []).shared_rows
             with torch.no_grad():
                 candidates = replay_step(self.optimizer, self.shared, jacobian)
                 after = self._losses_after(x, targets, masks, candidates)
@@ -98,22 +99,6 @@ class LookaheadProbe:
         record = ProbeRecord(step, epoch, before.tolist(), lookahead.tolist(), gramian.tolist())
         self.records.append(record)
         return record
-
-    def _jacobian(self, losses: torch.Tensor) -> list[torch.Tensor]:
-        """d L_i / d θ_shared for every task i: one tensor [T, *param.shape] per parameter."""
-        count = len(losses)
-        if self.vectorize:
-            try:
-                return list(torch.autograd.grad(
-                    losses, self.shared, grad_outputs=torch.eye(count, device=losses.device),
-                    is_grads_batched=True, retain_graph=True, allow_unused=True,
-                    materialize_grads=True))
-            except RuntimeError:
-                self.vectorize = False
-        rows = [torch.autograd.grad(losses[i], self.shared, retain_graph=True,
-                                    allow_unused=True, materialize_grads=True)
-                for i in range(count)]
-        return [torch.stack(per_task) for per_task in zip(*rows, strict=True)]
 
     def _losses_after(self, x, targets, masks, candidates: list[torch.Tensor]) -> torch.Tensor:
         """[i][j] = L_j with the shared parameters after the step on task i."""
