@@ -14,6 +14,7 @@ from mtl_core.config import config_from_dict
 from mtl_core.data.prepare import prepare_data
 from mtl_core.data.synthetic import mmoe_synthetic
 from mtl_core.models import build_model
+from mtl_core.models.registry import architecture_names
 from mtl_core.train.loop import make_optimizer, train_model
 from mtl_core.train.losses import task_losses
 from mtl_core.train.probes import LookaheadProbe
@@ -234,3 +235,39 @@ def test_single_task_or_switched_off_runs_have_no_probe(related_data):
     assert LookaheadProbe.for_training(0, model, optimizer, related_data.tasks) is None
     assert LookaheadProbe.for_training(10, model, optimizer, related_data.tasks[:1]) is None
     assert LookaheadProbe.for_training(10, model, optimizer, related_data.tasks) is not None
+
+
+@pytest.mark.parametrize("architecture", architecture_names())
+def test_probe_works_on_every_architecture(related_data, architecture):
+    """Same numbers vectorised or per task, a Gramian equal to the one of directly computed
+    per-task gradients, and an unchanged model, whatever the sharing."""
+    config = config_from_dict(related_config("unused.csv"))
+    config = config.model_copy(update={"model": config.model.model_copy(
+        update={"architecture": architecture})})
+    torch.manual_seed(2)
+    model = build_model(config.model, related_data.tasks, "tabular", related_data.input_shape)
+    optimizer = make_optimizer(config, list(model.parameters()))
+    if not model.shared_parameters():  # nothing shared (single_task): nothing to probe
+        assert LookaheadProbe.for_training(1, model, optimizer, related_data.tasks) is None
+        return
+    split = related_data.splits["train"]
+    x = split.x[:48]
+    targets = {k: v[:48] for k, v in split.targets.items()}
+    masks = {k: v[:48] for k, v in split.masks.items()}
+    before = copy.deepcopy(model.state_dict())
+    fast = LookaheadProbe(model, optimizer, related_data.tasks, 1).measure(x, targets, masks,
+                                                                          0, 1)
+    slow = LookaheadProbe(model, optimizer, related_data.tasks, 1, vectorize=False).measure(
+        x, targets, masks, 0, 1)
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    torch.testing.assert_close(torch.tensor(fast.lookahead), torch.tensor(slow.lookahead),
+                               rtol=1e-4, atol=1e-6)
+    model.eval()
+    losses = task_losses(related_data.tasks, model(x), targets, masks)
+    shared = [p for p in model.shared_parameters()]
+    rows = [torch.cat([g.reshape(-1) for g in torch.autograd.grad(
+        loss, shared, retain_graph=True, allow_unused=True, materialize_grads=True)])
+        for loss in losses]
+    direct = torch.stack(rows) @ torch.stack(rows).T
+    torch.testing.assert_close(torch.tensor(fast.gramian), direct, rtol=1e-4, atol=1e-7)
