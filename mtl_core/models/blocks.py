@@ -63,9 +63,22 @@ class Tower(nn.Module):
         """The last shared-level layer (the encoder when there is none)."""
         return self.levels[-1] if len(self.levels) else self.encoder
 
+    def named_body_parameters(self) -> list[tuple[str, nn.Parameter]]:
+        """Encoder and shared-level parameters (everything but the head), by name."""
+        return [*(("encoder." + n, p) for n, p in self.encoder.named_parameters()),
+                *(("levels." + n, p) for n, p in self.levels.named_parameters())]
+
     def body_parameters(self) -> list[nn.Parameter]:
-        """Encoder and shared-level parameters (everything but the head)."""
-        return [*self.encoder.parameters(), *self.levels.parameters()]
+        return [p for _, p in self.named_body_parameters()]
+
+
+def towers(tasks, input_kind: str, input_shape: tuple[int, ...], config) -> nn.ModuleDict:
+    """One `Tower` per task, in task order, with the config's widths."""
+    return nn.ModuleDict({
+        t.name: Tower(input_kind, input_shape, config.shared, config.head, t.output_dim,
+                      config.dropout)
+        for t in tasks
+    })
 
 
 def tower_outputs(towers: nn.ModuleDict, x: torch.Tensor):

@@ -18,7 +18,7 @@ from torch import nn
 
 from mtl_core.errors import UserError
 from mtl_core.models.base import Block, Mixing, MTLModel
-from mtl_core.models.blocks import Tower, tower_blocks
+from mtl_core.models.blocks import tower_blocks, towers
 from mtl_core.models.registry import Param, register
 
 
@@ -92,11 +92,7 @@ class CrossStitch(MTLModel):
     def __init__(self, tasks, input_kind, input_shape, config) -> None:
         super().__init__(tasks, input_kind, input_shape, config)
         options, n_tasks, depth = self.options, len(tasks), len(config.shared)
-        self.towers = nn.ModuleDict({
-            t.name: Tower(input_kind, input_shape, config.shared, config.head, t.output_dim,
-                          config.dropout)
-            for t in tasks
-        })
+        self.towers = towers(tasks, input_kind, input_shape, config)
         after = options["units_after"]
         after = list(range(1, depth + 1)) if after is None else sorted(set(after))
         if any(i > depth for i in after):

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from mtl_core.models.base import Block, MTLModel
-from mtl_core.models.blocks import Tower, tower_blocks, tower_outputs
+from mtl_core.models.blocks import tower_blocks, tower_outputs, towers
 from mtl_core.models.registry import register
 
 
@@ -24,11 +24,7 @@ class SingleTask(MTLModel):
 
     def __init__(self, tasks, input_kind, input_shape, config) -> None:
         super().__init__(tasks, input_kind, input_shape, config)
-        self.towers = nn.ModuleDict({
-            t.name: Tower(input_kind, input_shape, config.shared, config.head, t.output_dim,
-                          config.dropout)
-            for t in tasks
-        })
+        self.towers = towers(tasks, input_kind, input_shape, config)
 
     def forward_with_features(self, x: torch.Tensor):
         return tower_outputs(self.towers, x)

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from mtl_core.models.base import Block, MTLModel
-from mtl_core.models.blocks import Tower, tower_blocks, tower_outputs
+from mtl_core.models.blocks import tower_blocks, tower_outputs, towers
 from mtl_core.models.registry import Param, register
 
 
@@ -41,18 +41,14 @@ class SoftSharing(MTLModel):
     def __init__(self, tasks, input_kind, input_shape, config) -> None:
         super().__init__(tasks, input_kind, input_shape, config)
         self.alpha = self.options["alpha"]
-        self.towers = nn.ModuleDict({
-            t.name: Tower(input_kind, input_shape, config.shared, config.head, t.output_dim,
-                          config.dropout)
-            for t in tasks
-        })
+        self.towers = towers(tasks, input_kind, input_shape, config)
 
     def forward_with_features(self, x: torch.Tensor):
         return tower_outputs(self.towers, x)
 
     def tied_parameters(self) -> list[torch.Tensor]:
         """One [T, *shape] stack per tied parameter (encoder and shared-level layers)."""
-        named = [dict(_body_named(tower)) for tower in self.towers.values()]
+        named = [dict(tower.named_body_parameters()) for tower in self.towers.values()]
         return [torch.stack([params[key] for params in named]) for key in named[0]]
 
     def regularization(self) -> torch.Tensor | None:
@@ -75,8 +71,3 @@ class SoftSharing(MTLModel):
 
     def blocks(self) -> list[Block]:
         return tower_blocks(self.towers, self.input_kind, tied=True)
-
-
-def _body_named(tower: Tower) -> list[tuple[str, nn.Parameter]]:
-    return [*(("encoder." + n, p) for n, p in tower.encoder.named_parameters()),
-            *(("levels." + n, p) for n, p in tower.levels.named_parameters())]
