@@ -130,15 +130,18 @@ if analysis is not None:
                            key="affinity_groups")
         candidates = (analysis.groupings if groups == analysis.max_groups
                       else cached_analysis(analysis.run_id, groups).groupings)
-        best = candidates[0]
-        st.success("Suggested: " + "  |  ".join(" + ".join(g) for g in best.groups) +
-                   f"  (score {best.score:.4g})", icon=":material/group_work:")
-        st.caption("TAG selection: each task is scored by the mean lookahead affinity onto it "
-                   "from its partners in its best group (alone = 0); the score is the mean over "
-                   "tasks. Groups may overlap. Candidates, best first (per-task columns: that "
-                   "task's score):")
-        st.dataframe(grouping_table([c.to_json() for c in candidates]), hide_index=True,
-                     width="stretch")
+        if not candidates:
+            st.info(analysis.grouping_error or "No grouping could be formed.")
+        else:
+            best = candidates[0]
+            st.success("Suggested: " + "  |  ".join(" + ".join(g) for g in best.groups) +
+                       f"  (score {best.score:.4g})", icon=":material/group_work:")
+            st.caption("TAG selection: each task is scored by the mean lookahead affinity onto "
+                       "it from its partners in its best group (alone = 0); the score is the "
+                       "mean over tasks. Groups may overlap. Candidates, best first (per-task "
+                       "columns: that task's score):")
+            st.dataframe(grouping_table([c.to_json() for c in candidates]), hide_index=True,
+                         width="stretch")
     with tabs[4]:
         try:
             st.plotly_chart(association_heatmap(cached_association(analysis.run_id)),

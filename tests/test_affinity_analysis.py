@@ -175,3 +175,24 @@ def test_a_run_without_probes_is_a_user_error():
         affinity_report({"tasks": ["a"], "probes": []})
     with pytest.raises(UserError):
         affinity_report(None)
+
+
+def test_too_many_tasks_for_grouping_still_shows_the_matrices():
+    from mtl_core.analysis.run_affinity import analyse_run
+    from mtl_core.runs import RunStore
+
+    tasks = [f"t{k}" for k in range(10)]
+    store = RunStore()
+    config = {"data": {"source": "x", "tasks": [{"name": t, "column": t} for t in tasks]},
+              "model": {"architecture": "hard"}, "weighting": {"method": "equal"}}
+    run_id = store.create_run(config)
+    eye = [[1.0 if i == j else 0.1 for j in range(10)] for i in range(10)]
+    record = {"tasks": tasks, "every": 1, "optimizer": "Adam", "lr": 0.01,
+              "probes": [{"step": s, "epoch": 1, "losses": [1.0] * 10, "lookahead": eye,
+                          "gramian": eye, "weights": [1.0] * 10} for s in range(6)]}
+    store.write_json(run_id, "extras.json", {"affinity": record})
+    store.finish_run(run_id, {"status": "completed", "tasks": {}}, None)
+    result = analyse_run(store, run_id)
+    assert result.groupings == [] and "at most 9 tasks" in result.grouping_error
+    assert result.report.mean["cosine"]["t0", "t1"] == pytest.approx(0.1)
+    assert result.to_json()["grouping"]["error"] == result.grouping_error

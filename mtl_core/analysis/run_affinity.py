@@ -10,6 +10,7 @@ from typing import Any
 from mtl_core.analysis.affinity import AffinityReport, affinity_report
 from mtl_core.analysis.grouping import Grouping, tag_grouping
 from mtl_core.analysis.warnings import CAVEAT, TransferWarning, negative_transfer_warnings
+from mtl_core.errors import UserError
 from mtl_core.runs import RunStore
 from mtl_core.train.metrics import PRIMARY
 
@@ -28,6 +29,7 @@ class RunAffinity:
     transfer: dict[str, dict[str, Any]]  # task -> {metric, multi_task, single_task, delta}
     delta_m: float | None
     warnings: list[TransferWarning]
+    grouping_error: str | None = None  # why there is no suggestion (e.g. too many tasks)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -35,7 +37,8 @@ class RunAffinity:
             "status": self.status,
             "affinity": self.report.to_json(),
             "grouping": {"method": GROUPING_METHOD, "max_groups": self.max_groups,
-                         "candidates": [g.to_json() for g in self.groupings]},
+                         "candidates": [g.to_json() for g in self.groupings],
+                         "error": self.grouping_error},
             "transfer": self.transfer,
             "delta_m": self.delta_m,
             "warnings": [w.to_json() for w in self.warnings],
@@ -65,13 +68,19 @@ def analyse_run(store: RunStore, run_id: str, max_groups: int | None = None) -> 
         max_groups = int((store.load_config(run_id).get("analysis") or {})
                           .get("max_groups", 3))
     summary = run.get("summary")
+    try:
+        groupings, grouping_error = tag_grouping(
+            report.tasks, report.mean["lookahead"].values, max_groups), None
+    except UserError as error:  # the matrices are still worth showing
+        groupings, grouping_error = [], str(error)
     return RunAffinity(
         run_id=run_id,
         status=run["status"],
         report=report,
         max_groups=max_groups,
-        groupings=tag_grouping(report.tasks, report.mean["lookahead"].values, max_groups),
+        groupings=groupings,
         transfer=measured_transfer(summary),
         delta_m=(summary or {}).get("delta_m"),
         warnings=negative_transfer_warnings(summary, report),
+        grouping_error=grouping_error,
     )

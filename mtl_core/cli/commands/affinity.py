@@ -42,7 +42,8 @@ def run(args) -> int:
                         ("conflict_rate", "gradient conflict rate (share of steps, cos < 0)"),
                         ("magnitude_similarity", "gradient magnitude similarity")]:
         _print_matrix(title, report.tasks, report.mean[name].values)
-    print(f"\ngrouping suggestion (at most {result.max_groups} groups):")
+    print(f"\ngrouping suggestion (at most {result.max_groups} groups):"
+          + (f" none: {result.grouping_error}" if result.grouping_error else ""))
     for candidate in result.groupings[:5]:
         groups = " | ".join(", ".join(g) for g in candidate.groups)
         print(f"  score {candidate.score:+.4g}: {groups}")
