@@ -41,7 +41,7 @@ def trained_run(run_id: str):
 
 def param_widget(param: Param, value: Any, column) -> Any:
     """A widget for one `model.params` entry, drawn from its spec."""
-    label = param.name.replace("_", " ").capitalize()
+    label = param.title
     if param.kind == "bool":
         return column.toggle(label, value=bool(value), help=param.help)
     if param.kind == "choice":

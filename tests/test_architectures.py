@@ -17,8 +17,11 @@ from mtl_core.data.text import HASH_BUCKETS
 from mtl_core.errors import UserError
 from mtl_core.models import build_model
 from mtl_core.models.architectures.hard import HardSharing
-from mtl_core.models.base import Block
+from mtl_core.models.base import SHARED, Block
 from mtl_core.models.registry import architecture_names, parameter_spec, presets, resolve_params
+from mtl_core.models.summary import parameter_rows, preview_model, single_task_equivalent
+from mtl_core.viz.architecture import SHARED_COLOR, architecture_diagram, mixing_heatmap
+from mtl_core.viz.colors import task_colors
 
 TASKS = [
     TaskSpec("kind", "kind", "multiclass", ("a", "b", "c")),
@@ -329,3 +332,48 @@ def test_presets_are_valid_configs(architecture):
         resolved = resolve_params(architecture, preset["params"])
         assert set(resolved) == {p.name for p in parameter_spec(architecture)}
         make(architecture, preset["params"], shared=preset["shared"], head=preset["head"])
+
+
+# --- what the Model page shows -------------------------------------------------------------
+
+@pytest.mark.parametrize(("architecture", "params"), VARIANTS)
+def test_parameter_table_adds_up_and_compares_with_single_task(architecture, params):
+    config = ModelConfig(architecture=architecture, shared=[8, 6], head=[4], params=params)
+    model = preview_model(config, TASKS, "tabular", (6,))
+    single = single_task_equivalent(config, TASKS, "tabular", (6,))
+    rows = {row["part"]: row for row in parameter_rows(model, single)}
+    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+    parts = [v[architecture] for k, v in rows.items() if k != "total"]
+    assert sum(parts) + frozen == rows["total"][architecture]
+    assert rows["total"]["single-task"] == sum(p.numel() for p in single.parameters())
+    assert rows["shared"]["single-task"] == 0
+    if architecture in ("single_task", "soft"):  # the same towers, shared or not
+        assert rows["total"][architecture] == rows["total"]["single-task"]
+
+
+def test_preview_leaves_the_global_random_state_alone():
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    preview_model(ModelConfig(architecture="mmoe"), TASKS, "tabular", (6,))
+    assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize(("architecture", "params"), VARIANTS)
+def test_diagram_draws_one_box_per_block_in_its_owners_colour(architecture, params):
+    model = make(architecture, params)
+    blocks = model.blocks()
+    figure = architecture_diagram(blocks, model.task_names)
+    boxes = [s for s in figure.layout.shapes if s.type == "rect"]
+    assert len(boxes) == len(blocks)
+    colors = task_colors(model.task_names)
+    for block, box in zip(blocks, boxes, strict=True):
+        assert box.fillcolor == (SHARED_COLOR if block.owner == SHARED else colors[block.owner])
+
+
+def test_mixing_heatmap_shows_the_values_with_blank_unseen_cells():
+    mix = make("ple", {"levels": 1}).mixing(batch())["gate weights, level 1"]
+    heat = mixing_heatmap(mix, "level 1").data[0]
+    assert list(heat.y) == mix.rows and list(heat.x) == mix.columns
+    np.testing.assert_array_equal(np.isnan(np.asarray(heat.z, dtype=float)),
+                                  np.isnan(mix.values))

@@ -34,6 +34,11 @@ class Param:
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] = ()
+    label: str = ""  # what the Model page calls it (default: the name)
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name.replace("_", " ").capitalize()
 
     def check(self, value: Any) -> Any:
         """The value, validated (an int is accepted where a float is asked)."""

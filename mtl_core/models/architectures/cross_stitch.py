@@ -67,15 +67,21 @@ class CrossStitch(MTLModel):
                "the towers, x̃_k = Σ_j α_kj·x_j (identity α: single-task).")
     shared_label = "Tower layer widths (one tower per task)"
     params = (
-        Param("alpha_self", "float", 0.9, "initial α_S: how much a task keeps of its own tower"),
+        Param("alpha_self", "float", 0.9, "initial α_S: how much a task keeps of its own tower",
+              label="α_S: initial self weight"),
         Param("alpha_other", "float", None, "initial α_D: how much a task takes from each "
-              "other tower (empty: (1 − α_S)/(T − 1), a convex mix)"),
+              "other tower (empty: (1 − α_S)/(T − 1), a convex mix)",
+              label="α_D: initial weight of each other tower"),
         Param("units_after", "int_list", None, "layers followed by a unit: 0 = the encoder, "
-              "1 = the first shared layer, ... (empty: after every shared layer)", minimum=0),
-        Param("per_channel", "bool", False, "one α per channel instead of one per task pair"),
-        Param("train_units", "bool", True, "learn α (off: the units stay at their initial α)"),
+              "1 = the first shared layer, ... (empty: after every shared layer)", minimum=0,
+              label="Units after layers"),
+        Param("per_channel", "bool", False, "one α per channel instead of one per task pair",
+              label="One α per channel"),
+        Param("train_units", "bool", True, "learn α (off: the units stay at their initial α)",
+              label="Learn α"),
         Param("unit_lr", "float", 1.0, "learning-rate multiplier for α (the paper uses "
-              "10²–10³ with SGD)", minimum=1e-6),
+              "10²–10³ with SGD)", minimum=1e-6,
+              label="Learning-rate multiplier for α"),
     )
     presets = {
         "Misra et al. (α_S 0.9, α_D 0.1)": {

@@ -31,9 +31,11 @@ class MMoE(MTLModel):
     shared_label = "Expert layer widths"
     head_label = "Task tower widths"
     params = (
-        Param("experts", "int", 4, "number of experts n", minimum=1, maximum=64),
+        Param("experts", "int", 4, "number of experts n", minimum=1, maximum=64,
+              label="Experts"),
         Param("gate", "choice", "per_task", "one gate per task (MMoE) or one shared gate (OMoE)",
-              choices=("per_task", "shared")),
+              choices=("per_task", "shared"),
+              label="Gates (per_task: MMoE, shared: OMoE)"),
     )
     presets = {
         "MMoE paper (8 experts × 16 units, towers of 8)": {

@@ -82,10 +82,13 @@ class PLE(MTLModel):
     shared_label = "Expert layer widths (every expert, every level)"
     head_label = "Task tower widths"
     params = (
-        Param("levels", "int", 2, "number of CGC levels (1 = CGC)", minimum=1, maximum=4),
+        Param("levels", "int", 2, "number of CGC levels (1 = CGC)", minimum=1, maximum=4,
+              label="Levels (1 = CGC)"),
         Param("task_experts", "int", 1, "experts of each task per level", minimum=1,
-              maximum=16),
-        Param("shared_experts", "int", 1, "shared experts per level", minimum=1, maximum=16),
+              maximum=16,
+              label="Experts per task (each level)"),
+        Param("shared_experts", "int", 1, "shared experts per level", minimum=1, maximum=16,
+              label="Shared experts (each level)"),
     )
     presets = {
         "CGC (1 level; 1 task + 1 shared expert)": {

@@ -28,7 +28,8 @@ class SoftSharing(MTLModel):
     shared_label = "Tower layer widths (one tower per task, tied)"
     params = (
         Param("alpha", "float", 0.01, "strength α of the L2 tie between the towers",
-              minimum=0.0),
+              minimum=0.0,
+              label="α: strength of the tie"),
     )
     presets = {
         "Default (α = 0.01)": {"shared": [64, 64], "head": [32], "params": {"alpha": 0.01}},
