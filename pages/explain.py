@@ -45,20 +45,24 @@ except UserError as error:
 data = run.data
 split_rows = len(data.splits["test"]) or len(data.splits["validation"]) or len(data.splits["train"])
 
+# Widgets whose choices depend on the run are keyed by it, so switching runs resets them.
 with st.form("explain_options"):
     left, middle, right = st.columns(3)
-    samples = left.slider("Examples to explain", 1, max(1, min(1024, split_rows)),
-                          min(256, split_rows), key="explain_samples",
+    # Images cost a convolutional pass per path step: start smaller there.
+    default_samples = min(256 if data.input_kind == "tabular" else 64, split_rows)
+    samples = left.slider("Examples to explain", 1, max(2, min(1024, split_rows)),
+                          default_samples, key=f"explain_samples_{run_id}",
                           help="Drawn from the test split (seeded); more is steadier and slower.")
     steps = middle.number_input("Integration steps", 2, 1000, 50, key="explain_steps",
                                 help="Raise this when the completeness delta is large.")
     baselines = ["zeros", "mean"] + (["blur"] if data.input_kind == "image" else [])
-    baseline = right.radio("Baseline", baselines, horizontal=True, key="explain_baseline",
+    baseline = right.radio("Baseline", baselines, horizontal=True,
+                           key=f"explain_baseline_{run_id}",
                            format_func={"zeros": "zeros", "mean": "training mean",
                                         "blur": "blurred image"}.get,
                            help="The reference input: attributions explain F(x) − F(baseline).")
     tasks = st.multiselect("Tasks", data.task_names, default=data.task_names,
-                           key="explain_tasks")
+                           key=f"explain_tasks_{run_id}")
     left, middle, right = st.columns(3)
     by_class = left.checkbox("One unit profile per class", key="explain_by_class",
                              help="For multiclass tasks: a row per class instead of the "

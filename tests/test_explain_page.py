@@ -35,7 +35,7 @@ def test_explain_button_shows_figures_and_unit_drivers(trained_run):
     at = explain_page()
     assert not at.exception, [e.message for e in at.exception]
     assert at.selectbox(key="explain_run").value == trained_run
-    at.slider(key="explain_samples").set_value(16)
+    at.slider(key=f"explain_samples_{trained_run}").set_value(16)
     at.number_input(key="explain_steps").set_value(8)
     at.button[0].click().run()
     assert not at.exception, [e.message for e in at.exception]

@@ -60,11 +60,13 @@ def unit_usage_bars(units: UnitProfiles, unit: int) -> go.Figure:
 def _side_by_side_bars(
     values: dict[str, np.ndarray], feature_names: list[str], title: str
 ) -> go.Figure:
-    """One horizontal bar chart per task, same features in the same order on a shared axis."""
+    """One horizontal bar chart per task (each on its own scale), same features in the same
+    order on a shared axis."""
     tasks = list(values)
     colors = task_colors(tasks)
-    total = np.sum([np.abs(v) for v in values.values()], axis=0)
-    keep = np.argsort(-total, kind="stable")[:MAX_BARS][::-1]
+    # Order by the summed per-task shares, so a task on a small output scale counts as much.
+    shares = [np.abs(v) / max(float(np.abs(v).sum()), 1e-30) for v in values.values()]
+    keep = np.argsort(-np.sum(shares, axis=0), kind="stable")[:MAX_BARS][::-1]
     names = [feature_names[i] for i in keep]
     figure = make_subplots(rows=1, cols=len(tasks), shared_yaxes=True,
                            subplot_titles=tasks, horizontal_spacing=0.02)
