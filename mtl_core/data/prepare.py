@@ -155,9 +155,9 @@ def _no_labels(task: TaskSpec, n_rows: int) -> torch.Tensor:
 
 def _standardise(splits: dict[str, SplitTensors], task: TaskSpec) -> tuple[float, float]:
     train = splits["train"]
-    labelled = train.targets[task.name][train.masks[task.name]]
-    mean = float(labelled.mean()) if len(labelled) else 0.0
-    std = float(labelled.std(unbiased=False)) if len(labelled) > 1 else 1.0
+    labelled = train.targets[task.name].numpy()[train.masks[task.name].numpy()]
+    mean = float(labelled.mean(dtype=np.float64)) if len(labelled) else 0.0
+    std = float(labelled.std(dtype=np.float64)) if len(labelled) > 1 else 1.0
     std = std if std > 0 else 1.0
     for split in splits.values():
         split.targets[task.name] = (split.targets[task.name] - mean) / std

@@ -88,19 +88,22 @@ def check_target(name: str, column: str, kind: str, values: pd.Series) -> None:
             f"task '{name}': column '{column}' is not numeric, so it cannot be a regression "
             "target: set kind: multiclass"
         )
-    if kind in ("binary", "multiclass") and present.nunique() < 2:
+    if kind not in ("binary", "multiclass"):
+        return
+    distinct = present.nunique()
+    if distinct < 2:
         raise UserError(
             f"task '{name}': column '{column}' has a single class "
             f"({present.iloc[0]!r}): a task needs at least two"
         )
-    if kind in ("binary", "multiclass") and present.nunique() > MAX_CLASSES:
+    if distinct > MAX_CLASSES:
         raise UserError(
-            f"task '{name}': column '{column}' has {present.nunique():,} classes (more than "
+            f"task '{name}': column '{column}' has {distinct:,} classes (more than "
             f"{MAX_CLASSES}): it looks like an identifier; choose another target, or set "
             "kind: regression if it is a number"
         )
-    if kind == "binary" and present.nunique() > 2:
+    if kind == "binary" and distinct > 2:
         raise UserError(
-            f"task '{name}': column '{column}' has {present.nunique()} classes, not 2: "
+            f"task '{name}': column '{column}' has {distinct} classes, not 2: "
             "set kind: multiclass"
         )
