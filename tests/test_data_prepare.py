@@ -9,6 +9,7 @@ import string
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -163,3 +164,21 @@ def test_random_tables_give_tasks_or_a_user_error(tmp_path, n_columns, n_rows, d
                 labels = split.targets[task.name][split.masks[task.name]]
                 assert len(labels) == 0 or int(labels.max()) < len(task.classes)
     assert all(torch.isfinite(s.x).all() for s in data.splits.values())
+
+
+def test_tabular_tasks_from_two_datasets_need_the_same_input_columns(tmp_path):
+    rng = np.random.default_rng(0)
+    first = pd.DataFrame({"x1": rng.normal(size=50), "x2": rng.normal(size=50),
+                          "a": rng.choice(["p", "q"], 50)})
+    second = pd.DataFrame({"x1": rng.normal(size=30), "b": rng.normal(size=30)})
+    first.to_csv(tmp_path / "first.csv", index=False)
+    second.to_csv(tmp_path / "second.csv", index=False)
+    tasks = [{"name": "a", "column": "a"},
+             {"name": "b", "column": "b", "source": str(tmp_path / "second.csv")}]
+    with pytest.raises(UserError, match="input column 'x2' is not in .*second.csv"):
+        _prepare(source=str(tmp_path / "first.csv"), tasks=tasks)
+    data = _prepare(source=str(tmp_path / "first.csv"), inputs=["x1"], tasks=tasks)
+    train = data.splits["train"]
+    assert data.feature_names == ["x1"]
+    assert torch.equal(train.masks["a"], train.sources == 0)
+    assert torch.equal(train.masks["b"], train.sources == 1)
