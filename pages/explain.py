@@ -14,6 +14,7 @@ from mtl_core.viz.explain import (
     input_bars,
     mean_image_maps,
     similarity_heatmap,
+    token_heatmap,
     unit_heatmap,
     unit_usage_bars,
 )
@@ -55,10 +56,12 @@ with st.form("explain_options"):
                           help="Drawn from the test split (seeded); more is steadier and slower.")
     steps = middle.number_input("Integration steps", 2, 1000, 50, key="explain_steps",
                                 help="Raise this when the completeness delta is large.")
-    baselines = ["zeros", "mean"] + (["blur"] if data.input_kind == "image" else [])
+    baselines = {"tabular": ["zeros", "mean"], "image": ["zeros", "mean", "blur"],
+                 "text": ["zeros"]}.get(data.input_kind, ["zeros"])
     baseline = right.radio("Baseline", baselines, horizontal=True,
                            key=f"explain_baseline_{run_id}",
-                           format_func={"zeros": "zeros", "mean": "training mean",
+                           format_func={"zeros": "zeros (padding for text)",
+                                        "mean": "training mean",
                                         "blur": "blurred image"}.get,
                            help="The reference input: attributions explain F(x) − F(baseline).")
     tasks = st.multiselect("Tasks", data.task_names, default=data.task_names,
@@ -69,6 +72,7 @@ with st.form("explain_options"):
                                   "predicted class.")
     smoothgrad = middle.number_input("SmoothGrad copies (0 = off)", 0, 50, 0,
                                      key="explain_smoothgrad",
+                                     disabled=data.input_kind == "text",
                                      help="Average input attributions over noisy copies.")
     noise = right.number_input("SmoothGrad noise (× input std)", 0.0, 2.0, 0.15, step=0.05,
                                key="explain_noise")
@@ -88,6 +92,11 @@ def explain(options: ExplainOptions) -> None:
     bar.empty()
     st.session_state.explained = {"run": run_id, "explainer": explainer,
                                   "explanation": explanation}
+
+
+def example_index() -> int:
+    count = len(explanation.x)
+    return st.slider("Example", 0, count - 1, 0, key="explain_example") if count > 1 else 0
 
 
 def raise_steps() -> None:
@@ -126,8 +135,10 @@ with st.expander("Completeness: do the attributions add up?"):
 st.subheader("Shared units × tasks")
 where = ("the shared representation" if units.shared
          else "each task's own representation (units at the same position)")
+method = ("layer integrated gradients" if explanation.input_kind == "text"
+          else "conductance")
 st.write(f"Each row shows how a task's output splits over the units of {where} "
-         "(mean |conductance|, as a share of the row); units that serve the same tasks "
+         f"(mean |{method}|, as a share of the row); units that serve the same tasks "
          "are clustered next to each other.")
 st.plotly_chart(unit_heatmap(units), width="stretch", key="unit_heatmap")
 left, right = st.columns([2, 3])
@@ -146,15 +157,20 @@ unit = st.selectbox("Unit (most used first)", ranked, format_func=lambda u: f"u{
                     key="explain_unit")
 st.write(f"How much of each task's attribution flows through unit u{unit}.")
 st.plotly_chart(unit_usage_bars(units, unit), width="stretch", key="unit_usage")
-if unit not in explanation.drivers:
+if explanation.input_kind == "text":
+    st.caption("Which inputs drive a unit needs inputs on a continuous path; token ids are "
+               "not, so this view is for tabular and image runs.")
+elif unit not in explanation.drivers:
     bar = st.progress(0.0, text=f"inputs that drive unit {unit} ...")
     explainer.add_drivers(explanation, unit,
                           lambda done, message: bar.progress(done, text=message))
     bar.empty()
-st.write(f"Which inputs reach each task through unit u{unit} (mean |neuron conductance|).")
+if unit in explanation.drivers:
+    st.write(f"Which inputs reach each task through unit u{unit} "
+             "(mean |neuron conductance|).")
 if explanation.input_kind == "tabular":
     st.plotly_chart(driver_bars(explanation, unit), width="stretch", key="drivers")
-else:
+elif explanation.input_kind == "image":
     st.plotly_chart(image_maps({t: abs(v).mean(axis=0)
                                 for t, v in explanation.drivers[unit].items()}, signed=False),
                     width="stretch", key="drivers")
@@ -164,11 +180,19 @@ if explanation.input_kind == "tabular":
     st.write("Mean |Integrated Gradients| of each input feature, per task side by side: the "
              "features each task's prediction rests on.")
     st.plotly_chart(input_bars(explanation), width="stretch", key="inputs")
+elif explanation.input_kind == "text":
+    index = example_index()
+    st.write("One example's tokens and each task's signed attribution to them (Layer "
+             "Integrated Gradients at the token embedding): red pushes the task's output up, "
+             "blue pushes it down.")
+    st.plotly_chart(token_heatmap(explanation, index), width="stretch", key="tokens")
+    st.caption("Tokens are hashed word and character n-grams; the run keeps their ids, not "
+               "their text, so they are labelled by position and id.")
 else:
     st.write("Where each task looks, on average over the examples (mean |Integrated "
              "Gradients| per pixel).")
     st.plotly_chart(mean_image_maps(explanation), width="stretch", key="inputs")
-    index = st.slider("Example", 0, len(explanation.x) - 1, 0, key="explain_example")
+    index = example_index()
     st.write("One example and each task's signed attribution: red pushes the task's output "
              "up, blue pushes it down.")
     st.plotly_chart(example_image_maps(explanation, index), width="stretch", key="example")

@@ -294,3 +294,28 @@ def test_every_architecture_is_explained_on_its_own_representation(architecture)
     for completeness in [*units.completeness,
                          *(a.completeness for a in explanation.inputs.values())]:
         assert completeness.relative < 0.2
+
+
+def test_text_tokens_and_units_are_complete_and_padding_gets_nothing():
+    torch.manual_seed(8)
+    ids = torch.randint(1, 500, (10, 12))
+    ids[:, 9:] = 0  # padding at the end of every row
+    model = build_model(ModelConfig(shared=[8], head=[4]), TASKS, "text", (12,))
+    explanation = Explainer(model, make_data(ids, input_kind="text"),
+                            ExplainOptions(samples=10, n_steps=64)).explain()
+    for attribution in explanation.inputs.values():
+        assert attribution.values.shape == (10, 12)
+        assert np.all(attribution.values[:, 9:] == 0.0)
+        assert np.abs(attribution.values[:, :9]).sum() > 0
+        assert not attribution.completeness.needs_more_steps
+    for completeness in explanation.units.completeness:
+        assert not completeness.needs_more_steps
+    assert len(explanation.to_json()["inputs"]["kind"]["tokens"]) == 10
+    explainer = Explainer(model, make_data(ids, input_kind="text"),
+                          ExplainOptions(samples=4, n_steps=4))
+    with pytest.raises(UserError, match="token ids cannot"):
+        explainer.add_drivers(explainer.explain(), 0)
+    for options, message in [(ExplainOptions(baseline="mean"), "baseline is padding"),
+                             (ExplainOptions(smoothgrad=2), "set smoothgrad to 0")]:
+        with pytest.raises(UserError, match=message):
+            Explainer(model, make_data(ids, input_kind="text"), options)

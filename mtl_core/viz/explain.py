@@ -101,7 +101,8 @@ def image_maps(
     per_task: dict[str, np.ndarray], image: np.ndarray | None = None, signed: bool = True
 ) -> go.Figure:
     """Per-task [C, H, W] maps side by side (after the input image when given): signed on a
-    diverging scale centred at 0, or magnitudes on a sequential one."""
+    diverging scale centred at 0, or magnitudes on a sequential one; each relative to its
+    own largest |value|."""
     titles = (["input"] if image is not None else []) + list(per_task)
     figure = make_subplots(rows=1, cols=len(titles), subplot_titles=titles,
                            horizontal_spacing=0.02)
@@ -110,14 +111,17 @@ def image_maps(
         figure.add_heatmap(z=image.mean(axis=0), colorscale="gray", showscale=False,
                            row=1, col=1, hovertemplate="%{z:.2f}<extra></extra>")
         col = 2
+    # Tasks' outputs live on different scales: each map is shown relative to its own
+    # largest |value| (the hover gives the attribution itself).
     maps = [_image(v) for v in per_task.values()]
-    bound = max(float(np.abs(m).max()) for m in maps) or 1.0
+    scale = {"colorscale": DIVERGING, "zmid": 0, "zmin": -1, "zmax": 1, "reversescale": True} \
+        if signed else {"colorscale": "Blues", "zmin": 0, "zmax": 1}
     for i, values in enumerate(maps):
-        scale = {"colorscale": DIVERGING, "zmid": 0, "zmin": -bound, "zmax": bound,
-                 "reversescale": True} if signed else {"colorscale": "Blues", "zmin": 0,
-                                                       "zmax": bound}
-        figure.add_heatmap(z=values, showscale=i == len(maps) - 1, row=1, col=col + i,
-                           hovertemplate="%{z:.4f}<extra></extra>", **scale)
+        bound = float(np.abs(values).max()) or 1.0
+        figure.add_heatmap(z=values / bound, customdata=values, row=1, col=col + i,
+                           showscale=i == len(maps) - 1,
+                           colorbar={"title": "of the task's max"},
+                           hovertemplate="%{customdata:.4f}<extra></extra>", **scale)
     figure.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor=None)
     figure.update_xaxes(showticklabels=False)
     figure.update_layout(height=300, margin={"t": 40, "b": 10})
@@ -154,3 +158,25 @@ def _completeness_cells(completeness) -> dict[str, object]:
             "mean |F(x) − F(baseline)|": completeness.mean_abs_change,
             "relative": completeness.relative,
             "more steps?": "yes" if completeness.needs_more_steps else "no"}
+
+
+def token_heatmap(explanation: Explanation, index: int) -> go.Figure:
+    """Text: one example's signed attribution per token position (hashed n-gram id), per
+    task, on a diverging scale centred at 0; padding positions are left out."""
+    ids = explanation.x[index]
+    keep = np.flatnonzero(ids != 0)
+    tasks = list(explanation.inputs)
+    z = np.stack([explanation.inputs[t].values[index][keep] for t in tasks])
+    # Each task relative to its own largest |attribution| (tasks' outputs differ in scale).
+    bounds = np.abs(z).max(axis=1, keepdims=True)
+    relative = np.divide(z, bounds, out=np.zeros_like(z), where=bounds > 0)
+    figure = go.Figure(go.Heatmap(
+        z=relative, customdata=z, x=[f"{p}:#{ids[p]}" for p in keep], y=tasks,
+        colorscale=DIVERGING, reversescale=True, zmid=0, zmin=-1, zmax=1,
+        colorbar={"title": "of the task's max"},
+        hovertemplate="%{y}<br>position:n-gram id %{x}<br>%{customdata:.4f}<extra></extra>"))
+    figure.update_layout(height=120 + 40 * len(tasks), margin={"t": 30, "b": 40},
+                         xaxis={"title": "token position : hashed n-gram id",
+                                "type": "category"},
+                         yaxis={"autorange": "reversed"})
+    return figure

@@ -61,6 +61,11 @@ class ExplainOptions:
                             f"{data.input_kind} inputs: use zeros or mean")
         if self.smoothgrad < 0 or self.noise < 0:
             raise UserError("smoothgrad samples and noise must not be negative")
+        if data.input_kind == "text" and self.baseline != "zeros":
+            raise UserError("text inputs are token ids: their baseline is padding (zeros)")
+        if data.input_kind == "text" and self.smoothgrad:
+            raise UserError("SmoothGrad adds noise to inputs, which token ids cannot take: "
+                            "set smoothgrad to 0 for text")
         if self.internal_batch_size < 2:
             raise UserError("internal batch size must be at least 2")
         names = data.task_names
@@ -128,8 +133,13 @@ def representation_module(model: MTLModel, task: str) -> nn.Module:
                     "tasks: attribution needs one shared module or one per task")
 
 
-def has_shared_representation(model: MTLModel) -> bool:
-    return len(model.representation_modules()) == 1
+def token_embedding(model: MTLModel) -> nn.Module:
+    """Text models: the embedding of token ids, where attribution to tokens is taken."""
+    embedding = next((m for m in model.modules() if isinstance(m, nn.Embedding | nn.EmbeddingBag)),
+                     None)
+    if embedding is None:
+        raise UserError("this text model has no token embedding to attribute to")
+    return embedding
 
 
 def task_forward(model: nn.Module, task: str) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -68,6 +68,9 @@ class Explanation:
                     feature: {"mean_abs": float(a), "mean": float(s)}
                     for feature, a, s in zip(self.feature_names, attribution.mean_abs(),
                                              attribution.values.mean(axis=0), strict=True)}
+            elif self.input_kind == "text":
+                # Per example and token position, signed; 0 where the position is padding.
+                entry["tokens"] = attribution.values.round(6).tolist()
             else:
                 entry["mean_abs_map"] = attribution.mean_abs().sum(axis=0).round(6).tolist()
             inputs[name] = entry

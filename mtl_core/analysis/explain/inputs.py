@@ -1,5 +1,7 @@
 """Inputs per task: Integrated Gradients of each task's output with respect to the input,
-against the chosen baseline, optionally smoothed with NoiseTunnel (SmoothGrad)."""
+against the chosen baseline, optionally smoothed with NoiseTunnel (SmoothGrad). Text inputs
+are token ids: LayerIntegratedGradients at the token embedding, summed over its dimensions,
+gives one attribution per token position (padding as the baseline)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from captum.attr import IntegratedGradients, NoiseTunnel
+from captum.attr import IntegratedGradients, LayerIntegratedGradients, NoiseTunnel
 
 from mtl_core.analysis.explain.context import (
     Completeness,
@@ -18,6 +20,7 @@ from mtl_core.analysis.explain.context import (
     target_values,
     task_forward,
     task_target,
+    token_embedding,
 )
 from mtl_core.data.tasks import TaskSpec
 from mtl_core.models.base import MTLModel
@@ -25,7 +28,8 @@ from mtl_core.models.base import MTLModel
 
 @dataclass
 class InputAttribution:
-    """One task's attributions, shaped like the inputs [N, *input_shape], signed."""
+    """One task's attributions, shaped like the inputs [N, *input_shape], signed (text: one
+    per token position)."""
 
     task: str
     values: np.ndarray
@@ -55,7 +59,9 @@ def input_attributions(
     noise = options.noise * float(x.float().std()) if options.smoothgrad else 0.0
     for spec in specs:
         forward = task_forward(model, spec.name)
-        gradients = IntegratedGradients(forward)
+        text = x.dtype == torch.long
+        gradients = (LayerIntegratedGradients(forward, token_embedding(model)) if text
+                     else IntegratedGradients(forward))
         with torch.no_grad():
             outputs, base_outputs = forward(x), forward(baseline)
         target = task_target(spec, outputs, options.chosen_class(spec.name))
@@ -71,6 +77,8 @@ def input_attributions(
                     nt_samples_batch_size=1, stdevs=noise, **arguments)
             else:
                 attribution, delta = gradients.attribute(x[chunk], **arguments)
+            if text:
+                attribution = attribution.sum(dim=-1)
             attributions.append(attribution.detach())
             deltas.append(delta.detach())
             tick(f"inputs: {spec.name}")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from captum.attr import LayerConductance, NeuronConductance
+from captum.attr import LayerConductance, LayerIntegratedGradients, NeuronConductance
 from scipy.cluster.hierarchy import leaves_list, linkage, optimal_leaf_ordering
 
 from mtl_core.analysis.explain.context import (
@@ -24,6 +24,7 @@ from mtl_core.analysis.explain.context import (
     task_target,
 )
 from mtl_core.data.tasks import TaskSpec
+from mtl_core.errors import UserError
 from mtl_core.models.base import MTLModel
 
 # Optimal leaf ordering costs O(n^3); above this many units plain linkage order is used.
@@ -99,12 +100,15 @@ def unit_profiles(
     options: ExplainOptions,
     tick: Callable[[str], None],
 ) -> UnitProfiles:
-    """LayerConductance of every task's output to every unit of its representation."""
+    """LayerConductance of every task's output to every unit of its representation. Token
+    ids cannot be interpolated, so text models use LayerIntegratedGradients, whose path runs
+    straight through the representation from its value at the padding baseline."""
     rows, row_tasks, importance, completeness = [], [], [], []
     unit_shape: tuple[int, ...] = ()
+    method = LayerIntegratedGradients if x.dtype == torch.long else LayerConductance
     for spec in specs:
         forward = task_forward(model, spec.name)
-        conductance = LayerConductance(forward, representation_module(model, spec.name))
+        conductance = method(forward, representation_module(model, spec.name))
         with torch.no_grad():
             outputs, base_outputs = forward(x), forward(baseline)
         for label, target in profile_rows(spec, outputs, options):
@@ -140,6 +144,9 @@ def unit_drivers(
 ) -> dict[str, np.ndarray]:
     """NeuronConductance: for each task, how much each input contributes to the task's
     output through this one unit of its representation -> {task: [N, *input_shape]}."""
+    if x.dtype == torch.long:
+        raise UserError("which inputs drive a unit needs inputs that can be interpolated; "
+                        "token ids cannot: this view is for tabular and image inputs")
     selector = tuple(int(i) for i in np.unravel_index(unit, unit_shape))
     drivers = {}
     for spec in specs:
