@@ -47,3 +47,17 @@ def test_explain_button_shows_figures_and_unit_drivers(trained_run):
     units.set_value(least_used).run()
     assert not at.exception, [e.message for e in at.exception]
     assert least_used in at.session_state.explained["explanation"].drivers
+
+
+def test_a_large_delta_offers_a_rerun_with_more_steps(trained_run):
+    at = explain_page()
+    at.slider(key=f"explain_samples_{trained_run}").set_value(16)
+    at.number_input(key="explain_steps").set_value(2)
+    at.button[0].click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("needs more steps" in w.value for w in at.warning)
+    rerun = next(b for b in at.button if b.label.startswith("Rerun with 4 steps"))
+    rerun.click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.number_input(key="explain_steps").value == 4
+    assert at.session_state.explained["explanation"].options.n_steps == 4

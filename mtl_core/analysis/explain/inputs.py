@@ -55,6 +55,7 @@ def input_attributions(
     options: ExplainOptions,
     tick: Callable[[str], None],
 ) -> dict[str, InputAttribution]:
+    """Each task's attribution of its explained output to every input (or token)."""
     result = {}
     noise = options.noise * float(x.float().std()) if options.smoothgrad else 0.0
     for spec in specs:
