@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import streamlit as st
-import torch
 
 from mtl_core.config import ModelConfig
 from mtl_core.data.prepare import PreparedData, prepare_data
@@ -132,17 +131,15 @@ if config is not None:
 
 # --- learned mixing of a stored run ----------------------------------------------------
 st.subheader("Learned mixing")
-architecture = model["architecture"]
-if architecture not in ("cross_stitch", "mmoe", "ple"):
-    st.caption(f"{architecture.replace('_', '-')} learns no mixing to inspect: cross-stitch "
-               "(α matrices), MMoE and PLE (gate weights per task) do.")
+label = model["architecture"].replace("_", "-")
+if not cls.mixing_help:
+    st.caption(f"{label} learns no mixing to inspect: cross-stitch (α matrices), MMoE and PLE "
+               "(gate weights per task) and soft sharing (how far the towers drifted) do.")
 else:
-    runs = [r for r in run_store().list_runs()
-            if r["architecture"] == architecture and r["status"] in ("completed", "stopped")]
+    runs = [r for r in run_store().list_runs() if r["architecture"] == model["architecture"]
+            and r["status"] in ("completed", "stopped")]
     if not runs:
-        st.info(f"Train a {architecture.replace('_', '-')} model to see what it learned: "
-                + ("how much each task takes from each tower (α)." if architecture ==
-                   "cross_stitch" else "how much each task uses each expert."),
+        st.info(f"Train a {label} model to see what it learned. {cls.mixing_help}",
                 icon=":material/info:")
         st.page_link("pages/train.py", label="Train", icon=":material/arrow_forward:")
     else:
@@ -154,17 +151,12 @@ else:
             run = trained_run(run_id)
             split = next(s for s in ("test", "validation", "train")
                          if len(run.data.splits[s]))
-            with torch.no_grad():
-                mixes = run.model.mixing(run.data.splits[split].x[:MIXING_ROWS])
+            mixes = run.model.mixing(run.data.splits[split].x[:MIXING_ROWS])
         except UserError as error:
             show_user_error(error)
         else:
-            st.caption("Cross-stitch: row = the task whose activations are mixed, column = "
-                       "the tower it takes from; the diagonal is what a task keeps of its own."
-                       if architecture == "cross_stitch" else
-                       f"Gate weights averaged over the {split} rows: how much each task's "
-                       "gate uses each expert (rows sum to 1; blank = not visible to it).")
-            columns = st.columns(min(2, len(mixes)))
+            st.caption(f"{cls.mixing_help} Run {run_id}, {split} rows.")
+            columns = st.columns(min(2, max(1, len(mixes))))
             for i, (title, mix) in enumerate(mixes.items()):
                 columns[i % len(columns)].plotly_chart(mixing_heatmap(mix, title),
                                                        width="stretch", key=f"mix{i}")

@@ -207,15 +207,22 @@ def test_soft_penalty_and_its_gradient_match_the_pairwise_formula(alpha, n_tasks
         assert all(p.grad is None for p in tower.head.parameters())
 
 
-def test_soft_penalty_pulls_towers_together():
+def test_soft_penalty_pulls_towers_together_and_their_distance_shows_it():
     model = make("soft", {"alpha": 1.0})
     start = model.regularization().item()
+    (before,) = model.mixing(batch()).values()
+    assert before.kind == "distance" and before.rows == model.task_names
+    np.testing.assert_allclose(np.diag(before.values), 0.0, atol=1e-6)
+    np.testing.assert_allclose(before.values, before.values.T, rtol=1e-5)
+    assert (before.values[~np.eye(3, dtype=bool)] > 1.0).all()  # independent random towers
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
     for _ in range(20):
         optimizer.zero_grad()
         model.regularization().backward()
         optimizer.step()
     assert model.regularization().item() < 0.1 * start
+    (after,) = model.mixing(batch()).values()
+    assert (after.values < 0.5 * before.values + 1e-6).all()
 
 
 def test_cross_stitch_initial_alpha_is_convex_by_default_and_as_configured():

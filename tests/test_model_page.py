@@ -52,14 +52,26 @@ def test_bad_params_show_a_message_naming_the_key():
     assert any("model.params.units_after" in e.value for e in at.error)
 
 
-def test_learned_mixing_of_a_stored_run_is_shown(penguins_config):
+@pytest.mark.parametrize(("architecture", "params", "heatmaps"), [
+    ("mmoe", {"experts": 3}, 1), ("ple", {"levels": 2}, 2), ("cross_stitch", {}, 1),
+    ("soft", {"alpha": 0.1}, 1)])
+def test_learned_mixing_of_a_stored_run_is_shown(architecture, params, heatmaps,
+                                                 penguins_config):
     config = config_from_dict({**penguins_config,
-                               "model": {"architecture": "mmoe", "shared": [8], "head": [4],
-                                         "params": {"experts": 3}},
+                               "model": {"architecture": architecture, "shared": [8],
+                                         "head": [4], "params": params},
                                "train": {**penguins_config["train"], "epochs": 1}})
-    run_experiment(config, RunStore())
+    run_id = run_experiment(config, RunStore())["run_id"]
     run_store.clear()  # the app's cached store may point at an earlier test's folder
-    at = model_page("mmoe", {"experts": 3})
+    at = model_page(architecture, params)
     assert not at.exception, [e.message for e in at.exception]
-    assert at.selectbox(key="mixing_run").value
-    assert len(at.get("plotly_chart")) >= 2  # diagram + gate heatmap
+    assert at.selectbox(key="mixing_run").value == run_id
+    keys = [chart.key for chart in at.get("plotly_chart")]
+    assert "diagram" in keys
+    assert len([k for k in keys if k.startswith("mix")]) == heatmaps
+
+
+def test_an_architecture_without_mixing_says_so():
+    at = model_page("hard")
+    assert not at.exception
+    assert any("learns no mixing" in c.value for c in at.caption)

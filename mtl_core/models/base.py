@@ -35,13 +35,13 @@ class Block:
 @dataclass(frozen=True)
 class Mixing:
     """A learned mixing matrix: cross-stitch α (rows: the task mixed into, columns: the
-    tower taken from) or gate weights (rows: a gate, columns: experts; NaN where a gate
-    cannot see an expert)."""
+    tower taken from), gate weights (rows: a gate, columns: experts; NaN where a gate
+    cannot see an expert) or distances between tied towers (soft sharing)."""
 
     values: np.ndarray
     rows: list[str]
     columns: list[str]
-    kind: str  # "alpha" or "gate"
+    kind: str  # "alpha", "gate" or "distance"
 
 
 class MTLModel(nn.Module, ABC):
@@ -59,6 +59,8 @@ class MTLModel(nn.Module, ABC):
     shared_label: ClassVar[str] = "Shared layer widths"
     head_label: ClassVar[str] = "Task head widths"
     params: ClassVar[tuple[Param, ...]] = ()
+    # What `mixing()` shows a student, for the Model page; "" = the architecture learns none.
+    mixing_help: ClassVar[str] = ""
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
 
     def __init__(

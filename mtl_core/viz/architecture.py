@@ -98,12 +98,17 @@ def architecture_diagram(blocks: list[Block], task_names: list[str]) -> go.Figur
 
 
 def mixing_heatmap(mixing: Mixing, title: str) -> go.Figure:
-    """Cross-stitch α (rows: the task mixed into, columns: the tower taken from) or gate
-    weights (rows: a gate, columns: experts; blank where a gate cannot see an expert)."""
+    """Cross-stitch α (rows: the task mixed into, columns: the tower taken from), gate
+    weights (rows: a gate, columns: experts; blank where a gate cannot see an expert) or
+    distances between tied towers."""
     values = np.asarray(mixing.values, dtype=float)
     if mixing.kind == "gate":
         scale = {"colorscale": "Blues", "zmin": 0.0, "zmax": 1.0}
         x_title, y_title = "expert", "gate of"
+    elif mixing.kind == "distance":
+        scale = {"colorscale": "Greys", "zmin": 0.0,
+                 "zmax": max(1.5, float(np.nanmax(values)))}
+        x_title, y_title = "tower", "tower"
     else:
         bound = max(1.0, float(np.nanmax(np.abs(values))))
         scale = {"colorscale": DIVERGING, "zmid": 0.0, "zmin": -bound, "zmax": bound}

@@ -66,6 +66,8 @@ class CrossStitch(MTLModel):
     summary = ("Cross-stitch: one tower per task; after chosen layers a learned unit mixes "
                "the towers, x̃_k = Σ_j α_kj·x_j (identity α: single-task).")
     shared_label = "Tower layer widths (one tower per task)"
+    mixing_help = ("Row = the task whose activations are mixed, column = the tower it takes "
+                   "from; the diagonal is what a task keeps of its own tower.")
     params = (
         Param("alpha_self", "float", 0.9, "initial α_S: how much a task keeps of its own tower",
               label="α_S: initial self weight"),

@@ -30,6 +30,8 @@ class MMoE(MTLModel):
                "tower has the head widths.")
     shared_label = "Expert layer widths"
     head_label = "Task tower widths"
+    mixing_help = ("How much each task's gate uses each expert, averaged over the rows "
+                   "(each row sums to 1).")
     params = (
         Param("experts", "int", 4, "number of experts n", minimum=1, maximum=64,
               label="Experts"),

@@ -81,6 +81,8 @@ class PLE(MTLModel):
                "Each expert has the shared layer widths.")
     shared_label = "Expert layer widths (every expert, every level)"
     head_label = "Task tower widths"
+    mixing_help = ("How much each gate uses each expert, per level, averaged over the rows "
+                   "(each row sums to 1; blank = an expert the gate cannot see).")
     params = (
         Param("levels", "int", 2, "number of CGC levels (1 = CGC)", minimum=1, maximum=4,
               label="Levels (1 = CGC)"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mtl_core.models.base import Block, MTLModel
+from mtl_core.models.base import Block, Mixing, MTLModel
 from mtl_core.models.blocks import tower_blocks, tower_outputs, towers
 from mtl_core.models.registry import Param, register
 
@@ -26,6 +26,9 @@ class SoftSharing(MTLModel):
     summary = ("Soft sharing: one tower per task; an L2 penalty α·Σ‖θ_i − θ_j‖² pulls "
                "matching layers together (α = 0: single-task, α → ∞: hard sharing).")
     shared_label = "Tower layer widths (one tower per task, tied)"
+    mixing_help = ("How far apart the tied towers ended up: ‖θ_i − θ_j‖ relative to their "
+                   "mean size (0 = identical towers, i.e. hard sharing; about 1.4 = "
+                   "unrelated random towers).")
     params = (
         Param("alpha", "float", 0.01, "strength α of the L2 tie between the towers",
               minimum=0.0,
@@ -60,6 +63,17 @@ class SoftSharing(MTLModel):
         total = sum(len(stack) * (stack - stack.mean(dim=0)).pow(2).sum()
                     for stack in stacks)
         return self.alpha * total
+
+    @torch.no_grad()
+    def mixing(self, x: torch.Tensor) -> dict[str, Mixing]:
+        stacks = self.tied_parameters()
+        if not stacks:  # nothing tied (tabular inputs, no shared layers)
+            return {}
+        flat = torch.cat([stack.reshape(len(self.towers), -1) for stack in stacks], dim=1)
+        sizes = flat.norm(dim=1)
+        distance = torch.cdist(flat, flat) / ((sizes[:, None] + sizes[None, :]) / 2)
+        return {"tower distance": Mixing(distance.cpu().numpy(), self.task_names,
+                                         self.task_names, "distance")}
 
     def representation_modules(self) -> list[nn.Module]:
         return [tower.representation_module() for tower in self.towers.values()]
