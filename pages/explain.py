@@ -60,7 +60,8 @@ with st.form("explain_options"):
                  "text": ["zeros"]}.get(data.input_kind, ["zeros"])
     baseline = right.radio("Baseline", baselines, horizontal=True,
                            key=f"explain_baseline_{run_id}",
-                           format_func={"zeros": "zeros (padding for text)",
+                           format_func={"zeros": "padding" if data.input_kind == "text"
+                                        else "zeros",
                                         "mean": "training mean",
                                         "blur": "blurred image"}.get,
                            help="The reference input: attributions explain F(x) − F(baseline).")
