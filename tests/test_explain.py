@@ -319,3 +319,11 @@ def test_text_tokens_and_units_are_complete_and_padding_gets_nothing():
                              (ExplainOptions(smoothgrad=2), "set smoothgrad to 0")]:
         with pytest.raises(UserError, match=message):
             Explainer(model, make_data(ids, input_kind="text"), options)
+
+
+def test_a_model_with_non_finite_outputs_is_a_user_error():
+    model = hard_model(4, 9)
+    with torch.no_grad():
+        model.heads["size"][-1].bias.fill_(float("nan"))
+    with pytest.raises(UserError, match="task 'size' is not finite"):
+        Explainer(model, make_data(torch.randn(8, 4)), ExplainOptions(samples=8))

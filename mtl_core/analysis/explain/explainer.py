@@ -131,6 +131,12 @@ class Explainer:
         self.split, sample = pick_sample(data, options)
         self.x = sample.to(self.device)
         self.baseline = make_baseline(options.baseline, self.x, data).to(self.device)
+        with torch.no_grad():
+            outputs = self.model(self.x)
+        broken = [name for name, out in outputs.items() if not torch.isfinite(out).all()]
+        if broken:
+            raise UserError(f"the model's output for task '{broken[0]}' is not finite (NaN or "
+                            "infinite; the run may have diverged): there is nothing to explain")
 
     def _ticker(self, calls: int, progress: Progress | None):
         done = [0]
