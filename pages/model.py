@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from mtl_core.config import ModelConfig
+from mtl_core.config import ModelConfig, config_from_dict
 from mtl_core.data.prepare import PreparedData, prepare_data
 from mtl_core.errors import UserError
 from mtl_core.models.registry import Param, architecture_class, architecture_names, presets
@@ -28,8 +28,6 @@ model = exp["model"]
 
 @st.cache_resource(show_spinner="Preparing the data ...", max_entries=4)
 def prepared(data_json: str) -> PreparedData:
-    from mtl_core.config import config_from_dict
-
     return prepare_data(config_from_dict({"data": json.loads(data_json)}).data)
 
 
@@ -97,8 +95,12 @@ model["dropout"] = right.slider("Dropout", 0.0, 0.5, float(model["dropout"]), 0.
 if spec:
     columns = st.columns(min(3, len(spec)))
     for i, param in enumerate(spec.values()):
-        value = param_widget(param, model["params"].get(param.name, param.default),
-                             columns[i % len(columns)])
+        try:  # a bad value from a config file or link: say so, start the widget at the default
+            current = param.check(model["params"].get(param.name, param.default))
+        except UserError as error:
+            show_user_error(error)
+            current = param.default
+        value = param_widget(param, current, columns[i % len(columns)])
         if value == param.default:
             model["params"].pop(param.name, None)
         else:

@@ -46,10 +46,14 @@ def test_applying_a_preset_sets_widths_and_params():
     assert model["params"]["experts"] == 8
 
 
-def test_bad_params_show_a_message_naming_the_key():
-    at = model_page("cross_stitch", {"units_after": [7]})
-    assert not at.exception
-    assert any("model.params.units_after" in e.value for e in at.error)
+@pytest.mark.parametrize(("architecture", "params", "key"), [
+    ("cross_stitch", {"units_after": [7]}, "units_after"),
+    ("mmoe", {"experts": 1000}, "experts"), ("mmoe", {"experts": "many"}, "experts"),
+    ("soft", {"alpha": -1}, "alpha")])
+def test_bad_params_show_a_message_naming_the_key(architecture, params, key):
+    at = model_page(architecture, params)
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(f"model.params.{key}" in e.value for e in at.error)
 
 
 @pytest.mark.parametrize(("architecture", "params", "heatmaps"), [
