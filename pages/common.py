@@ -141,3 +141,18 @@ def requires(condition: bool, message: str, page: str, label: str) -> None:
 
 def show_user_error(error: UserError) -> None:
     st.error(str(error), icon=":material/error:")
+
+
+def _leave_legacy_page_mode() -> None:
+    """Until st.navigation has run once in the server process, Streamlit treats pages/ as a
+    legacy multipage folder and runs a deep-linked page file directly, bypassing app.py
+    (no sidebar, and pages/common.py listed as a page). Switch the process over and rerun
+    through app.py."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_legacy_page_mode()
