@@ -5,6 +5,7 @@ reported, never executed."""
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from mtl_core.config import config_from_dict, to_dict
@@ -24,6 +25,8 @@ _SCALARS: dict[str, tuple[str, str, type]] = {
     "device": ("train", "device", str),
 }
 _WIDTHS = {"shared": "shared", "head": "head"}
+# Method-specific settings travel as compact JSON (e.g. ?arch_params={"n_experts":8}).
+_PARAM_DICTS = {"arch_params": "model", "weighting_params": "weighting"}
 # Parameters that are not experiment settings but belong in a link all the same.
 VIEW_PARAMS = ("teacher",)
 
@@ -49,6 +52,9 @@ def experiment_to_params(experiment: dict[str, Any]) -> dict[str, str]:
             params[name] = str(value)
     for name, key in _WIDTHS.items():
         params[name] = ",".join(map(str, experiment["model"][key]))
+    for name, section in _PARAM_DICTS.items():
+        if experiment.get(section, {}).get("params"):
+            params[name] = json.dumps(experiment[section]["params"], separators=(",", ":"))
     params["baselines"] = "1" if experiment["train"].get("baselines", True) else "0"
     return params
 
@@ -79,6 +85,16 @@ def params_to_experiment(params: dict[str, str], base: dict[str, Any]) -> dict[s
     for name, key in _WIDTHS.items():
         if name in params:
             experiment["model"][key] = _widths(params[name], name)
+    for name, section in _PARAM_DICTS.items():
+        if name in params:
+            try:
+                value = json.loads(params[name])
+            except json.JSONDecodeError:
+                value = None
+            if not isinstance(value, dict):
+                raise UserError(f"link parameter '{name}' must be a JSON object, like "
+                                '{"n_experts":8}')
+            experiment[section]["params"] = value
     if "baselines" in params:
         experiment["train"]["baselines"] = params["baselines"] not in ("0", "false", "no")
     try:

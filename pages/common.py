@@ -13,7 +13,7 @@ import streamlit as st
 from mtl_core.concepts import CONCEPTS
 from mtl_core.config import config_from_dict
 from mtl_core.errors import UserError
-from mtl_core.runs import RunStore
+from mtl_core.runs import RunStore, default_runs_dir
 from mtl_core.share import experiment_to_params, params_to_experiment
 
 DEFAULT_EXPERIMENT: dict[str, Any] = {
@@ -90,8 +90,13 @@ def share_link() -> str:
 
 
 @st.cache_resource
+def _store_at(folder: str) -> RunStore:
+    return RunStore(folder)
+
+
 def run_store() -> RunStore:
-    return RunStore()
+    """The run store of this server (one per folder, so `MTL_RUNS_DIR` is honoured)."""
+    return _store_at(str(default_runs_dir()))
 
 
 def _flow_status(exp: dict[str, Any]) -> dict[str, bool]:

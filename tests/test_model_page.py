@@ -11,7 +11,6 @@ from mtl_core.config import config_from_dict
 from mtl_core.models.registry import architecture_names, presets
 from mtl_core.runs import RunStore
 from mtl_core.train.experiment import run_experiment
-from pages.common import run_store
 from tests.conftest import REPO
 
 
@@ -66,7 +65,6 @@ def test_learned_mixing_of_a_stored_run_is_shown(architecture, params, heatmaps,
                                          "head": [4], "params": params},
                                "train": {**penguins_config["train"], "epochs": 1}})
     run_id = run_experiment(config, RunStore())["run_id"]
-    run_store.clear()  # the app's cached store may point at an earlier test's folder
     at = model_page(architecture, params)
     assert not at.exception, [e.message for e in at.exception]
     assert at.selectbox(key="mixing_run").value == run_id

@@ -50,3 +50,17 @@ def test_renamed_task_keeps_name_and_column():
 def test_bad_link_parameters_are_named(params, needle):
     with pytest.raises(UserError, match=needle):
         params_to_experiment(params, DEFAULT_EXPERIMENT)
+
+
+def test_method_parameters_travel_in_the_link():
+    experiment = params_to_experiment({}, DEFAULT_EXPERIMENT)
+    experiment["model"].update(architecture="mmoe", params={"n_experts": 8, "gate": "shared"})
+    experiment["weighting"].update(method="static", params={"weights": {"species": 2.0}})
+    restored = params_to_experiment(experiment_to_params(experiment), DEFAULT_EXPERIMENT)
+    assert restored["model"]["params"] == {"n_experts": 8, "gate": "shared"}
+    assert restored["weighting"]["params"] == {"weights": {"species": 2.0}}
+
+
+def test_broken_parameter_json_is_named():
+    with pytest.raises(UserError, match="'arch_params'"):
+        params_to_experiment({"arch_params": "{oops"}, DEFAULT_EXPERIMENT)

@@ -15,9 +15,6 @@ from tests.conftest import REPO
 
 
 def model_page(method: str | None = None) -> AppTest:
-    from pages.common import run_store
-
-    run_store.clear()  # the cached store may point at another test's folder
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
     if method is not None:
         at.session_state.experiment["weighting"] = {"method": method}
