@@ -30,11 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def quiet_libraries() -> None:
-    """Keep stdout clean for --json and stderr free of progress bars."""
-    import datasets
-
-    datasets.disable_progress_bars()
-    datasets.logging.set_verbosity_error()
+    """Keep stdout clean for --json and stderr free of progress bars. Set through the
+    environment, so that commands which never load `datasets` do not pay for importing it."""
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("DATASETS_VERBOSITY", "error")
 
 
 def main(argv: list[str] | None = None) -> int:

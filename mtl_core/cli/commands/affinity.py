@@ -3,7 +3,6 @@ measured transfer and negative-transfer warnings."""
 
 from __future__ import annotations
 
-from mtl_core.analysis.run_affinity import analyse_run
 from mtl_core.cli.output import format_number, print_json, print_table
 from mtl_core.runs import RunStore
 
@@ -29,6 +28,8 @@ def _print_matrix(title: str, tasks: list[str], values) -> None:
 
 
 def run(args) -> int:
+    from mtl_core.analysis.run_affinity import analyse_run
+
     result = analyse_run(RunStore(args.runs_dir), args.run_id, args.groups)
     if args.json:
         print_json(result.to_json())

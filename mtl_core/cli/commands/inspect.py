@@ -7,7 +7,6 @@ from typing import Any
 
 from mtl_core.cli.output import print_json, print_table
 from mtl_core.config import config_from_dict
-from mtl_core.data.inspect import inspect_source, inspect_tasks
 
 
 def add_parser(commands) -> None:
@@ -23,6 +22,8 @@ def add_parser(commands) -> None:
 
 
 def _task_report(args) -> dict[str, Any]:
+    from mtl_core.data.inspect import inspect_tasks
+
     columns = [c.strip() for c in args.tasks.split(",") if c.strip()]
     config = config_from_dict({"data": {
         "source": args.source, "config": args.config, "max_rows": args.max_rows,
@@ -32,6 +33,8 @@ def _task_report(args) -> dict[str, Any]:
 
 
 def run(args) -> int:
+    from mtl_core.data.inspect import inspect_source  # loads `datasets`: only when needed
+
     report: dict[str, Any] = inspect_source(args.source, args.config)
     if args.tasks:
         report["tasks"] = _task_report(args)

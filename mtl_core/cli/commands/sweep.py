@@ -9,8 +9,6 @@ import threading
 from mtl_core.cli.output import format_number, print_json, print_table
 from mtl_core.config import load_config
 from mtl_core.runs import RunStore
-from mtl_core.sweep import run_sweep
-from mtl_core.sweep.results import sweep_report
 
 
 def add_parser(commands) -> None:
@@ -35,6 +33,9 @@ def _progress(result) -> None:
 
 
 def run(args) -> int:
+    from mtl_core.sweep import run_sweep
+    from mtl_core.sweep.results import sweep_report
+
     config = load_config(args.config, args.set)
     store, stop = RunStore(args.runs_dir), threading.Event()
     try:

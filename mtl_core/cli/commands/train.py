@@ -7,7 +7,6 @@ import sys
 from mtl_core.cli.output import format_number, print_json, print_table
 from mtl_core.config import load_config
 from mtl_core.runs import RunStore
-from mtl_core.train.experiment import run_experiment
 
 
 def add_parser(commands) -> None:
@@ -29,6 +28,8 @@ def _progress(event) -> None:
 
 
 def run(args) -> int:
+    from mtl_core.train.experiment import run_experiment
+
     config = load_config(args.config, args.set)
     summary = run_experiment(config, RunStore(args.runs_dir),
                              on_event=None if args.json else _progress)
