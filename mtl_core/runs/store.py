@@ -1,16 +1,23 @@
 """Run store: SQLite index (`runs.sqlite`) and one folder per run holding `config.yaml`,
-`metrics.json` and `model.safetensors`. Files are written to a temporary name and renamed,
-so an interrupted write never leaves a half file behind."""
+`metrics.json`, `metrics.csv` and `model.safetensors`. Files are written to a temporary name
+and renamed, so an interrupted write never leaves a half file behind. A running run records
+its process id and a heartbeat; opening the store marks a 'running' run whose process is gone
+(killed, crashed) as 'interrupted'."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
+import shutil
+import socket
 import sqlite3
 import tempfile
 import time
 import uuid
+import zipfile
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -31,7 +38,11 @@ CREATE TABLE IF NOT EXISTS runs (
     tasks TEXT,
     device TEXT,
     seconds REAL,
-    summary TEXT
+    summary TEXT,
+    pid INTEGER,
+    heartbeat REAL,
+    baseline_key TEXT,
+    host TEXT
 );
 CREATE TABLE IF NOT EXISTS epochs (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -41,6 +52,18 @@ CREATE TABLE IF NOT EXISTS epochs (
 );
 """
 _RUN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
+_ADDED_COLUMNS = {"pid": "INTEGER", "heartbeat": "REAL", "baseline_key": "TEXT", "host": "TEXT"}
+STALE_AFTER = 6 * 3600  # a heartbeat this old means the run is gone even if its pid is reused
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def default_runs_dir() -> Path:
@@ -68,6 +91,24 @@ class RunStore:
         self.root.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as db, db:
             db.executescript(_SCHEMA)
+            present = {row["name"] for row in db.execute("PRAGMA table_info(runs)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in present:
+                    db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+        self.mark_interrupted()
+
+    def mark_interrupted(self) -> list[str]:
+        """Mark 'running' runs whose process is gone as 'interrupted'; returns their ids."""
+        host, now = socket.gethostname(), time.time()
+        with closing(self._connect()) as db, db:
+            rows = db.execute("SELECT id, pid, host, heartbeat FROM runs "
+                              "WHERE status='running'").fetchall()
+            gone = [r["id"] for r in rows
+                    if (r["host"] == host and r["pid"] and not _process_alive(r["pid"]))
+                    or (r["heartbeat"] or 0) < now - STALE_AFTER]
+            for run_id in gone:
+                db.execute("UPDATE runs SET status='interrupted' WHERE id=?", (run_id,))
+        return gone
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.root / "runs.sqlite", timeout=30)
@@ -82,16 +123,18 @@ class RunStore:
             raise UserError(f"'{run_id}' is not a run id (see `python -m mtl_core runs`)")
         return self.root / run_id
 
-    def create_run(self, config: dict[str, Any]) -> str:
+    def create_run(self, config: dict[str, Any], baseline_key: str | None = None) -> str:
         run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
         data, model, weighting = config["data"], config["model"], config["weighting"]
         tasks = ",".join(t["name"] for t in data["tasks"])
         with closing(self._connect()) as db, db:
             db.execute(
                 "INSERT INTO runs (id, name, created, status, source, architecture, weighting,"
-                " tasks) VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
+                " tasks, pid, host, heartbeat, baseline_key)"
+                " VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, config.get("name"), time.time(), data["source"],
-                 model["architecture"], weighting["method"], tasks),
+                 model["architecture"], weighting["method"], tasks, os.getpid(),
+                 socket.gethostname(), time.time(), baseline_key),
             )
         atomic_write(self.run_dir(run_id) / "config.yaml",
                      yaml.safe_dump(config, sort_keys=False).encode())
@@ -101,6 +144,7 @@ class RunStore:
         with closing(self._connect()) as db, db:
             db.execute("INSERT OR REPLACE INTO epochs VALUES (?, ?, ?)",
                        (run_id, record["epoch"], json.dumps(record)))
+            db.execute("UPDATE runs SET heartbeat=? WHERE id=?", (time.time(), run_id))
 
     def finish_run(self, run_id: str, summary: dict[str, Any], weights: dict | None) -> None:
         folder = self.run_dir(run_id)
@@ -110,12 +154,51 @@ class RunStore:
             atomic_write(folder / "model.safetensors",
                          save({k: v.detach().cpu().contiguous() for k, v in weights.items()}))
         atomic_write(folder / "metrics.json", json.dumps(summary, indent=2).encode())
+        atomic_write(folder / "metrics.csv", epochs_csv(self.epochs(run_id)).encode())
         with closing(self._connect()) as db, db:
             db.execute(
                 "UPDATE runs SET status=?, device=?, seconds=?, summary=? WHERE id=?",
                 (summary["status"], summary.get("device"), summary.get("seconds"),
                  json.dumps(summary), run_id),
             )
+
+    def fail_run(self, run_id: str, message: str) -> None:
+        """An unexpected error ended the run: keep what it stored, say why."""
+        summary = {"run_id": run_id, "status": "failed", "message": message}
+        self.write_json(run_id, "metrics.json", summary)
+        with closing(self._connect()) as db, db:
+            db.execute("UPDATE runs SET status='failed', summary=? WHERE id=?",
+                       (json.dumps(summary), run_id))
+
+    def find_baseline(self, key: str) -> dict[str, Any] | None:
+        """The newest completed baseline run with this key (same data, model, budget, seed,
+        task), or None."""
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT * FROM runs WHERE baseline_key=? AND status='completed' "
+                             "ORDER BY created DESC LIMIT 1", (key,)).fetchone()
+        return self._row(row) if row else None
+
+    def delete_run(self, run_id: str) -> None:
+        folder = self.run_dir(run_id)
+        self.get_run(run_id)
+        with closing(self._connect()) as db, db:
+            db.execute("DELETE FROM epochs WHERE run_id=?", (run_id,))
+            db.execute("DELETE FROM runs WHERE id=?", (run_id,))
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def export_zip(self, run_id: str) -> bytes:
+        """The run as a zip: config.yaml, metrics.json, metrics.csv, extras and weights."""
+        folder = self.run_dir(run_id)
+        run = self.get_run(run_id)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(f"{run_id}/metrics.csv", epochs_csv(self.epochs(run_id)))
+            if not (folder / "metrics.json").is_file():
+                archive.writestr(f"{run_id}/metrics.json", json.dumps(run, indent=2))
+            for path in sorted(folder.iterdir()):
+                if path.is_file() and not path.name.startswith(".") and path.name != "metrics.csv":
+                    archive.write(path, f"{run_id}/{path.name}")
+        return buffer.getvalue()
 
     def write_json(self, run_id: str, name: str, document: Any) -> None:
         """Store a JSON document (e.g. extras.json) in the run's folder."""
@@ -125,9 +208,11 @@ class RunStore:
         path = self.run_dir(run_id) / name
         return json.loads(path.read_text()) if path.is_file() else None
 
-    def list_runs(self) -> list[dict[str, Any]]:
+    def list_runs(self, include_baselines: bool = False) -> list[dict[str, Any]]:
+        """Runs, newest first; stored single-task baselines only when asked for."""
+        where = "" if include_baselines else " WHERE baseline_key IS NULL"
         with closing(self._connect()) as db:
-            rows = db.execute("SELECT * FROM runs ORDER BY created DESC").fetchall()
+            rows = db.execute(f"SELECT * FROM runs{where} ORDER BY created DESC").fetchall()
         return [self._row(row) for row in rows]
 
     def get_run(self, run_id: str) -> dict[str, Any]:
@@ -152,3 +237,21 @@ class RunStore:
         record = dict(row)
         record["summary"] = json.loads(record["summary"]) if record["summary"] else None
         return record
+
+
+def epochs_csv(epochs: list[dict[str, Any]]) -> str:
+    """Per-epoch metrics as CSV: one row per epoch, one column per task and metric."""
+    rows = []
+    for record in epochs:
+        row = {"epoch": record["epoch"], "seconds": record.get("seconds"),
+               "score": record.get("score")}
+        row.update({f"train_loss/{t}": v for t, v in record.get("train_loss", {}).items()})
+        for task, metrics in record.get("val", {}).items():
+            row.update({f"val_{m}/{task}": v for m, v in metrics.items()})
+        rows.append(row)
+    columns = list(dict.fromkeys(c for row in rows for c in row)) or ["epoch"]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

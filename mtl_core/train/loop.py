@@ -5,6 +5,7 @@ hang off it as small named steps."""
 from __future__ import annotations
 
 import copy
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -21,10 +22,21 @@ from mtl_core.train.device import resolve_device
 from mtl_core.train.losses import task_losses
 from mtl_core.train.metrics import task_metrics
 from mtl_core.train.probes import LookaheadProbe
+from mtl_core.train.schedules import (
+    autocast,
+    curriculum_factors,
+    lr_factor,
+    monitor_score,
+    set_lr,
+    warm_start,
+)
 from mtl_core.weighting import build_weighting
 
 EventHandler = Callable[[dict[str, Any]], None]
 EVAL_CHUNK = 4096
+# Model construction draws from torch's global RNG: one at a time, so two jobs started
+# together (two browser tabs) each get the initial weights of their own seed.
+_INIT_LOCK = threading.Lock()
 
 
 @dataclass
@@ -93,23 +105,26 @@ def evaluate(model: MTLModel, data: PreparedData, split: SplitTensors) -> dict[s
     return result
 
 
-def _early_stop_score(val: dict[str, Any], first: dict[str, Any]) -> float:
-    """Mean task loss, each normalised by its first-epoch value (so scales do not matter)."""
-    ratios = [val[n]["loss"] / max(first[n]["loss"], 1e-12) for n in val]
-    return sum(ratios) / len(ratios)
-
-
 def train_model(
     config: ExperimentConfig,
     data: PreparedData,
     on_event: EventHandler | None = None,
     stop: threading.Event | None = None,
+    warm_weights: dict[str, torch.Tensor] | None = None,
 ) -> TrainResult:
-    """Train one model on `data` as `config` says; never raises for a diverging run."""
+    """Train one model on `data` as `config` says; never raises for a diverging run.
+    `warm_weights` (a stored run's state dict) initialise the shared parameters."""
     emit = on_event or (lambda event: None)
-    torch.manual_seed(config.train.seed)
     device = resolve_device(config.train.device)
-    model = build_model(config.model, data.tasks, data.input_kind, data.input_shape).to(device)
+    with _INIT_LOCK:
+        torch.manual_seed(config.train.seed)
+        model = build_model(config.model, data.tasks, data.input_kind, data.input_shape)
+    model = model.to(device)
+    if warm_weights is not None:
+        copied = warm_start(model, warm_weights, str(config.train.warm_start))
+        result_notes = [f"warm start: {copied} shared tensors from run {config.train.warm_start}"]
+    else:
+        result_notes = []
     weighting = build_weighting(config.weighting, data.task_names)
     optimizer = make_optimizer(config, [*model.optimizer_groups(config.train.lr),
                                         {"params": list(weighting.parameters())}])
@@ -121,13 +136,23 @@ def train_model(
     batches_per_epoch = max(1, -(-len(train) // config.train.batch_size))
     order = torch.Generator().manual_seed(config.train.seed)
     result = TrainResult("completed", model, str(device), 0.0, 0)
+    base_lrs = [group["lr"] for group in optimizer.param_groups]
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    curriculum_factors(config.train, data.task_names, 1)  # a bad task name fails before training
+    if result_notes:
+        result.extras["notes"] = result_notes
     emit({"type": "start", "epochs": config.train.epochs, "batches_per_epoch": batches_per_epoch,
           "tasks": data.task_names, "device": str(device)})
-    best_score, best_state, first_val, stale = float("inf"), None, None, 0
+    best_score, first_val, stale = float("inf"), None, 0
+    best_state = copy.deepcopy(model.state_dict())  # the last good checkpoint, so far the start
     started = time.perf_counter()
 
     for epoch in range(1, config.train.epochs + 1):
         model.train()
+        set_lr(optimizer, base_lrs, lr_factor(config.train, epoch))
+        factors = curriculum_factors(config.train, data.task_names, epoch)
+        curriculum = None if all(f == 1.0 for f in factors) else torch.tensor(factors,
+                                                                              device=device)
         epoch_losses = torch.zeros(len(data.tasks), device=device)
         for batch in epoch_batches(len(train), config.train.batch_size, order, device,
                                    data.splits["train"].sources, config.data.sampling):
@@ -137,17 +162,21 @@ def train_model(
             x, targets, masks = _rows(train, batch)
             if probe is not None and probe.due(result.steps):  # affinity, before the step
                 probe.measure(x, targets, masks, result.steps, epoch)
-            outputs, features = model.forward_with_features(x)
-            losses = task_losses(data.tasks, outputs, targets, masks)
+            with autocast(config.train, device):
+                outputs, features = model.forward_with_features(x)
+                losses = task_losses(data.tasks, outputs, targets, masks).float()
             if not torch.isfinite(losses).all():
                 result.status, result.message = "diverged", _divergence_message(
                     data.task_names, losses, result.steps)
                 break
             optimizer.zero_grad(set_to_none=True)
-            weights = weighting.backward(losses, model, features, result.steps)
+            trained = losses if curriculum is None else losses * curriculum
+            weights = weighting.backward(trained, model, features, result.steps)
             penalty = model.regularization()
             if penalty is not None:
                 penalty.backward()
+            if config.train.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(params, config.train.grad_clip)
             optimizer.step()
             weighting.after_step(model, result.steps,  # FAMO re-evaluates the batch
                                  lambda x=x, t=targets, m=masks: task_losses(data.tasks, model(x),
@@ -161,17 +190,25 @@ def train_model(
 
         val_result = evaluate(model, data, val)
         first_val = first_val or val_result
-        score = _early_stop_score(val_result, first_val)
+        score = monitor_score(config.train, data.tasks, val_result, first_val)
         record = {
             "epoch": epoch,
             "train_loss": dict(zip(data.task_names, (epoch_losses / batches_per_epoch).tolist(),
                                    strict=True)),
             "val": val_result,
             "score": score,
+            "lr": optimizer.param_groups[0]["lr"],
             "seconds": time.perf_counter() - started,
         }
         result.history.append(record)
         emit({"type": "epoch", **record, "epochs": config.train.epochs, "steps": result.steps})
+        if not math.isfinite(score):
+            result.status, result.message = "diverged", (
+                f"training diverged in epoch {epoch} (step {result.steps}): the validation "
+                "loss is not finite. Try a lower learning rate, gradient clipping "
+                "(train.grad_clip), or another weighting method; the last good checkpoint "
+                "was kept")
+            break
         if score < best_score - 1e-6:
             best_score, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
         else:
@@ -183,8 +220,7 @@ def train_model(
     result.extras.update(weighting.records(result.task_weights))  # task weights, Gramians
     if probe is not None:
         result.extras["affinity"] = probe.to_json(result.task_weights)
-    if best_state is not None:
-        model.load_state_dict(best_state)  # the best (and last good) checkpoint
+    model.load_state_dict(best_state)  # the best (and last good) checkpoint
     result.metrics = {
         name: evaluate(model, data, _to_device(split, device))
         for name, split in data.splits.items() if len(split)
@@ -198,4 +234,5 @@ def _divergence_message(task_names: list[str], losses: torch.Tensor, step: int) 
            if not torch.isfinite(torch.tensor(v))]
     return (f"training diverged at step {step}: the loss of task '{bad[0]}' became "
             f"{losses[task_names.index(bad[0])].item()}. Try a lower learning rate, gradient "
-            "clipping, or another weighting method; the last good checkpoint was kept")
+            "clipping (train.grad_clip), or another weighting method; the last good checkpoint "
+            "was kept")
