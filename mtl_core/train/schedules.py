@@ -38,8 +38,10 @@ def curriculum_factors(train: TrainConfig, task_names: list[str], epoch: int) ->
                         f"(tasks: {', '.join(task_names)})")
     factors = []
     for name in task_names:
-        joins = train.curriculum.get(name, 1)
-        if epoch < joins:
+        joins = train.curriculum.get(name)
+        if joins is None:
+            factors.append(1.0)
+        elif epoch < joins:
             factors.append(0.0)
         else:
             factors.append(min(1.0, (epoch - joins + 1) / (train.curriculum_ramp + 1)))
