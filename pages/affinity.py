@@ -20,12 +20,21 @@ from mtl_core.viz.affinity import (
     transfer_table,
 )
 from mtl_core.viz.data import association_heatmap
-from pages.common import experiment, run_store, show_user_error, validated_experiment
+from pages.common import (
+    concept,
+    experiment,
+    run_store,
+    show_user_error,
+    teacher_mode,
+    validated_experiment,
+)
 
 st.title("Affinity")
 st.write("Which tasks help each other, which hurt each other, and which to train together. "
          "Every matrix reads **row = task affected, column = task acting**: an entry is the "
          "effect of the column task on the row task.")
+concept("affinity")
+concept("negative-transfer")
 
 store = run_store()
 runs = [r for r in store.list_runs() if r["status"] in ("completed", "stopped")]
@@ -151,6 +160,8 @@ if analysis is not None:
         except UserError as error:
             show_user_error(error)
 
+if teacher_mode():  # sweeps train many runs: an advanced tool, hidden when teaching
+    st.stop()
 st.divider()
 st.header("Sweep: train task combinations")
 exp = experiment()

@@ -20,7 +20,7 @@ from mtl_core.errors import UserError
 from mtl_core.samples import list_samples
 from mtl_core.viz.colors import task_colors
 from mtl_core.viz.data import association_heatmap, label_distribution
-from pages.common import experiment, show_user_error
+from pages.common import concept, experiment, show_user_error
 
 SAMPLE, HUB, LOCAL, UPLOAD = "Embedded sample", "Hugging Face hub", "Local file or folder", \
     "Upload a file"
@@ -28,6 +28,7 @@ DEFAULT_ROW_CAP = 50_000
 
 st.title("Data")
 st.write("Pick a dataset, then mark target columns: each one becomes a task.")
+concept("multi-task")
 
 
 @st.cache_data(show_spinner="Reading the dataset ...")

@@ -18,7 +18,7 @@ from mtl_core.viz.explain import (
     unit_heatmap,
     unit_usage_bars,
 )
-from pages.common import concept, requires, run_store, show_user_error
+from pages.common import concept, requires, run_store, show_user_error, teacher_mode
 
 st.title("Explain")
 st.caption("Which units of the shared representation each task relies on, whether tasks rely "
@@ -67,16 +67,19 @@ with st.form("explain_options"):
                            help="The reference input: attributions explain F(x) − F(baseline).")
     tasks = st.multiselect("Tasks", data.task_names, default=data.task_names,
                            key=f"explain_tasks_{run_id}")
-    left, middle, right = st.columns(3)
-    by_class = left.checkbox("One unit profile per class", key="explain_by_class",
-                             help="For multiclass tasks: a row per class instead of the "
-                                  "predicted class.")
-    smoothgrad = middle.number_input("SmoothGrad copies (0 = off)", 0, 50, 0,
-                                     key="explain_smoothgrad",
-                                     disabled=data.input_kind == "text",
-                                     help="Average input attributions over noisy copies.")
-    noise = right.number_input("SmoothGrad noise (× input std)", 0.0, 2.0, 0.15, step=0.05,
-                               key="explain_noise")
+    if teacher_mode():  # per-class profiles and SmoothGrad are advanced
+        by_class, smoothgrad, noise = False, 0, 0.15
+    else:
+        left, middle, right = st.columns(3)
+        by_class = left.checkbox("One unit profile per class", key="explain_by_class",
+                                 help="For multiclass tasks: a row per class instead of the "
+                                      "predicted class.")
+        smoothgrad = middle.number_input("SmoothGrad copies (0 = off)", 0, 50, 0,
+                                         key="explain_smoothgrad",
+                                         disabled=data.input_kind == "text",
+                                         help="Average input attributions over noisy copies.")
+        noise = right.number_input("SmoothGrad noise (× input std)", 0.0, 2.0, 0.15, step=0.05,
+                                   key="explain_noise")
     submitted = st.form_submit_button("Explain", type="primary")
 
 

@@ -16,7 +16,14 @@ from mtl_core.models.registry import Param, architecture_class, architecture_nam
 from mtl_core.models.summary import parameter_rows, preview_model, single_task_equivalent
 from mtl_core.runs.load import load_trained
 from mtl_core.viz.architecture import architecture_diagram, mixing_heatmap
-from pages.common import experiment, run_store, show_user_error, validated_experiment
+from pages.common import (
+    concept,
+    experiment,
+    run_store,
+    show_user_error,
+    teacher_mode,
+    validated_experiment,
+)
 from pages.parts.weighting import weighting_section
 
 MIXING_ROWS = 2048  # rows of a run's data the gate weights are averaged over
@@ -62,6 +69,7 @@ def param_widget(param: Param, value: Any, column) -> Any:
 
 # --- architecture and preset -----------------------------------------------------------
 st.subheader("Sharing architecture")
+concept("sharing")
 names = architecture_names()
 previous = model["architecture"]
 model["architecture"] = st.selectbox(
@@ -82,17 +90,19 @@ if choices:
                      params=dict(preset["params"]))
         st.rerun()
 
-left, middle, right = st.columns(3)
-widths = left.text_input(cls.shared_label, ", ".join(map(str, model["shared"])))
-head = middle.text_input(cls.head_label, ", ".join(map(str, model["head"])))
-try:
-    model["shared"] = [int(w) for w in widths.split(",") if w.strip()]
-    model["head"] = [int(w) for w in head.split(",") if w.strip()]
-except ValueError:
-    st.error("Layer widths must be whole numbers separated by commas, e.g. 64, 64")
-model["dropout"] = right.slider("Dropout", 0.0, 0.5, float(model["dropout"]), 0.05)
+advanced = not teacher_mode()  # teacher mode keeps the picker, presets, diagram and counts
+if advanced:
+    left, middle, right = st.columns(3)
+    widths = left.text_input(cls.shared_label, ", ".join(map(str, model["shared"])))
+    head = middle.text_input(cls.head_label, ", ".join(map(str, model["head"])))
+    try:
+        model["shared"] = [int(w) for w in widths.split(",") if w.strip()]
+        model["head"] = [int(w) for w in head.split(",") if w.strip()]
+    except ValueError:
+        st.error("Layer widths must be whole numbers separated by commas, e.g. 64, 64")
+    model["dropout"] = right.slider("Dropout", 0.0, 0.5, float(model["dropout"]), 0.05)
 
-if spec:
+if spec and advanced:
     columns = st.columns(min(3, len(spec)))
     for i, param in enumerate(spec.values()):
         try:  # a bad value from a config file or link: say so, start the widget at the default

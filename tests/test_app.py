@@ -93,3 +93,33 @@ def test_a_lesson_sets_up_its_experiment():
     exp = at.session_state.experiment
     assert exp["data"]["source"] == "sample_data/multi_digits"
     assert [t["name"] for t in exp["data"]["tasks"]] == ["digit", "parity", "ge5", "closed_loop"]
+
+
+def _labels(at) -> set[str]:
+    return {w.label for w in [*at.slider, *at.number_input, *at.text_input, *at.button]}
+
+
+@pytest.mark.parametrize(("page", "advanced"), [
+    ("pages/model.py", {"Dropout", "Recompute the weights every k steps",
+                        "Record gradient conflicts every N steps (0 = off)"}),
+    ("pages/affinity.py", {"Start sweep"}),
+])
+def test_teacher_mode_hides_advanced_controls(page, advanced):
+    normal = app().run()
+    normal.switch_page(page).run()
+    teacher = app()
+    teacher.query_params["teacher"] = "1"
+    teacher.run()
+    teacher.switch_page(page).run()
+    assert not normal.exception and not teacher.exception
+    assert advanced & _labels(normal), "the controls exist outside teacher mode"
+    assert not advanced & _labels(teacher)
+
+
+@pytest.mark.parametrize("page", ["pages/data.py", "pages/model.py", "pages/affinity.py",
+                                  "pages/explain.py", "pages/lessons.py"])
+def test_pages_explain_their_concepts(page):
+    at = app().run()
+    at.switch_page(page).run()
+    assert not at.exception
+    assert at.expander, f"{page} has no concept explainer"

@@ -11,7 +11,7 @@ from mtl_core.errors import UserError
 from mtl_core.viz.weighting import conflict_share, gradient_cosine_figure, task_weights_figure
 from mtl_core.weighting.base import COST_CLASSES
 from mtl_core.weighting.catalogue import MethodInfo, method_info, methods_by_cost_class, params_for
-from pages.common import run_store
+from pages.common import concept, run_store, teacher_mode
 
 COST_HINTS = {
     "loss": "About the cost of equal weighting: the losses are combined, then one backward.",
@@ -25,6 +25,7 @@ COST_HINTS = {
 def weighting_section(exp: dict[str, Any]) -> None:
     """Method picker, the chosen method's parameters, and a stored run's weighting charts."""
     st.subheader("Loss weighting")
+    concept("weighting")
     weighting = exp.setdefault("weighting", {"method": "equal"})
     info = _pick_method(weighting)
     weighting["params"] = params_for(info.name, weighting.get("params") or {})
@@ -75,6 +76,8 @@ def _method_parameters(info: MethodInfo, weighting: dict[str, Any], tasks: list[
     params = weighting["params"]
     if info.name == "static":
         _static_weights(params, tasks)
+    if teacher_mode():  # the method's own knobs and its cost settings are advanced
+        return
     for name, spec in info.params.items():
         key = f"weighting_{info.name}_{name}"
         if spec.integer:
