@@ -1,7 +1,9 @@
 """The training engine's promises: stop within one batch, divergence keeps the last good
 checkpoint, schedules and curriculum, baselines reused from the store, warm start."""
 
+import itertools
 import math
+import threading
 
 import torch
 from hypothesis import given
@@ -28,7 +30,6 @@ def test_stop_ends_training_within_one_batch(penguins_config):
         if event["type"] == "epoch":
             stop[0].set()
 
-    import threading
     stop[0] = threading.Event()
     result = train_model(config, data, on_event=on_event, stop=stop[0])
     assert result.status == "stopped"
@@ -116,7 +117,7 @@ def test_lr_factor_is_at_most_one_and_never_increases(schedule, epochs, draw):
         st.integers(1, 50)))
     factors = [lr_factor(train, e) for e in range(1, epochs + 1)]
     assert factors[0] == 1.0
-    assert all(0 <= b <= a + 1e-12 <= 1 + 1e-12 for a, b in zip(factors, factors[1:]))
+    assert all(0 <= b <= a + 1e-12 <= 1 + 1e-12 for a, b in itertools.pairwise(factors))
 
 
 @given(st.integers(1, 10), st.integers(0, 5), st.integers(1, 20))
