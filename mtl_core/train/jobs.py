@@ -1,5 +1,6 @@
 """Background training jobs for the app: a thread runs `run_experiment` while the page
-polls a thread-safe snapshot of its progress. No Streamlit here."""
+polls a thread-safe snapshot of its progress. No Streamlit here. Jobs that train on a CUDA
+GPU take turns (one process-wide lock); CPU jobs run side by side."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mtl_core.config import ExperimentConfig
+from mtl_core.data.prepare import PreparedData
 from mtl_core.errors import UserError
 from mtl_core.runs import RunStore
+from mtl_core.train.device import resolve_device
 from mtl_core.train.experiment import run_experiment
 
 
@@ -27,6 +30,11 @@ class JobSnapshot:
     error: str | None
     started: float
     steps: int = 0
+    seconds: float = 0.0  # training time so far
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps / self.seconds if self.seconds > 0 else 0.0
 
     @property
     def progress(self) -> float:
@@ -41,10 +49,14 @@ class JobSnapshot:
         return elapsed / len(self.history) * max(0, self.epochs - len(self.history))
 
 
+GPU_LOCK = threading.Lock()  # one training job on the GPU at a time
+
+
 @dataclass
 class TrainingJob:
     config: ExperimentConfig
     store: RunStore
+    data: PreparedData | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _state: str = "running"
@@ -56,6 +68,7 @@ class TrainingJob:
     _summary: dict[str, Any] | None = None
     _error: str | None = None
     _started: float = field(default_factory=time.time)
+    _seconds: float = 0.0
     _thread: threading.Thread | None = None
 
     def start(self) -> TrainingJob:
@@ -77,13 +90,28 @@ class TrainingJob:
                 self._epochs, self._phase = event["epochs"], "training"
             elif event["type"] == "epoch":
                 self._history.append({k: v for k, v in event.items() if k != "type"})
-                self._steps = event["steps"]
+                self._steps, self._seconds = event["steps"], event["seconds"]
             elif event["type"] == "baselines":
                 self._phase = "training single-task baselines"
 
+    def _train(self) -> dict[str, Any]:
+        if resolve_device(self.config.train.device).type != "cuda":
+            return run_experiment(self.config, self.store, self._on_event, self.stop_event,
+                                  self.data)
+        with self._lock:
+            self._phase = "waiting for the GPU (another job is training)"
+        while not GPU_LOCK.acquire(timeout=0.2):
+            if self.stop_event.is_set():
+                raise UserError("stopped while waiting for the GPU; nothing was trained")
+        try:
+            return run_experiment(self.config, self.store, self._on_event, self.stop_event,
+                                  self.data)
+        finally:
+            GPU_LOCK.release()
+
     def _work(self) -> None:
         try:
-            summary = run_experiment(self.config, self.store, self._on_event, self.stop_event)
+            summary = self._train()
         except UserError as error:
             with self._lock:
                 self._state, self._error = "failed", str(error)
@@ -100,5 +128,5 @@ class TrainingJob:
             return JobSnapshot(
                 state=self._state, phase=self._phase, run_id=self._run_id, epochs=self._epochs,
                 history=list(self._history), summary=self._summary, error=self._error,
-                started=self._started, steps=self._steps,
+                started=self._started, steps=self._steps, seconds=self._seconds,
             )

@@ -58,13 +58,17 @@ class TrainResult:
         return self.steps / self.seconds if self.seconds > 0 else 0.0
 
 
-def make_optimizer(config: ExperimentConfig, params: list[torch.nn.Parameter]):
+def make_optimizer(config: ExperimentConfig, params: list):
+    """The configured optimizer; empty parameter groups are dropped and the multi-tensor
+    (foreach) update is used, one kernel per step instead of one per parameter."""
     train = config.train
+    params = [group for group in params if not isinstance(group, dict) or group["params"]]
+    options = {"lr": train.lr, "weight_decay": train.weight_decay, "foreach": True}
     if train.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=train.lr, momentum=0.9, weight_decay=train.weight_decay)
+        return torch.optim.SGD(params, momentum=0.9, **options)
     if train.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=train.lr, weight_decay=train.weight_decay)
-    return torch.optim.Adam(params, lr=train.lr, weight_decay=train.weight_decay)
+        return torch.optim.AdamW(params, **options)
+    return torch.optim.Adam(params, **options)
 
 
 def _to_device(split: SplitTensors, device: torch.device) -> SplitTensors:

@@ -1,0 +1,104 @@
+"""Training throughput, in one process on the same data:
+
+1. engine: `train_model` with equal weighting (steps/s over the whole run) against a bare
+   hand-written PyTorch loop (forward, masked losses, sum, backward, Adam step) over the same
+   model and tensors. Goal: ratio >= 0.95.
+2. app: the same experiment as a background `TrainingJob` while the caller polls
+   `snapshot()` every 0.5 s (as the Train page's fragment does) against the same experiment
+   run in the foreground (as the CLI does). Goal: ratio >= 0.90.
+
+Run: `python benchmarks/bench_training.py [--quick]` or `python -m mtl_core bench training`.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mtl_core.config import config_from_dict  # noqa: E402
+from mtl_core.data.prepare import prepare_data  # noqa: E402
+from mtl_core.models import build_model  # noqa: E402
+from mtl_core.runs import RunStore  # noqa: E402
+from mtl_core.train.experiment import run_experiment  # noqa: E402
+from mtl_core.train.jobs import TrainingJob  # noqa: E402
+from mtl_core.train.loop import train_model  # noqa: E402
+from mtl_core.train.losses import task_losses  # noqa: E402
+
+ENGINE_GOAL, APP_GOAL = 0.95, 0.90
+
+
+def _config(epochs: int) -> dict:
+    return {
+        "data": {"source": "sample_data/mmoe_synthetic", "config": "p0.5",
+                 "tasks": [{"name": "y1", "column": "y1", "kind": "regression"},
+                           {"name": "y2", "column": "y2", "kind": "regression"}]},
+        "model": {"architecture": "hard", "shared": [64, 64], "head": [32]},
+        "train": {"epochs": epochs, "batch_size": 128, "lr": 0.001, "optimizer": "adam",
+                  "device": "cpu", "patience": None, "baselines": False},
+        "analysis": {"affinity_every": 0},
+    }
+
+
+def bare_loop(config, data) -> float:
+    """Steps per second of the plainest loop over the same model and tensors."""
+    torch.manual_seed(config.train.seed)
+    model = build_model(config.model, data.tasks, data.input_kind, data.input_shape)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
+    train = data.splits["train"]
+    order = torch.Generator().manual_seed(config.train.seed)
+    steps, started = 0, time.perf_counter()
+    for _ in range(config.train.epochs):
+        for rows in torch.randperm(len(train), generator=order).split(config.train.batch_size):
+            targets = {k: v[rows] for k, v in train.targets.items()}
+            masks = {k: v[rows] for k, v in train.masks.items()}
+            losses = task_losses(data.tasks, model(train.x[rows]), targets, masks)
+            optimizer.zero_grad(set_to_none=True)
+            losses.sum().backward()
+            optimizer.step()
+            steps += 1
+    return steps / (time.perf_counter() - started)
+
+
+def _background(config, data, store) -> float:
+    job = TrainingJob(config, store, data=data).start()
+    while job.snapshot().state == "running":
+        job.join(0.5)
+    return job.snapshot().summary["steps_per_second"]
+
+
+def run(quick: bool = False) -> dict:
+    config = config_from_dict(_config(3 if quick else 10))
+    data = prepare_data(config.data)
+    repeats = 2 if quick else 3
+    engine, bare, fore, back = [], [], [], []
+    with tempfile.TemporaryDirectory() as folder:
+        store = RunStore(folder)
+        for _ in range(repeats):  # interleaved, so machine load hits both sides alike
+            bare.append(bare_loop(config, data))
+            engine.append(train_model(config, data).steps_per_second)
+            fore.append(run_experiment(config, store, data=data)["steps_per_second"])
+            back.append(_background(config, data, store))
+    engine_ratio = statistics.median(engine) / statistics.median(bare)
+    app_ratio = statistics.median(back) / statistics.median(fore)
+    return {
+        "engine_steps_per_second": round(statistics.median(engine), 1),
+        "bare_steps_per_second": round(statistics.median(bare), 1),
+        "engine_ratio": round(engine_ratio, 3), "engine_goal": ENGINE_GOAL,
+        "engine_ok": engine_ratio >= ENGINE_GOAL,
+        "foreground_steps_per_second": round(statistics.median(fore), 1),
+        "background_steps_per_second": round(statistics.median(back), 1),
+        "app_ratio": round(app_ratio, 3), "app_goal": APP_GOAL, "app_ok": app_ratio >= APP_GOAL,
+    }
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    print(json.dumps(run(quick="--quick" in sys.argv), indent=2))
