@@ -1,19 +1,70 @@
-"""Runs page: every stored run."""
+"""Runs page: list and filter stored runs, compare them (metrics side by side, curves
+overlaid), export one as a zip, load its config back into the app, delete it."""
 
 import pandas as pd
 import streamlit as st
 
-from pages.common import run_store
+from mtl_core.errors import UserError
+from mtl_core.viz.training import compare_curves, compare_table
+from pages.common import run_store, set_experiment, show_user_error
 
 st.title("Runs")
-runs = run_store().list_runs()
+store = run_store()
+filters = st.columns([2, 2, 1])
+text = filters[0].text_input("Filter (data, tasks, architecture, weighting)", key="runs_filter")
+show_baselines = filters[2].checkbox("Show stored baselines", key="runs_baselines")
+runs = store.list_runs(include_baselines=show_baselines)
+statuses = sorted({r["status"] for r in runs})
+chosen_status = filters[1].multiselect("Status", statuses, default=statuses, key="runs_status")
 if not runs:
     st.info("No runs yet: train one on the Train page.")
     st.stop()
+
+
+def matches(run: dict) -> bool:
+    haystack = " ".join(str(run.get(k) or "") for k in
+                        ("id", "name", "source", "tasks", "architecture", "weighting"))
+    return run["status"] in chosen_status and text.lower() in haystack.lower()
+
+
+shown = [r for r in runs if matches(r)]
 table = pd.DataFrame([
-    {"run": r["id"], "status": r["status"], "data": r["source"], "tasks": r["tasks"],
-     "architecture": r["architecture"], "weighting": r["weighting"], "seconds": r["seconds"],
+    {"run": r["id"], "name": r["name"], "status": r["status"], "data": r["source"],
+     "tasks": r["tasks"], "architecture": r["architecture"], "weighting": r["weighting"],
+     "device": r["device"], "seconds": r["seconds"],
      "Δm": (r["summary"] or {}).get("delta_m")}
-    for r in runs
+    for r in shown
 ])
 st.dataframe(table, hide_index=True, width="stretch")
+st.caption(f"{len(shown)} of {len(runs)} runs. Δm: positive = multi-task better than the "
+           "single-task baselines.")
+ids = [r["id"] for r in shown]
+
+st.subheader("Compare")
+compared = st.multiselect("Runs to compare", ids, default=ids[:2], key="runs_compare")
+if compared:
+    st.dataframe(compare_table({i: store.get_run(i)["summary"] for i in compared}),
+                 hide_index=True, width="stretch")
+    st.plotly_chart(compare_curves({i: store.epochs(i) for i in compared}), width="stretch",
+                    key="runs_curves")
+
+st.subheader("One run")
+picked = st.selectbox("Run", ids, key="runs_picked")
+if picked:
+    run = store.get_run(picked)
+    if (run["summary"] or {}).get("message"):
+        st.caption(run["summary"]["message"])
+    load, export, delete = st.columns(3)
+    if load.button("Load its config into the app", key="runs_load"):
+        set_experiment(store.load_config(picked))
+        st.success("Loaded: the Data, Model and Train pages now show this run's settings.")
+    try:
+        export.download_button("Export (zip: config, metrics, weights)",
+                               data=store.export_zip(picked), file_name=f"{picked}.zip",
+                               mime="application/zip", key="runs_export")
+    except UserError as error:
+        show_user_error(error)
+    sure = delete.checkbox("Yes, delete this run for good", key=f"runs_sure_{picked}")
+    if delete.button("Delete", disabled=not sure, key="runs_delete", type="primary"):
+        store.delete_run(picked)
+        st.rerun()

@@ -37,3 +37,34 @@ def metrics_table(summary: dict[str, Any]) -> pd.DataFrame:
             rows.append({"task": name, "kind": task["kind"], "metric": metric,
                          "multi-task": value, "single-task": base.get(metric)})
     return pd.DataFrame(rows)
+
+
+def compare_curves(histories: dict[str, list[dict[str, Any]]]) -> go.Figure:
+    """Validation loss per task over epochs, one line style per run, overlaid."""
+    names = list(dict.fromkeys(t for h in histories.values() if h for t in h[-1]["val"]))
+    colors = task_colors(names)
+    dashes = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
+    figure = go.Figure()
+    for i, (run_id, history) in enumerate(histories.items()):
+        for name in names:
+            points = [(h["epoch"], h["val"][name]["loss"]) for h in history if name in h["val"]]
+            if points:
+                figure.add_scatter(x=[p[0] for p in points], y=[p[1] for p in points],
+                                   mode="lines", name=f"{name} · {run_id}",
+                                   line={"color": colors[name], "dash": dashes[i % len(dashes)]})
+    figure.update_layout(xaxis_title="epoch", yaxis_title="validation loss (per task)",
+                         yaxis_type="log", height=420, margin={"t": 30, "b": 40},
+                         legend={"orientation": "h", "y": -0.25})
+    return figure
+
+
+def compare_table(summaries: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """Metrics side by side: one row per task and metric, one column per run."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for run_id, summary in summaries.items():
+        for name, task in (summary or {}).get("tasks", {}).items():
+            for metric, value in task["metrics"].items():
+                rows.setdefault((name, metric), {"task": name, "metric": metric})[run_id] = value
+        rows.setdefault(("all", "Δm"), {"task": "all", "metric": "Δm"})[run_id] = (
+            (summary or {}).get("delta_m"))
+    return pd.DataFrame(list(rows.values()))
