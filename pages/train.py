@@ -15,6 +15,30 @@ train["lr"] = middle.number_input("Learning rate", 1e-5, 1.0, float(train["lr"])
 train["batch_size"] = right.number_input("Batch size", 1, 4096, int(train["batch_size"]))
 train["baselines"] = st.checkbox("Also train single-task baselines (to measure transfer)",
                                  value=bool(train["baselines"]))
+OPTIMIZERS, SCHEDULES = ["adam", "adamw", "sgd"], ["constant", "cosine", "step"]
+MONITORS = {"normalised_loss": "mean normalised task loss", "loss": "mean task loss",
+            "metric": "mean primary metric (accuracy, macro-F1, MSE)"}
+with st.expander("Optimisation, early stopping and seeds"):
+    a, b, c = st.columns(3)
+    train["optimizer"] = a.selectbox("Optimizer", OPTIMIZERS,
+                                     OPTIMIZERS.index(train.get("optimizer", "adam")))
+    train["schedule"] = b.selectbox("Learning-rate schedule", SCHEDULES,
+                                    SCHEDULES.index(train.get("schedule", "constant")))
+    train["weight_decay"] = c.number_input("Weight decay", 0.0, 1.0,
+                                           float(train.get("weight_decay", 0.0)), format="%.4f")
+    clip = a.number_input("Gradient clipping (max norm, 0 = off)", 0.0, 1000.0,
+                          float(train.get("grad_clip") or 0.0))
+    train["grad_clip"] = clip or None
+    patience = b.number_input("Early-stopping patience (epochs, 0 = off)", 0, 1000,
+                              int(train.get("patience") or 0))
+    train["patience"] = patience or None
+    monitor = train.get("monitor", "normalised_loss")
+    train["monitor"] = c.selectbox("Early stopping watches", list(MONITORS),
+                                   list(MONITORS).index(monitor), format_func=MONITORS.get)
+    train["baseline_seeds"] = a.number_input(
+        "Seeds per baseline (> 1 gives mean ± std: a delta below it is noise)", 1, 10,
+        int(train.get("baseline_seeds", 1)))
+    train["amp"] = b.checkbox("Mixed precision (bf16, CUDA only)", value=bool(train.get("amp")))
 
 config = validated_experiment()
 job: TrainingJob | None = st.session_state.get("job")
@@ -35,7 +59,9 @@ def progress_panel() -> None:
         return
     snap = job.snapshot()
     eta = f", about {snap.eta_seconds:.0f}s left" if snap.eta_seconds else ""
-    st.progress(snap.progress, text=f"{snap.phase}: epoch {len(snap.history)}/{snap.epochs}{eta}")
+    speed = f", {snap.steps_per_second:.0f} steps/s" if snap.steps_per_second else ""
+    st.progress(snap.progress,
+                text=f"{snap.phase}: epoch {len(snap.history)}/{snap.epochs}{speed}{eta}")
     if snap.history:
         names = list(snap.history[-1]["val"])
         st.plotly_chart(loss_curves(snap.history, names), width="stretch", key="curves")
