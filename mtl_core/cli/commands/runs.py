@@ -9,12 +9,14 @@ from mtl_core.runs import RunStore
 def add_parser(commands) -> None:
     parser = commands.add_parser("runs", help="list stored runs")
     parser.add_argument("--runs-dir", default=None, help="run store folder (default: ./runs)")
+    parser.add_argument("--all", action="store_true",
+                        help="also list the stored single-task baselines")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
-    runs = RunStore(args.runs_dir).list_runs()
+    runs = RunStore(args.runs_dir).list_runs(include_baselines=args.all)
     if args.json:
         print_json(runs)
         return 0
