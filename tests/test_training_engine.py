@@ -140,3 +140,22 @@ def test_monitor_on_one_tasks_metric_and_clip_and_schedule_train(penguins_config
     lrs = [h["lr"] for h in result.history]
     assert lrs[0] == config.train.lr and lrs[-1] < lrs[0]
     assert all(math.isfinite(h["score"]) for h in result.history)
+
+
+def test_two_jobs_at_once_do_not_mix_their_state(penguins_config):
+    """Two browser tabs training together: each job ends with exactly the metrics its own
+    config gives when trained alone."""
+    configs = []
+    for seed in (0, 1):
+        penguins_config["train"].update(seed=seed, epochs=4)
+        configs.append(config_from_dict(penguins_config))
+    data = prepare_data(configs[0].data)
+    alone = [train_model(c, data).metrics for c in configs]
+    jobs = [TrainingJob(c, RunStore(), data=data).start() for c in configs]
+    for job in jobs:
+        job.join(120)
+    summaries = [job.snapshot().summary for job in jobs]
+    assert summaries[0]["run_id"] != summaries[1]["run_id"]
+    for summary, metrics in zip(summaries, alone, strict=True):
+        split = summary["split"]
+        assert {n: t["metrics"] for n, t in summary["tasks"].items()} == metrics[split]
