@@ -5,6 +5,7 @@ import itertools
 import math
 import threading
 
+import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -92,7 +93,9 @@ def test_several_baseline_seeds_give_a_noise_level(penguins_config):
     penguins_config["train"].update(baselines=True, epochs=2, baseline_seeds=2)
     summary = run_experiment(config_from_dict(penguins_config), RunStore())
     for task in summary["tasks"].values():
-        assert task["baseline_seeds"] == 2 and len(task["baseline_runs"]) == 2
+        assert len(task["baseline_seeds"]) == 2 and len(task["baseline_runs"]) == 2
+        assert task["baseline_metrics"] == pytest.approx({
+            m: sum(s[m] for s in task["baseline_seeds"]) / 2 for m in task["baseline_metrics"]})
         assert task["delta_noise"] is not None and task["delta_noise"] >= 0
 
 

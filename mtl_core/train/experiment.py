@@ -102,7 +102,7 @@ def train_baselines(
             runs.append(metrics)
             ids.append(run_id)
             reused += was_reused
-        baselines[task.name] = {"runs": ids, "reused": reused,
+        baselines[task.name] = {"runs": ids, "reused": reused, "per_seed": runs,
                                 **_mean_std(runs, task.name)}
     return baselines
 
@@ -139,7 +139,7 @@ def summarise(
             "delta": deltas[task.name],
         }
         if base:
-            tasks[task.name].update(_seed_noise(task.kind, baseline, base, split))
+            tasks[task.name].update(_seed_noise(task.kind, task.name, baseline, base, split))
     warnings = [result.message] if result.status == "diverged" and result.message else []
     warnings += transfer_warnings(data.tasks, deltas)
     return {
@@ -156,14 +156,15 @@ def summarise(
     }
 
 
-def _seed_noise(kind: str, baseline: dict[str, float], base: dict[str, Any],
+def _seed_noise(kind: str, task_name: str, baseline: dict[str, float], base: dict[str, Any],
                 split: str) -> dict[str, Any]:
-    """Baseline std over seeds and the delta it amounts to: a |delta| below `delta_noise` is
-    within seed noise."""
+    """Baseline metrics per seed, their std, and the delta that std amounts to: a |delta|
+    below `delta_noise` is within seed noise."""
     metric = PRIMARY[kind][0]
     std = base["std"][split].get(metric)
     noise = std / abs(baseline[metric]) if std is not None and baseline.get(metric) else None
-    return {"baseline_std": base["std"][split], "baseline_seeds": len(base["runs"]),
+    per_seed = [run[split][task_name] for run in base["per_seed"]]
+    return {"baseline_std": base["std"][split], "baseline_seeds": per_seed,
             "delta_noise": noise if len(base["runs"]) > 1 else None,
             "baseline_runs": base["runs"], "baseline_reused": base["reused"]}
 
