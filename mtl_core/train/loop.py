@@ -149,6 +149,7 @@ def train_model(
           "tasks": data.task_names, "device": str(device)})
     best_score, first_val, stale = float("inf"), None, 0
     best_state = copy.deepcopy(model.state_dict())  # the last good checkpoint, so far the start
+    step_weights: list[torch.Tensor] = []
     started = time.perf_counter()
 
     for epoch in range(1, config.train.epochs + 1):
@@ -187,7 +188,7 @@ def train_model(
                                                                              t, m))
             result.steps += 1
             epoch_losses += losses.detach()
-            result.task_weights.append(weights.tolist())
+            step_weights.append(weights.detach())  # to lists once, after training
         if result.status != "completed":
             break
         weighting.after_epoch()  # DWA rolls its epoch-average losses
@@ -221,6 +222,7 @@ def train_model(
                 break
 
     result.seconds = time.perf_counter() - started
+    result.task_weights = torch.stack(step_weights).tolist() if step_weights else []
     result.extras.update(weighting.records(result.task_weights))  # task weights, Gramians
     if probe is not None:
         result.extras["affinity"] = probe.to_json(result.task_weights)
