@@ -39,6 +39,12 @@ with st.expander("Optimisation, early stopping and seeds"):
         "Seeds per baseline (> 1 gives mean ± std: a delta below it is noise)", 1, 10,
         int(train.get("baseline_seeds", 1)))
     train["amp"] = b.checkbox("Mixed precision (bf16, CUDA only)", value=bool(train.get("amp")))
+    finished = [r["id"] for r in run_store().list_runs() if r["status"] == "completed"]
+    warm = train.get("warm_start")
+    options = [None, *finished] if warm in (None, *finished) else [None, warm, *finished]
+    train["warm_start"] = c.selectbox(
+        "Warm start: shared layers from run", options, options.index(warm),
+        format_func=lambda run_id: "none (random init)" if run_id is None else run_id)
 
 config = validated_experiment()
 job: TrainingJob | None = st.session_state.get("job")

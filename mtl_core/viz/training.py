@@ -34,8 +34,11 @@ def metrics_table(summary: dict[str, Any]) -> pd.DataFrame:
         for metric, value in task["metrics"].items():
             if metric == "loss":
                 continue
-            rows.append({"task": name, "kind": task["kind"], "metric": metric,
-                         "multi-task": value, "single-task": base.get(metric)})
+            row = {"task": name, "kind": task["kind"], "metric": metric,
+                   "multi-task": value, "single-task": base.get(metric)}
+            if task.get("baseline_std") and len(task.get("baseline_seeds") or []) > 1:
+                row["single-task std (seeds)"] = task["baseline_std"].get(metric)
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
