@@ -10,9 +10,12 @@ st.title("Train")
 exp = experiment()
 train = exp["train"]
 left, middle, right = st.columns(3)
-train["epochs"] = left.number_input("Epochs", 1, 1000, int(train["epochs"]))
-train["lr"] = middle.number_input("Learning rate", 1e-5, 1.0, float(train["lr"]), format="%.4f")
-train["batch_size"] = right.number_input("Batch size", 1, 4096, int(train["batch_size"]))
+# Bounds widen to a loaded config's values (a run, a link), so such a config never crashes.
+epochs, lr, batch = int(train["epochs"]), float(train["lr"]), int(train["batch_size"])
+train["epochs"] = left.number_input("Epochs", 1, max(1000, epochs), epochs)
+train["lr"] = middle.number_input("Learning rate", min(1e-6, lr), max(1.0, lr), lr,
+                                  format="%.6g")
+train["batch_size"] = right.number_input("Batch size", 1, max(4096, batch), batch)
 train["baselines"] = st.checkbox("Also train single-task baselines (to measure transfer)",
                                  value=bool(train["baselines"]))
 OPTIMIZERS, SCHEDULES = ["adam", "adamw", "sgd"], ["constant", "cosine", "step"]

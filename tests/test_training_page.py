@@ -1,0 +1,42 @@
+"""Train page under AppTest: a job survives leaving the page, and Stop ends it as 'stopped'."""
+
+import time
+
+from streamlit.testing.v1 import AppTest
+
+from mtl_core.runs import RunStore
+from tests.conftest import REPO
+
+
+def test_leaving_and_coming_back_keeps_the_job_and_stop_ends_it():
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+    at.session_state.experiment["train"].update(epochs=1000, baselines=False, patience=None)
+    at.switch_page("pages/train.py").run()
+    at.button(key="train").click().run()
+    job = at.session_state.job
+    at.switch_page("pages/runs.py").run()
+    at.switch_page("pages/train.py").run()
+    assert at.session_state.job is job and job.snapshot().state == "running"
+    assert not at.button(key="stop").disabled
+    at.button(key="stop").click().run()
+    job.join(60)
+    at.run()
+    assert not at.exception
+    assert at.success and "stopped" in at.success[0].value
+    assert len(job.snapshot().history) < 1000
+    assert RunStore().list_runs()[0]["status"] == "stopped"
+
+
+def test_a_diverging_run_is_shown_as_a_warning_not_an_error():
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+    at.session_state.experiment["train"].update(epochs=5, baselines=False, lr=1e6,
+                                                optimizer="sgd")
+    at.switch_page("pages/train.py").run()
+    at.button(key="train").click().run()
+    at.session_state.job.join(60)
+    deadline = time.time() + 30
+    while time.time() < deadline and not at.success:
+        at.run()
+    assert not at.exception and not at.error
+    assert "diverged" in at.success[0].value
+    assert any("learning rate" in w.value for w in at.warning)
