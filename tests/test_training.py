@@ -1,9 +1,11 @@
 """End-to-end training on penguins: the foundation's quality bar and reproducibility."""
 
 import pytest
+import torch
 
 from mtl_core.config import config_from_dict
 from mtl_core.data.prepare import prepare_data
+from mtl_core.models import build_model
 from mtl_core.runs import RunStore
 from mtl_core.train.experiment import run_experiment
 from mtl_core.train.loop import train_model
@@ -65,3 +67,21 @@ def test_a_finished_run_is_in_the_store(penguins_config):
     assert stored["summary"]["tasks"].keys() == summary["tasks"].keys()
     assert len(store.epochs(summary["run_id"])) == 3
     assert (store.run_dir(summary["run_id"]) / "model.safetensors").is_file()
+
+
+def test_a_task_weight_scales_that_tasks_gradient(penguins_config):
+    """`data.tasks[].weight` multiplies the task's loss: weight 0 means the task never
+    trains its head, while the other heads learn as usual."""
+    penguins_config["data"]["tasks"][1]["weight"] = 0.0
+    penguins_config["train"]["epochs"] = 1
+    config = config_from_dict(penguins_config)
+    data = prepare_data(config.data)
+    torch.manual_seed(config.train.seed)
+    untrained = build_model(config.model, data.tasks, data.input_kind, data.input_shape)
+    trained = train_model(config, data).model
+    before, after = untrained.state_dict(), trained.state_dict()
+    sex_head = [k for k in after if k.startswith("heads.sex.")]
+    species_head = [k for k in after if k.startswith("heads.species.")]
+    assert sex_head and species_head
+    assert all(torch.equal(before[k], after[k]) for k in sex_head)
+    assert not all(torch.equal(before[k], after[k]) for k in species_head)

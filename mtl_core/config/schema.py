@@ -37,6 +37,7 @@ class TaskConfig(_Strict):
     name: str = Field(min_length=1)
     column: str = Field(min_length=1)
     kind: TaskKind | None = None
+    # Multiplies this task's loss before the weighting method combines the tasks.
     weight: float = Field(1.0, ge=0.0)
     # A task from another dataset: its own source/config, and its input columns there
     # ("auto": that dataset's columns of the experiment's input type).

@@ -155,8 +155,10 @@ def train_model(
     for epoch in range(1, config.train.epochs + 1):
         model.train()
         set_lr(optimizer, base_lrs, lr_factor(config.train, epoch))
-        factors = curriculum_factors(config.train, data.task_names, epoch)
-        curriculum = None if all(f == 1.0 for f in factors) else torch.tensor(factors,
+        # Each task's loss factor: its configured weight times its curriculum ramp.
+        factors = [task.weight * ramp for task, ramp in zip(
+            data.tasks, curriculum_factors(config.train, data.task_names, epoch), strict=True)]
+        loss_scale = None if all(f == 1.0 for f in factors) else torch.tensor(factors,
                                                                               device=device)
         epoch_losses = torch.zeros(len(data.tasks), device=device)
         for batch in epoch_batches(len(train), config.train.batch_size, order, device,
@@ -175,7 +177,7 @@ def train_model(
                     data.task_names, losses, result.steps)
                 break
             optimizer.zero_grad(set_to_none=True)
-            trained = losses if curriculum is None else losses * curriculum
+            trained = losses if loss_scale is None else losses * loss_scale
             weights = weighting.backward(trained, model, features, result.steps)
             penalty = model.regularization()
             if penalty is not None:
