@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from mtl_core.background import BackgroundJob
 from mtl_core.config import ExperimentConfig
 from mtl_core.data.prepare import PreparedData
 from mtl_core.errors import UserError
@@ -53,35 +54,22 @@ GPU_LOCK = threading.Lock()  # one training job on the GPU at a time
 
 
 @dataclass
-class TrainingJob:
+class TrainingJob(BackgroundJob):
     config: ExperimentConfig
     store: RunStore
     data: PreparedData | None = None
-    stop_event: threading.Event = field(default_factory=threading.Event)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _state: str = "running"
-    _phase: str = "preparing data"
-    _run_id: str | None = None
-    _epochs: int = 0
-    _steps: int = 0
-    _history: list[dict[str, Any]] = field(default_factory=list)
-    _summary: dict[str, Any] | None = None
-    _error: str | None = None
-    _started: float = field(default_factory=time.time)
-    _seconds: float = 0.0
-    _thread: threading.Thread | None = None
+    thread_name = "mtl-training"
 
-    def start(self) -> TrainingJob:
-        self._thread = threading.Thread(target=self._work, name="mtl-training", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.stop_event.set()
-
-    def join(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._phase = "preparing data"
+        self._run_id: str | None = None
+        self._epochs = 0
+        self._steps = 0
+        self._history: list[dict[str, Any]] = []
+        self._summary: dict[str, Any] | None = None
+        self._started = time.time()
+        self._seconds = 0.0
 
     def _on_event(self, event: dict[str, Any]) -> None:
         with self._lock:
@@ -110,18 +98,9 @@ class TrainingJob:
             GPU_LOCK.release()
 
     def _work(self) -> None:
-        try:
-            summary = self._train()
-        except UserError as error:
-            with self._lock:
-                self._state, self._error = "failed", str(error)
-            return
-        except Exception as error:  # shown in the page as one line, never a traceback
-            with self._lock:
-                self._state, self._error = "failed", f"unexpected error: {type(error).__name__}: {error}"
-            return
+        summary = self._train()
         with self._lock:
-            self._state, self._summary, self._phase = "finished", summary, "done"
+            self._summary, self._phase = summary, "done"
 
     def snapshot(self) -> JobSnapshot:
         with self._lock:
