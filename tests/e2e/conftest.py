@@ -42,9 +42,14 @@ def _wait_healthy(url: str, server: subprocess.Popen, timeout: float = 90) -> No
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
+def runs_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("e2e-runs")
+
+
+@pytest.fixture(scope="module")
+def app_url(runs_dir):
     """A fresh app server with its own run store."""
-    runs = tmp_path_factory.mktemp("e2e-runs")
+    runs = runs_dir
     port = _free_port()
     env = {**os.environ, "MTL_RUNS_DIR": str(runs), "HF_HUB_OFFLINE": "1"}
     server = subprocess.Popen(

@@ -1,5 +1,6 @@
-"""The whole flow in a real browser: data -> model -> train -> stop -> runs -> affinity ->
-explain, with a screenshot of every page."""
+"""The whole flow in a real browser: every page renders; train from the Train page, check
+the numbers against the store, look at Affinity and Explain for that run, reload and find it
+in Runs; press Stop during a run. Screenshots of every page go to artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from mtl_core.runs import RunStore
 from tests.e2e.conftest import screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
+FINISHED = re.compile(r"Run (\S+): (completed|stopped)")
 
 
 def goto(page, title: str) -> None:
@@ -28,19 +31,49 @@ def test_every_page_renders_without_an_exception(app_url, page):
         screenshot(page, f"page-{title.lower()}")
 
 
-def test_train_from_the_browser_then_find_the_run_after_a_reload(app_url, page):
-    page.goto(f"{app_url}/?epochs=8")  # a shared link: the default setup with fewer epochs
+def test_train_check_numbers_analyse_and_find_the_run_after_a_reload(app_url, runs_dir, page):
+    page.goto(f"{app_url}/?epochs=8&baselines=0")  # a shared link: the default, shorter
     wait_idle(page)
     goto(page, "Train")
     page.get_by_role("button", name="Train", exact=True).click()
-    expect(page.get_by_text(re.compile(r"Run .*: completed"))).to_be_visible(timeout=180_000)
+    done = page.get_by_text(FINISHED)
+    expect(done).to_be_visible(timeout=180_000)
+    run_id = FINISHED.search(done.inner_text()).group(1)
     expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
     screenshot(page, "train-finished")
-    table_text = page.get_by_test_id("stDataFrame").first.inner_text()
-    assert "species" in table_text or page.get_by_test_id("stDataFrame").count() > 0
+
+    stored = RunStore(runs_dir).get_run(run_id)["summary"]["tasks"]
+    table = page.get_by_test_id("stDataFrame").first
+    mae = stored["body_mass_g"]["metrics"]["mae"]
+    expect(table).to_contain_text("body_mass_g")
+    expect(table).to_contain_text(f"{mae:.4f}")
+
+    goto(page, "Affinity")
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=60_000)
+    screenshot(page, "affinity-of-run")
+
+    goto(page, "Explain")
+    page.get_by_role("button", name="Explain", exact=True).click()
+    expect(page.get_by_text(re.compile(r"examples · \d+ steps"))).to_be_visible(timeout=120_000)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    screenshot(page, "explain-of-run")
 
     page.reload()
     wait_idle(page)
     goto(page, "Runs")
-    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame").first).to_contain_text(run_id)
     screenshot(page, "runs-after-reload")
+
+
+def test_stop_ends_a_running_job(app_url, page):
+    page.goto(f"{app_url}/?epochs=400&baselines=0")
+    wait_idle(page)
+    goto(page, "Train")
+    page.get_by_role("button", name="Train", exact=True).click()
+    stop = page.get_by_role("button", name="Stop", exact=True)
+    expect(stop).to_be_enabled(timeout=30_000)
+    expect(page.get_by_text(re.compile(r"epoch [1-9]\d*/400"))).to_be_visible(timeout=60_000)
+    stop.click()
+    expect(page.get_by_text(re.compile(r"Run \S+: stopped"))).to_be_visible(timeout=60_000)
+    screenshot(page, "train-stopped")
