@@ -7,7 +7,15 @@ import pandas as pd
 import streamlit as st
 
 from mtl_core.config import config_from_dict
-from mtl_core.data.editing import KINDS, ROLES, TYPES, apply_roles_table, roles_table
+from mtl_core.data.editing import (
+    KINDS,
+    ROLES,
+    TYPES,
+    add_source_task,
+    apply_roles_table,
+    remove_task,
+    roles_table,
+)
 from mtl_core.data.inspect import inspect_source, inspect_tasks
 from mtl_core.data.sources import (
     UPLOAD_LIMIT_MB,
@@ -146,10 +154,40 @@ edited = st.data_editor(
     },
 )
 exp["data"].update(apply_roles_table(edited.to_dict("records"), report, exp["data"]))
-other_sources = [t for t in exp["data"]["tasks"] if t.get("source")]
-if other_sources:
-    st.caption("Also tasks from other datasets: " + ", ".join(
-        f"{t['name']} ({t['source']})" for t in other_sources))
+with st.expander("Tasks from other datasets (same kind of input)", icon=":material/join:"):
+    st.caption("Related labels often live in different datasets. Each dataset's rows label "
+               "only its own task; training draws batches from all of them.")
+    for task in [t for t in exp["data"]["tasks"] if t.get("source")]:
+        left, right = st.columns([5, 1], vertical_alignment="center")
+        left.write(f"**{task['name']}**: column `{task['column']}` of `{task['source']}`")
+        if right.button("Remove", key=f"remove_task::{task['name']}"):
+            exp["data"].update(remove_task(exp["data"], task["name"]))
+            st.rerun()
+    extra_source = st.text_input("Another dataset: sample, path or hub id",
+                                 key="extra_source").strip()
+    if extra_source:
+        try:
+            extra = cached_inspect(extra_source, None)
+        except UserError as error:
+            show_user_error(error)
+        else:
+            targets = [c["column"] for c in extra["columns"] if c["task_kind"]]
+            left, middle = st.columns(2)
+            extra_column = left.selectbox("Target column", targets, key="extra_column")
+            extra_inputs = middle.multiselect(
+                "Its input columns (empty: same type as the experiment's inputs)",
+                [c["column"] for c in extra["columns"] if c["column"] != extra_column],
+                key="extra_inputs")
+            extra_name = st.text_input("Task name", value=extra_column or "",
+                                       key="extra_name")
+            if st.button("Add task", key="add_extra_task", disabled=not extra_column):
+                try:
+                    exp["data"].update(add_source_task(exp["data"], extra_name, extra_column,
+                                                       extra_source, inputs=extra_inputs))
+                except UserError as error:
+                    show_user_error(error)
+                else:
+                    st.rerun()
 
 if not exp["data"]["tasks"]:
     st.warning("Mark at least one column as a target; two or more make it multi-task.")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mtl_core.errors import UserError
+
 ROLES = ("input", "target", "ignore")
 TYPES = ("numeric", "categorical", "text", "image", "list", "id-like", "constant")
 KINDS = ("auto", "binary", "multiclass", "regression", "multilabel")
@@ -77,3 +79,29 @@ def apply_roles_table(
                          if r["type"] != inferred[r["column"]]["type"]
                          and r["type"] in ("numeric", "categorical", "text", "image")},
     }
+
+
+def add_source_task(
+    data: dict[str, Any], name: str, column: str, source: str, config: str | None = None,
+    inputs: list[str] | None = None,
+) -> dict[str, Any]:
+    """The data config with one more task read from another dataset (same input type).
+    Raises UserError for a name that is taken or a source that is the experiment's own."""
+    name, source = name.strip(), source.strip()
+    if not name or not column or not source:
+        raise UserError("a task from another dataset needs a name, a source and a column")
+    if any(t["name"] == name for t in data.get("tasks", [])):
+        raise UserError(f"there is already a task named '{name}': choose another name")
+    if source == data.get("source") and config == data.get("config"):
+        raise UserError(f"'{source}' is the experiment's own dataset: mark '{column}' as a "
+                        "target in the columns table instead")
+    task: dict[str, Any] = {"name": name, "column": column, "source": source}
+    if config:
+        task["config"] = config
+    if inputs:
+        task["inputs"] = list(inputs)
+    return {**data, "tasks": [*data.get("tasks", []), task]}
+
+
+def remove_task(data: dict[str, Any], name: str) -> dict[str, Any]:
+    return {**data, "tasks": [t for t in data.get("tasks", []) if t["name"] != name]}
