@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import socket
 import tempfile
 from pathlib import Path
+from urllib.parse import urlparse
 
 import datasets
 import pandas as pd
@@ -130,6 +132,31 @@ def _load_folder(path: Path, config: str | None) -> datasets.DatasetDict:
     return datasets.load_dataset(str(path), config)
 
 
+HUB_CONNECT_TIMEOUT_S = 3.0
+
+
+def hub_reachable(endpoint: str | None = None, timeout: float = HUB_CONNECT_TIMEOUT_S) -> bool:
+    """Whether a TCP connection to the hub opens within `timeout`. Without this check a
+    machine with no network waits through huggingface_hub's retries (about 30 s) before
+    failing."""
+    from huggingface_hub import constants
+
+    url = urlparse(endpoint or constants.ENDPOINT)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname, port), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def _require_hub(source: str) -> None:
+    """Fail fast, with the hub's one-line message, when the hub cannot be reached (in offline
+    mode `datasets` fails fast by itself)."""
+    if not datasets.config.HF_HUB_OFFLINE and not hub_reachable():
+        raise UserError(hub_message(source, ConnectionError("no connection to the hub")))
+
+
 def hub_message(source: str, error: Exception) -> str:
     """One line for the hub's failures (see apis.md 4.3): which one it is, and what to do."""
     text = str(error)
@@ -171,6 +198,7 @@ def load_source(source: str, config: str | None = None) -> datasets.DatasetDict:
         elif source.count("/") > 1 or source.startswith((".", "/", "~")):
             raise UserError(f"no such file or folder: {source}")
         else:
+            _require_hub(source)
             loaded = datasets.load_dataset(source, config)
     except UserError:
         raise
@@ -197,6 +225,8 @@ def config_names(source: str) -> list[str]:
     path = sample or Path(source).expanduser()
     if path.is_file():
         return []
+    if not path.is_dir():
+        _require_hub(source)
     try:
         return list(datasets.get_dataset_config_names(str(path) if path.is_dir() else source))
     except (FileNotFoundError, ConnectionError) as error:
@@ -211,6 +241,8 @@ def split_names(source: str, config: str | None = None) -> list[str]:
     path = sample or Path(source).expanduser()
     if path.is_file():
         return ["train"]
+    if not path.is_dir():
+        _require_hub(source)
     try:
         where = str(path) if path.is_dir() else source
         return list(datasets.get_dataset_split_names(where, config_name=config))
