@@ -4,7 +4,7 @@ import streamlit as st
 
 from mtl_core.train.jobs import TrainingJob
 from mtl_core.viz.training import loss_curves, metrics_table
-from pages.common import experiment, run_store, validated_experiment
+from pages.common import experiment, run_store, teacher_mode, validated_experiment
 
 st.title("Train")
 exp = experiment()
@@ -21,33 +21,50 @@ train["baselines"] = st.checkbox("Also train single-task baselines (to measure t
 OPTIMIZERS, SCHEDULES = ["adam", "adamw", "sgd"], ["constant", "cosine", "step"]
 MONITORS = {"normalised_loss": "mean normalised task loss", "loss": "mean task loss",
             "metric": "mean primary metric (accuracy, macro-F1, MSE)"}
-with st.expander("Optimisation, early stopping and seeds"):
-    a, b, c = st.columns(3)
-    train["optimizer"] = a.selectbox("Optimizer", OPTIMIZERS,
-                                     OPTIMIZERS.index(train.get("optimizer", "adam")))
-    train["schedule"] = b.selectbox("Learning-rate schedule", SCHEDULES,
-                                    SCHEDULES.index(train.get("schedule", "constant")))
-    train["weight_decay"] = c.number_input("Weight decay", 0.0, 1.0,
-                                           float(train.get("weight_decay", 0.0)), format="%.4f")
-    clip = a.number_input("Gradient clipping (max norm, 0 = off)", 0.0, 1000.0,
-                          float(train.get("grad_clip") or 0.0))
-    train["grad_clip"] = clip or None
-    patience = b.number_input("Early-stopping patience (epochs, 0 = off)", 0, 1000,
-                              int(train.get("patience") or 0))
-    train["patience"] = patience or None
-    monitor = train.get("monitor", "normalised_loss")
-    train["monitor"] = c.selectbox("Early stopping watches", list(MONITORS),
-                                   list(MONITORS).index(monitor), format_func=MONITORS.get)
-    train["baseline_seeds"] = a.number_input(
-        "Seeds per baseline (> 1 gives mean ± std: a delta below it is noise)", 1, 10,
-        int(train.get("baseline_seeds", 1)))
-    train["amp"] = b.checkbox("Mixed precision (bf16, CUDA only)", value=bool(train.get("amp")))
-    finished = [r["id"] for r in run_store().list_runs() if r["status"] == "completed"]
-    warm = train.get("warm_start")
-    options = [None, *finished] if warm in (None, *finished) else [None, warm, *finished]
-    train["warm_start"] = c.selectbox(
-        "Warm start: shared layers from run", options, options.index(warm),
-        format_func=lambda run_id: "none (random init)" if run_id is None else run_id)
+if not teacher_mode():  # the optimiser's details are advanced
+    with st.expander("Optimisation, early stopping and seeds"):
+        a, b, c = st.columns(3)
+        train["optimizer"] = a.selectbox("Optimizer", OPTIMIZERS,
+                                         OPTIMIZERS.index(train.get("optimizer", "adam")))
+        train["schedule"] = b.selectbox("Learning-rate schedule", SCHEDULES,
+                                        SCHEDULES.index(train.get("schedule", "constant")))
+        train["weight_decay"] = c.number_input("Weight decay", 0.0, 1.0,
+                                               float(train.get("weight_decay", 0.0)), format="%.4f")
+        clip = a.number_input("Gradient clipping (max norm, 0 = off)", 0.0, 1000.0,
+                              float(train.get("grad_clip") or 0.0))
+        train["grad_clip"] = clip or None
+        patience = b.number_input("Early-stopping patience (epochs, 0 = off)", 0, 1000,
+                                  int(train.get("patience") or 0))
+        train["patience"] = patience or None
+        monitor = train.get("monitor", "normalised_loss")
+        train["monitor"] = c.selectbox("Early stopping watches", list(MONITORS),
+                                       list(MONITORS).index(monitor), format_func=MONITORS.get)
+        train["baseline_seeds"] = a.number_input(
+            "Seeds per baseline (> 1 gives mean ± std: a delta below it is noise)", 1, 10,
+            int(train.get("baseline_seeds", 1)))
+        train["amp"] = b.checkbox("Mixed precision (bf16, CUDA only)", value=bool(train.get("amp")))
+        finished = [r["id"] for r in run_store().list_runs() if r["status"] == "completed"]
+        warm = train.get("warm_start")
+        options = [None, *finished] if warm in (None, *finished) else [None, warm, *finished]
+        train["warm_start"] = c.selectbox(
+            "Warm start: shared layers from run", options, options.index(warm),
+            format_func=lambda run_id: "none (random init)" if run_id is None else run_id)
+        names = [t["name"] for t in exp["data"]["tasks"]]
+        if len(names) > 1:
+            st.markdown("**Curriculum**: a task can join later; its loss then ramps in linearly.")
+            joins = dict(train.get("curriculum") or {})
+            columns = st.columns(min(4, len(names)))
+            train["curriculum"] = {}
+            for i, name in enumerate(names):
+                epoch = columns[i % len(columns)].number_input(
+                    f"{name} joins at epoch", 1, max(1000, epochs), int(joins.get(name, 1)),
+                    key=f"curriculum::{name}")
+                if epoch > 1:
+                    train["curriculum"][name] = int(epoch)
+            train["curriculum_ramp"] = st.number_input(
+                "Ramp length (epochs from 0 to full weight)", 0, 1000,
+                int(train.get("curriculum_ramp", 0)))
+
 
 config = validated_experiment()
 job: TrainingJob | None = st.session_state.get("job")

@@ -103,6 +103,7 @@ def _labels(at) -> set[str]:
     ("pages/model.py", {"Dropout", "Recompute the weights every k steps",
                         "Record gradient conflicts every N steps (0 = off)"}),
     ("pages/affinity.py", {"Start sweep"}),
+    ("pages/train.py", {"Weight decay", "Gradient clipping (max norm, 0 = off)"}),
 ])
 def test_teacher_mode_hides_advanced_controls(page, advanced):
     normal = app().run()

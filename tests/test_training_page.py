@@ -40,3 +40,15 @@ def test_a_diverging_run_is_shown_as_a_warning_not_an_error():
     assert not at.exception and not at.error
     assert "diverged" in at.success[0].value
     assert any("learning rate" in w.value for w in at.warning)
+
+
+def test_curriculum_widgets_reach_the_config():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import REPO
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+    at.switch_page("pages/train.py").run()
+    at.number_input(key="curriculum::sex").set_value(5).run()
+    assert not at.exception
+    assert at.session_state.experiment["train"]["curriculum"] == {"sex": 5}
