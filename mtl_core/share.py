@@ -21,6 +21,7 @@ _SCALARS: dict[str, tuple[str, str, type]] = {
     "lr": ("train", "lr", float),
     "batch": ("train", "batch_size", int),
     "seed": ("train", "seed", int),
+    "patience": ("train", "patience", int),
     "optimizer": ("train", "optimizer", str),
     "device": ("train", "device", str),
 }

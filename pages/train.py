@@ -10,7 +10,8 @@ st.title("Train")
 exp = experiment()
 train = exp["train"]
 left, middle, right = st.columns(3)
-# Bounds widen to a loaded config's values (a run, a link), so such a config never crashes.
+# Bounds widen to a loaded config's values (a run, a link), so such a config never crashes;
+# the optimisation widgets below have no upper bound for the same reason.
 epochs, lr, batch = int(train["epochs"]), float(train["lr"]), int(train["batch_size"])
 train["epochs"] = left.number_input("Epochs", 1, max(1000, epochs), epochs)
 train["lr"] = middle.number_input("Learning rate", min(1e-6, lr), max(1.0, lr), lr,
@@ -28,12 +29,12 @@ if not teacher_mode():  # the optimiser's details are advanced
                                          OPTIMIZERS.index(train.get("optimizer", "adam")))
         train["schedule"] = b.selectbox("Learning-rate schedule", SCHEDULES,
                                         SCHEDULES.index(train.get("schedule", "constant")))
-        train["weight_decay"] = c.number_input("Weight decay", 0.0, 1.0,
+        train["weight_decay"] = c.number_input("Weight decay", 0.0, None,
                                                float(train.get("weight_decay", 0.0)), format="%.4f")
-        clip = a.number_input("Gradient clipping (max norm, 0 = off)", 0.0, 1000.0,
+        clip = a.number_input("Gradient clipping (max norm, 0 = off)", 0.0, None,
                               float(train.get("grad_clip") or 0.0))
         train["grad_clip"] = clip or None
-        patience = b.number_input("Early-stopping patience (epochs, 0 = off)", 0, 1000,
+        patience = b.number_input("Early-stopping patience (epochs, 0 = off)", 0, None,
                                   int(train.get("patience") or 0))
         train["patience"] = patience or None
         monitor = train.get("monitor", "normalised_loss")
@@ -57,12 +58,12 @@ if not teacher_mode():  # the optimiser's details are advanced
             train["curriculum"] = {}
             for i, name in enumerate(names):
                 epoch = columns[i % len(columns)].number_input(
-                    f"{name} joins at epoch", 1, max(1000, epochs), int(joins.get(name, 1)),
+                    f"{name} joins at epoch", 1, None, int(joins.get(name, 1)),
                     key=f"curriculum::{name}")
                 if epoch > 1:
                     train["curriculum"][name] = int(epoch)
             train["curriculum_ramp"] = st.number_input(
-                "Ramp length (epochs from 0 to full weight)", 0, 1000,
+                "Ramp length (epochs from 0 to full weight)", 0, None,
                 int(train.get("curriculum_ramp", 0)))
 
 

@@ -21,13 +21,13 @@ from pages.common import DEFAULT_EXPERIMENT
 )
 def test_link_round_trip_reproduces_the_setup(epochs, lr, shared, arch, baselines, tasks):
     experiment = params_to_experiment({}, DEFAULT_EXPERIMENT)
-    experiment["train"].update(epochs=epochs, lr=lr, baselines=baselines)
+    experiment["train"].update(epochs=epochs, lr=lr, baselines=baselines, patience=epochs)
     experiment["model"].update(shared=shared, architecture=arch)
     experiment["data"]["tasks"] = [{"name": t, "column": t} for t in tasks]
     params = experiment_to_params(experiment)
     assert all(isinstance(v, str) for v in params.values())
     restored = params_to_experiment(params, DEFAULT_EXPERIMENT)
-    assert restored["train"]["epochs"] == epochs
+    assert restored["train"]["epochs"] == restored["train"]["patience"] == epochs
     assert restored["train"]["lr"] == pytest.approx(lr)
     assert restored["train"]["baselines"] == baselines
     assert restored["model"]["shared"] == shared

@@ -52,3 +52,19 @@ def test_curriculum_widgets_reach_the_config():
     at.number_input(key="curriculum::sex").set_value(5).run()
     assert not at.exception
     assert at.session_state.experiment["train"]["curriculum"] == {"sex": 5}
+
+
+def test_a_loaded_config_beyond_the_usual_ranges_does_not_crash_the_page():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import REPO
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.query_params.update({"epochs": "5000", "patience": "5000"})
+    at.run()
+    at.session_state.experiment["train"].update(weight_decay=3.0, grad_clip=5000.0,
+                                                curriculum={"sex": 4000}, curriculum_ramp=2000)
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    train = at.session_state.experiment["train"]
+    assert train["patience"] == 5000 and train["curriculum"] == {"sex": 4000}

@@ -67,13 +67,13 @@ def test_train_check_numbers_analyse_and_find_the_run_after_a_reload(app_url, ru
 
 
 def test_stop_ends_a_running_job(app_url, page):
-    page.goto(f"{app_url}/?epochs=400&baselines=0")
+    page.goto(f"{app_url}/?epochs=2000&patience=2000&baselines=0")  # long, no early stop
     wait_idle(page)
     goto(page, "Train")
     page.get_by_role("button", name="Train", exact=True).click()
     stop = page.get_by_role("button", name="Stop", exact=True)
     expect(stop).to_be_enabled(timeout=30_000)
-    expect(page.get_by_text(re.compile(r"epoch [1-9]\d*/400"))).to_be_visible(timeout=60_000)
+    expect(page.get_by_text(re.compile(r"epoch [1-9]\d*/2000"))).to_be_visible(timeout=60_000)
     stop.click()
     expect(page.get_by_text(re.compile(r"Run \S+: stopped"))).to_be_visible(timeout=60_000)
     screenshot(page, "train-stopped")
