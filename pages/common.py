@@ -100,7 +100,7 @@ def run_store() -> RunStore:
 
 
 def _flow_status(exp: dict[str, Any]) -> dict[str, bool]:
-    has_runs = bool(run_store().list_runs())
+    has_runs = run_store().count_runs() > 0  # every rerun: a COUNT, not every summary
     return {"Data": bool(exp["data"]["tasks"]), "Model": bool(exp["model"]["architecture"]),
             "Train": has_runs, "Affinity": has_runs, "Explain": has_runs, "Runs": has_runs}
 

@@ -83,3 +83,12 @@ def test_export_holds_config_metrics_and_weights_and_delete_removes(penguins_con
     with pytest.raises(UserError):
         store.get_run(run_id)
     assert store.epochs(run_id) == []
+
+
+def test_count_runs_matches_the_listing_without_baselines(penguins_config):
+    store = RunStore()
+    assert store.count_runs() == 0
+    penguins_config["train"]["baselines"] = True
+    run_experiment(config_from_dict(penguins_config), store)
+    assert store.count_runs() == len(store.list_runs()) == 1
+    assert len(store.list_runs(include_baselines=True)) > 1  # the stored baselines

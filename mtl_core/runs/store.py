@@ -215,6 +215,11 @@ class RunStore:
             rows = db.execute(f"SELECT * FROM runs{where} ORDER BY created DESC").fetchall()
         return [self._row(row) for row in rows]
 
+    def count_runs(self) -> int:
+        """How many runs (not baselines) the store holds, without reading their summaries."""
+        with closing(self._connect()) as db:
+            return db.execute("SELECT COUNT(*) FROM runs WHERE baseline_key IS NULL").fetchone()[0]
+
     def get_run(self, run_id: str) -> dict[str, Any]:
         self.run_dir(run_id)
         with closing(self._connect()) as db:
