@@ -3,7 +3,8 @@
 Every `analysis.affinity_every` steps, on the current batch and before the real update:
 
 1. per-task losses L_j and the Jacobian of the losses on the shared parameters (one row g_i
-   per task; `weighting.jacobian.task_jacobian`: per-task heads, one batched trunk VJP);
+   per task; `weighting.jacobian.task_jacobian`: one backward to the task cut, one batched VJP
+   beyond it);
 2. for each task i, the shared parameters the *real* optimizer would produce from g_i alone
    (its rule replayed with its moments and step count, see `replay.py`);
 3. every task's loss L_j on the same batch with those parameters (no_grad);
@@ -83,9 +84,9 @@ class LookaheadProbe:
         self.model.eval()
         try:
             with torch.enable_grad():
-                outputs, features = self.model.forward_with_features(x)
+                outputs = self.model(x)
                 before = task_losses(self.tasks, outputs, targets, masks)
-                jacobian = task_jacobian(before, features, self.shared, []).shared_rows
+                jacobian = task_jacobian(before, self.shared, []).shared_rows
             with torch.no_grad():
                 candidates = replay_step(self.optimizer, self.shared, jacobian)
                 after = self._losses_after(x, targets, masks, candidates)

@@ -131,9 +131,9 @@ class WeightingMethod(ABC):
     def after_epoch(self) -> None:  # noqa: B027 (optional hook)
         """Hook at the end of every training epoch (DWA uses it)."""
 
-    def record_gramian(self, step: int, jacobian: torch.Tensor) -> None:
-        """Keep G = J Jᵀ (T×T) of a Jacobian the method computed anyway (stays on device)."""
-        self.gramians.append((step, (jacobian @ jacobian.T).detach()))
+    def record_gramian(self, step: int, gramian: torch.Tensor) -> None:
+        """Keep the task-gradient Gramian G = J Jᵀ (T×T) of this step (stays on device)."""
+        self.gramians.append((step, gramian.detach()))
 
     def records(self, task_weights: list[list[float]]) -> dict[str, Any]:
         """What a run stores in its extras: task weights per step, Gramians, notes."""
@@ -183,7 +183,8 @@ class LossWeighting(WeightingMethod):
         from mtl_core.weighting.jacobian import task_jacobian
 
         shared = shared_parameters(model)
-        if not shared or not features or len(losses) < 2:
+        if not shared or len(losses) < 2:
             self.note("no Gramian recorded: the model has no parameters shared by several tasks")
             return
-        self.record_gramian(step, task_jacobian(losses, features, shared, []).matrix())
+        matrix = task_jacobian(losses, shared, []).matrix()
+        self.record_gramian(step, matrix @ matrix.T)

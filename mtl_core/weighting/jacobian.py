@@ -1,26 +1,29 @@
-"""The Jacobian of the task losses on the shared parameters, in two passes:
+"""The Jacobian of the task losses on the shared parameters, in two passes over the graph:
 
-1. per task, the gradient of its loss with respect to the representation tensors (the
-   `features` the model returns) and to every non-shared parameter: one small backward per
-   task that starts at that task's own loss node (the input edge of the `torch.stack` that
-   made `losses`), so it only crosses that task's head;
-2. those T representation gradients pushed through the trunk to the shared parameters, as ONE
+1. ONE ordinary backward of Σ_i L_i down to the *task cut*: the edges where a task's private
+   part of the graph (its head, its gate, its loss) feeds the part several tasks reach. Hooks
+   on the private nodes catch, per task, the gradient each sends across the cut; the same pass
+   gives every non-shared parameter its gradient of Σ_i L_i.
+2. Those T cut gradients pushed through the shared part to the shared parameters as ONE
    batched VJP (`torch.autograd.grad(..., is_grads_batched=True)`, vmap over the T rows).
 
-This is torchjd's `mtl_backward` split (heads per task, trunk as vmapped VJPs), written here
+The cut is found from the autograd graph itself (which task's loss reaches which node), so
+it needs nothing from the model and misses no path from a loss to a shared parameter.
+This is torchjd's `mtl_backward` split (heads, then vmapped trunk VJPs), written here
 because the loop hands over the losses stacked into one tensor, which `mtl_backward` cannot
-take (it back-propagates each task through the shared stack node and frees it). When the
-losses are not a plain stack, step 1 is one batched VJP of the losses instead; batched VJPs
-that an operation cannot vmap fall back to one pass per task (same numbers).
+take. When the losses are not a plain stack, the Jacobian is one batched VJP of the losses
+instead; a batched VJP that an operation cannot vmap falls back to one pass per task (same
+numbers).
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.autograd.graph import GradientEdge
+from torch.autograd.graph import GradientEdge, Node
 
 
 @dataclass
@@ -39,7 +42,8 @@ class TaskJacobian:
 
 
 def batched_vjp(
-    outputs: list[torch.Tensor], inputs: list[torch.Tensor], rows: list[torch.Tensor]
+    outputs: list[torch.Tensor | GradientEdge], inputs: list[torch.Tensor],
+    rows: list[torch.Tensor],
 ) -> list[torch.Tensor | None]:
     """For each input, the T stacked VJPs [T, *input.shape] of `outputs` with `rows` (one
     [T, *output.shape] tensor per output), None where the input is not reached. Keeps the
@@ -63,12 +67,6 @@ def _stack_or_none(column, param: torch.Tensor) -> torch.Tensor | None:
     return torch.stack([torch.zeros_like(param) if g is None else g for g in column])
 
 
-def _zeros_if_none(rows: torch.Tensor | None, param: torch.Tensor, count: int) -> torch.Tensor:
-    if rows is None:
-        return torch.zeros(count, *param.shape, device=param.device, dtype=param.dtype)
-    return rows
-
-
 def task_edges(losses: torch.Tensor) -> list[GradientEdge] | None:
     """Each task's own loss node, when `losses` is a plain `torch.stack` of T scalars."""
     node = losses.grad_fn
@@ -80,49 +78,109 @@ def task_edges(losses: torch.Tensor) -> list[GradientEdge] | None:
     return [GradientEdge(*edge) for edge in edges]
 
 
-def per_task_grads(
-    losses: torch.Tensor, inputs: list[torch.Tensor], owned: list[list[int]] | None = None
-) -> list[torch.Tensor | None]:
-    """[T, *input.shape] gradients of each task's loss on each input (None: none reaches it).
-    `owned[i]`: indices of the inputs task i's loss can reach (default: all of them)."""
-    edges = task_edges(losses)
-    if edges is None:
-        eye = torch.eye(len(losses), device=losses.device, dtype=losses.dtype)
-        return batched_vjp([losses], inputs, [eye])
-    one = torch.ones((), device=losses.device, dtype=losses.dtype)
-    columns: list[list[torch.Tensor | None]] = [[None] * len(edges) for _ in inputs]
+def _reach(edges: list[GradientEdge]) -> dict[Node, int]:
+    """Every node the losses reach, with the set of tasks reaching it as a bit mask. A node
+    found shared (two bits or more) is not walked again: everything below it is shared."""
+    owners: dict[Node, int] = {}
     for task, edge in enumerate(edges):
-        picked = owned[task] if owned is not None else range(len(inputs))
-        grads = torch.autograd.grad([edge], [inputs[i] for i in picked], [one],
-                                    retain_graph=True, allow_unused=True)
-        for index, grad in zip(picked, grads, strict=True):
-            columns[index][task] = grad
-    return [_stack_or_none(column, param) for column, param in zip(columns, inputs, strict=True)]
+        bit, stack = 1 << task, [edge.node]
+        while stack:
+            node = stack.pop()
+            seen = owners.get(node, 0)
+            owners[node] = seen | bit
+            if seen & bit or seen & (seen - 1):
+                continue
+            stack.extend(nxt for nxt, _ in node.next_functions if nxt is not None)
+    return owners
+
+
+class TaskCut:
+    """The edges from each task's private nodes into the shared part of one graph, and a hook
+    per private node that records what each task sends across them during a backward."""
+
+    def __init__(self, edges: list[GradientEdge]) -> None:
+        self.count = len(edges)
+        owners = _reach(edges)
+        self.crossings: dict[tuple[Node, int], list[list[torch.Tensor]]] = {}
+        self._senders: list[tuple[Node, int, list[tuple[int, tuple[Node, int]]]]] = []
+        for node, mask in owners.items():
+            if mask & (mask - 1):
+                continue  # shared
+            picks = [(slot, (nxt, number)) for slot, (nxt, number) in
+                     enumerate(node.next_functions)
+                     if nxt is not None and owners[nxt] & (owners[nxt] - 1)]
+            if picks:
+                self._senders.append((node, mask.bit_length() - 1, picks))
+                for _, key in picks:
+                    self.crossings.setdefault(key, [[] for _ in range(self.count)])
+
+    @classmethod
+    def of(cls, losses: torch.Tensor) -> TaskCut | None:
+        """The cut of `losses`' graph, or None when `losses` is not a plain stack."""
+        edges = task_edges(losses)
+        return None if edges is None else cls(edges)
+
+    def edges(self) -> list[GradientEdge]:
+        """The shared side of the cut, one edge per distinct crossing."""
+        return [GradientEdge(node, number) for node, number in self.crossings]
+
+    @contextmanager
+    def recording(self):
+        """While open, every backward through the graph records what each task sends across
+        the cut: with Σ_i w_i L_i, task i sends w_i ∂L_i/∂(cut)."""
+        handles = [node.register_hook(self._recorder(task, picks))
+                   for node, task, picks in self._senders]
+        try:
+            yield self
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    def _recorder(self, task: int, picks):
+        def record(grad_inputs, _grad_outputs) -> None:
+            for slot, key in picks:
+                if grad_inputs[slot] is not None:
+                    self.crossings[key][task].append(grad_inputs[slot])
+        return record
+
+    def sent(self) -> tuple[list[GradientEdge], list[torch.Tensor]]:
+        """The crossings something was sent across, and per crossing the [T, ...] stack of
+        what each task sent (zeros where it sent nothing)."""
+        edges, rows = [], []
+        for (node, number), per_task in self.crossings.items():
+            first = next((parts[0] for parts in per_task if parts), None)
+            if first is None:
+                continue
+            edges.append(GradientEdge(node, number))
+            rows.append(torch.stack([sum(parts[1:], parts[0]) if parts
+                                     else torch.zeros_like(first) for parts in per_task]))
+        return edges, rows
+
+    def backward(self, total: torch.Tensor, others: list[torch.Tensor]):
+        """Back-propagate `total` to the cut and to `others` only (the shared part is not
+        entered), recording what each task sends. -> the gradients of `others`."""
+        with self.recording():
+            grads = torch.autograd.grad(total, [*others, *self.edges()], retain_graph=True,
+                                        allow_unused=True)
+        return list(grads[:len(others)])
 
 
 def task_jacobian(
-    losses: torch.Tensor,
-    features: list[torch.Tensor],
-    shared: list[nn.Parameter],
-    others: list[nn.Parameter],
-    owners: list[list[nn.Parameter]] | None = None,
+    losses: torch.Tensor, shared: list[nn.Parameter], others: list[nn.Parameter],
 ) -> TaskJacobian:
-    """Jacobians of `losses` [T] on `shared` (through `features`), gradients of Σ_i L_i on
-    `others`. `owners[i]`: the parameters among `others` only task i reaches (its head); the
-    rest of `others` is offered to every task. Keeps the graph for later backwards."""
-    count, width = len(losses), len(features)
-    inputs = [*features, *others]
-    owned = None
-    if owners is not None:
-        index = {id(p): width + k for k, p in enumerate(others)}
-        claimed = {id(p) for params in owners for p in params}
-        common = [*range(width), *(index[id(p)] for p in others if id(p) not in claimed)]
-        owned = [common + [index[id(p)] for p in params if id(p) in index] for params in owners]
-    first = per_task_grads(losses, inputs, owned)
-    feature_rows = [_zeros_if_none(r, f, count) for r, f in zip(first[:width], features,
-                                                                strict=True)]
-    shared_rows = [_zeros_if_none(r, p, count) for r, p in
-                   zip(batched_vjp(list(features), list(shared), feature_rows), shared,
-                       strict=True)]
-    other_grads = [None if rows is None else rows.sum(0) for rows in first[width:]]
-    return TaskJacobian(shared, shared_rows, others, other_grads)
+    """Jacobians of `losses` [T] on `shared`, gradients of Σ_i L_i on `others`. Keeps the
+    graph for later backwards."""
+    count = len(losses)
+    cut = TaskCut.of(losses)
+    if cut is None or not cut.crossings:
+        eye = torch.eye(count, device=losses.device, dtype=losses.dtype)
+        rows = batched_vjp([losses], [*shared, *others], [eye])
+        shared_rows, other_rows = rows[:len(shared)], rows[len(shared):]
+        other_grads = [None if r is None else r.sum(0) for r in other_rows]
+    else:
+        other_grads = cut.backward(losses.sum(), others)
+        edges, rows = cut.sent()
+        shared_rows = batched_vjp(edges, list(shared), rows) if edges else [None] * len(shared)
+    shared_rows = [torch.zeros(count, *p.shape, device=p.device, dtype=p.dtype) if r is None
+                   else r for r, p in zip(shared_rows, shared, strict=True)]
+    return TaskJacobian(list(shared), shared_rows, list(others), other_grads)

@@ -20,6 +20,14 @@ COST_HINTS = {
                 "benchmarks/bench_weighting.py). Recomputing every 10 steps brings that to "
                 "about 1.1x.",
 }
+AMORTISED_HELP = {
+    "gradient": "1: every step (full cost). k > 1: the Jacobian and the weights are computed "
+                "every k steps; in between one ordinary backward reuses the last weights "
+                "(Nash-MTL's authors use 50-100).",
+    "loss": "1: every step, as in the paper. k > 1: the method's extra work (FAMO: the second "
+            "forward of the batch; GradNorm: the per-task gradient norms) and its weight "
+            "update happen every k steps; in between the last weights are reused.",
+}
 
 
 def weighting_section(exp: dict[str, Any]) -> None:
@@ -94,14 +102,13 @@ def _method_parameters(info: MethodInfo, weighting: dict[str, Any], tasks: list[
         _follow("weighting_update_every", int(weighting.get("update_every", 1)))
         st.number_input(
             "Recompute the weights every k steps", min_value=1, max_value=1000,
-            key="weighting_update_every",
-            help="1: every step (full cost). k > 1: the Jacobian and the weights are computed "
-                 "every k steps; in between one ordinary backward reuses the last weights "
-                 "(Nash-MTL's authors use 50-100).")
+            key="weighting_update_every", help=AMORTISED_HELP[info.cost_class])
         weighting["update_every"] = _settled("weighting_update_every")
-        weighting.pop("gramian_every", None)
     else:
         weighting.pop("update_every", None)
+    if info.cost_class == "gradient":
+        weighting.pop("gramian_every", None)
+    else:
         _follow("weighting_gramian_every", int(weighting.get("gramian_every", 0)))
         st.number_input(
             "Record gradient conflicts every N steps (0 = off)", min_value=0, max_value=10000,

@@ -14,7 +14,8 @@ class FastAdaptiveMultitask(ScalarizerWeighting):
     """c Σ_i z_i log(L_i + ε), z = softmax(w); after each step w takes an Adam step towards
     equal relative loss decrease, measured by re-evaluating the batch (torchjd `FAMO`). Liu et
     al., "FAMO: Fast Adaptive Multitask Optimization", NeurIPS 2023. Cost class: loss (1
-    backward plus 1 no-grad forward after the optimizer step)."""
+    backward plus 1 no-grad forward after the optimizer step; with `update_every: k` that
+    forward and the update of w happen every k steps, w is kept in between)."""
 
     title = "FAMO"
     summary = "Balances tasks so that every loss falls at about the same relative rate."
@@ -24,6 +25,7 @@ class FastAdaptiveMultitask(ScalarizerWeighting):
         "weight_decay": Param(1e-3, "Weight decay of that Adam.", 0.0, 1.0),
     }
     self_stepped = True
+    amortised = True
 
     def make_scalarizer(self, n_tasks, params):
         from torchjd.scalarization import FAMO
@@ -34,6 +36,8 @@ class FastAdaptiveMultitask(ScalarizerWeighting):
         if losses_after is None:
             self.note("FAMO's task weights stayed equal: the training loop gave no way to "
                       "re-evaluate the batch after the step")
+            return
+        if step % self.update_every:
             return
         with torch.no_grad():
             self.scalarizer.update(losses_after().detach())

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from mtl_core.weighting.base import LossWeighting, Param, shared_parameters
-from mtl_core.weighting.jacobian import per_task_grads
+from mtl_core.weighting.jacobian import TaskCut, batched_vjp
 from mtl_core.weighting.registry import register
 
 
@@ -17,13 +17,16 @@ class GradNorm(LossWeighting):
     relative inverse training rate: L_grad = Σ_i |G_i − target_i| (target held constant)
     gives w its gradient, the model gets Σ_i w_i L_i, and w is renormalised to sum to T after
     every step. Chen et al., "GradNorm", ICML 2018. Written here: torchjd 0.18 lacks it.
-    Cost class: loss (1 backward, plus T small backwards from each loss down to W only)."""
+    Cost class: loss (1 backward, during which each task's gradient at the task cut is
+    recorded, plus one batched VJP from the cut to W only; with `update_every: k` the norms
+    and w's update are taken every k steps, w is kept in between)."""
 
     title = "GradNorm"
     summary = "Learns weights so that all tasks' gradients have similar sizes."
     helps_when = "One task's gradients dominate and its loss races ahead of the others."
     param_specs = {"alpha": Param(1.5, "Restoring force: higher pulls lagging tasks harder.",
                                   0.0, 10.0)}
+    amortised = True
 
     def __init__(self, task_names, params, update_every=1, gramian_every=0):
         super().__init__(task_names, params, update_every, gramian_every)
@@ -37,23 +40,40 @@ class GradNorm(LossWeighting):
         layer = [p for p in shared_parameters(model) if p.ndim >= 2][-1:]
         if not layer:
             self.note("GradNorm kept its weights fixed: the model has no shared weight matrix")
-        else:
-            self._set_weight_gradient(losses, layer[0])
-        return super().backward(losses, model, features, step)
-
-    def _set_weight_gradient(self, losses: torch.Tensor, layer: nn.Parameter) -> None:
-        weights = self.task_weights
-        rows = per_task_grads(losses, [layer])[0]
+            return super().backward(losses, model, features, step)
+        if self.gramian_every and step % self.gramian_every == 0:
+            self.probe_gramian(losses, model, features, step)
+        weights = self.task_weights.detach().to(losses.device, losses.dtype)
+        if step % self.update_every:
+            (weights * losses).sum().backward()
+            return weights
+        cut = TaskCut.of(losses)
+        if cut is None:  # not a plain stack of losses: one batched VJP of the losses to W
+            eye = torch.eye(len(losses), device=losses.device, dtype=losses.dtype)
+            rows = batched_vjp([losses], layer, [eye])[0]
+            (weights * losses).sum().backward()
+        else:  # the model's backward itself records w_i ∂L_i/∂(cut); only W is revisited
+            with cut.recording():
+                (weights * losses).sum().backward(retain_graph=True)
+            edges, sent = cut.sent()
+            rows = batched_vjp(edges, layer, sent)[0] if edges else None
+            if rows is not None:
+                rows = rows / weights.reshape(-1, *[1] * (rows.ndim - 1))
         norms = (rows.flatten(1).norm(dim=1) if rows is not None
                  else torch.zeros_like(losses)).detach()
-        detached = losses.detach()
+        self._set_weight_gradient(losses.detach(), norms)
+        return weights
+
+    def _set_weight_gradient(self, losses: torch.Tensor, norms: torch.Tensor) -> None:
+        """d/dw_i Σ_j |w_j n_j − target_j| with the target held constant (n_i = ‖∇_W L_i‖)."""
+        weights = self.task_weights
         if self.initial_losses is None:
-            self.initial_losses = detached.clamp_min(1e-12)
-        ratios = detached / self.initial_losses
+            self.initial_losses = losses.clamp_min(1e-12)
+        ratios = losses / self.initial_losses
         inverse_rate = ratios / ratios.mean().clamp_min(1e-12)
         scaled = weights.detach().to(norms.device) * norms
         target = scaled.mean() * inverse_rate ** self.params["alpha"]
-        grad = torch.sign(scaled - target) * norms  # d/dw_i Σ |w_i n_i − target_i|
+        grad = torch.sign(scaled - target) * norms
         weights.grad = grad.to(weights.device) if weights.grad is None else weights.grad + grad
 
     def combine(self, losses, step):
