@@ -1,8 +1,11 @@
 """Training throughput, in one process on the same data:
 
-1. engine: `train_model` with equal weighting (steps/s over the whole run) against a bare
+1. engine: `train_model` with equal weighting (steps per CPU second of the training loop,
+   per-epoch validation included, the final evaluation of every split not) against a bare
    hand-written PyTorch loop (forward, masked losses, sum, backward, Adam step) over the same
-   model and tensors. Goal: ratio >= 0.95.
+   model and tensors. Torch runs on the calling thread (one intra-op thread), so the CPU time
+   of that thread is the cost and other processes on a shared machine do not count. Goal:
+   ratio >= 0.95.
 2. app: the same experiment as a background `TrainingJob` while the caller polls
    `snapshot()` every 0.5 s (as the Train page's fragment does) against the same experiment
    run in the foreground (as the CLI does). Goal: ratio >= 0.90.
@@ -55,7 +58,7 @@ def bare_loop(config, data) -> float:
     optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, foreach=True)
     train = data.splits["train"]
     order = torch.Generator().manual_seed(config.train.seed)
-    steps, started = 0, time.perf_counter()
+    steps, started = 0, time.thread_time()
     for _ in range(config.train.epochs):
         for rows in torch.randperm(len(train), generator=order).split(config.train.batch_size):
             targets = {k: v[rows] for k, v in train.targets.items()}
@@ -65,7 +68,20 @@ def bare_loop(config, data) -> float:
             losses.sum().backward()
             optimizer.step()
             steps += 1
-    return steps / (time.perf_counter() - started)
+    return steps / (time.thread_time() - started)
+
+
+def engine(config, data) -> float:
+    """Steps per CPU second of `train_model`'s loop: from its start event to its last epoch
+    event (after that epoch's validation)."""
+    marks: list[float] = []
+
+    def mark(event: dict) -> None:
+        if event["type"] in ("start", "epoch"):
+            marks.append(time.thread_time())
+
+    result = train_model(config, data, on_event=mark)
+    return result.steps / (marks[-1] - marks[0])
 
 
 def _background(config, data, store) -> float:
@@ -76,22 +92,23 @@ def _background(config, data, store) -> float:
 
 
 def run(quick: bool = False) -> dict:
+    torch.set_num_threads(1)  # all of torch's work on the measured thread
     config = config_from_dict(_config(3 if quick else 10))
     data = prepare_data(config.data)
-    repeats = 2 if quick else 3
-    engine, bare, fore, back = [], [], [], []
+    repeats = 2 if quick else 5
+    engines, bare, fore, back = [], [], [], []
     with tempfile.TemporaryDirectory() as folder:
         store = RunStore(folder)
         for _ in range(repeats):  # interleaved, so machine load hits both sides alike
             bare.append(bare_loop(config, data))
-            engine.append(train_model(config, data).steps_per_second)
+            engines.append(engine(config, data))
             fore.append(run_experiment(config, store, data=data)["steps_per_second"])
             back.append(_background(config, data, store))
-    engine_ratio = statistics.median(engine) / statistics.median(bare)
+    engine_ratio = statistics.median(engines) / statistics.median(bare)
     app_ratio = statistics.median(back) / statistics.median(fore)
     return {
-        "engine_steps_per_second": round(statistics.median(engine), 1),
-        "bare_steps_per_second": round(statistics.median(bare), 1),
+        "engine_steps_per_cpu_second": round(statistics.median(engines), 1),
+        "bare_steps_per_cpu_second": round(statistics.median(bare), 1),
         "engine_ratio": round(engine_ratio, 3), "engine_goal": ENGINE_GOAL,
         "engine_ok": engine_ratio >= ENGINE_GOAL,
         "foreground_steps_per_second": round(statistics.median(fore), 1),
@@ -101,5 +118,4 @@ def run(quick: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    torch.set_num_threads(1)
     print(json.dumps(run(quick="--quick" in sys.argv), indent=2))

@@ -4,7 +4,6 @@ hang off it as small named steps."""
 
 from __future__ import annotations
 
-import copy
 import math
 import threading
 import time
@@ -85,7 +84,7 @@ def _rows(split: SplitTensors, rows: torch.Tensor):
     return split.x[rows], targets, masks
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def predict(model: MTLModel, x: torch.Tensor) -> dict[str, torch.Tensor]:
     """Outputs for every row of `x`, in chunks, in eval mode."""
     was_training = model.training
@@ -148,7 +147,7 @@ def train_model(
     emit({"type": "start", "epochs": config.train.epochs, "batches_per_epoch": batches_per_epoch,
           "tasks": data.task_names, "device": str(device)})
     best_score, first_val, stale = float("inf"), None, 0
-    best_state = copy.deepcopy(model.state_dict())  # the last good checkpoint, so far the start
+    best_state = _snapshot(model)  # the last good checkpoint, so far the start
     step_weights: list[torch.Tensor] = []
     started = time.perf_counter()
 
@@ -172,7 +171,7 @@ def train_model(
             with autocast(config.train, device):
                 outputs, features = model.forward_with_features(x)
                 losses = task_losses(data.tasks, outputs, targets, masks).float()
-            if not torch.isfinite(losses).all():
+            if not math.isfinite(losses.detach().sum().item()):  # one sync, not three
                 result.status, result.message = "diverged", _divergence_message(
                     data.task_names, losses, result.steps)
                 break
@@ -217,7 +216,7 @@ def train_model(
                 "was kept")
             break
         if score < best_score - 1e-6:
-            best_score, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
+            best_score, best_state, stale = score, _snapshot(model), 0
         else:
             stale += 1
             if config.train.patience and stale >= config.train.patience:
@@ -235,6 +234,11 @@ def train_model(
     }
     emit({"type": "end", "status": result.status, "message": result.message})
     return result
+
+
+def _snapshot(model: MTLModel) -> dict[str, torch.Tensor]:
+    """A copy of the model's state (tensors cloned; cheaper than deepcopy)."""
+    return {key: value.detach().clone() for key, value in model.state_dict().items()}
 
 
 def _divergence_message(task_names: list[str], losses: torch.Tensor, step: int) -> str:

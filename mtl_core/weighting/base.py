@@ -168,9 +168,18 @@ class LossWeighting(WeightingMethod):
     def combine(self, losses: torch.Tensor, step: int) -> torch.Tensor:
         """The scalar to back-propagate."""
 
+    def fixed_weights(self, losses: torch.Tensor) -> torch.Tensor | None:
+        """The task weights when they do not depend on the losses (static methods): then no
+        hook is needed to read them off the backward."""
+        return None
+
     def backward(self, losses, model, features, step):
         if self.gramian_every and step % self.gramian_every == 0:
             self.probe_gramian(losses, model, features, step)
+        fixed = self.fixed_weights(losses)
+        if fixed is not None:
+            self.combine(losses, step).backward()
+            return fixed
         captured: list[torch.Tensor] = []
         handle = losses.register_hook(lambda grad: captured.append(grad.detach()))
         try:

@@ -84,7 +84,7 @@ class GradientWeighting(WeightingMethod):
             weights = self.aggregator.weighting(matrix)
             return weights, weights.to(matrix.dtype) @ matrix
         update = self.aggregator(matrix)
-        return _effective_weights(matrix, update), update
+        return _effective_weights(matrix, gramian, update), update
 
     def _plain_backward(self, losses: torch.Tensor) -> torch.Tensor:
         self.note(f"'{self.name}' needs parameters shared by several tasks; this model has none "
@@ -98,7 +98,8 @@ def _accumulate(param: torch.Tensor, grad: torch.Tensor) -> None:
     param.grad = grad if param.grad is None else param.grad + grad
 
 
-def _effective_weights(jacobian: torch.Tensor, update: torch.Tensor) -> torch.Tensor:
-    """The least-squares w with Jᵀw ≈ update (exact when the update lies in the row span)."""
-    gramian = (jacobian @ jacobian.T).double()
-    return (torch.linalg.pinv(gramian) @ (jacobian.double() @ update.double())).to(update.dtype)
+def _effective_weights(jacobian: torch.Tensor, gramian: torch.Tensor,
+                       update: torch.Tensor) -> torch.Tensor:
+    """The least-squares w with Jᵀw ≈ update (exact when the update lies in the row span);
+    `gramian` = J Jᵀ."""
+    return (torch.linalg.pinv(gramian.double()) @ (jacobian @ update).double()).to(update.dtype)

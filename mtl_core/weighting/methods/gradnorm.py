@@ -43,7 +43,7 @@ class GradNorm(LossWeighting):
             return super().backward(losses, model, features, step)
         if self.gramian_every and step % self.gramian_every == 0:
             self.probe_gramian(losses, model, features, step)
-        weights = self.task_weights.detach().to(losses.device, losses.dtype)
+        weights = self.task_weights.detach().to(losses.device, losses.dtype, copy=True)
         if step % self.update_every:
             (weights * losses).sum().backward()
             return weights

@@ -21,6 +21,9 @@ class EqualWeighting(LossWeighting):
     def combine(self, losses, step):
         return losses.sum()
 
+    def fixed_weights(self, losses):
+        return torch.ones_like(losses).detach()
+
 
 @register("static")
 class StaticWeighting(LossWeighting):
@@ -57,3 +60,6 @@ class StaticWeighting(LossWeighting):
 
     def combine(self, losses, step):
         return (self.weights.to(losses.device, losses.dtype) * losses).sum()
+
+    def fixed_weights(self, losses):
+        return self.weights.to(losses.device, losses.dtype)
