@@ -26,13 +26,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.timing import timed_training  # noqa: E402
 from mtl_core.config import config_from_dict  # noqa: E402
 from mtl_core.data.prepare import prepare_data  # noqa: E402
 from mtl_core.models import build_model  # noqa: E402
 from mtl_core.runs import RunStore  # noqa: E402
 from mtl_core.train.experiment import run_experiment  # noqa: E402
 from mtl_core.train.jobs import TrainingJob  # noqa: E402
-from mtl_core.train.loop import train_model  # noqa: E402
 from mtl_core.train.losses import task_losses  # noqa: E402
 
 ENGINE_GOAL, APP_GOAL = 0.95, 0.90
@@ -72,16 +72,9 @@ def bare_loop(config, data) -> float:
 
 
 def engine(config, data) -> float:
-    """Steps per CPU second of `train_model`'s loop: from its start event to its last epoch
-    event (after that epoch's validation)."""
-    marks: list[float] = []
-
-    def mark(event: dict) -> None:
-        if event["type"] in ("start", "epoch"):
-            marks.append(time.thread_time())
-
-    result = train_model(config, data, on_event=mark)
-    return result.steps / (marks[-1] - marks[0])
+    """Steps per CPU second of `train_model`'s loop (see `timing.py`)."""
+    seconds, result = timed_training(config, data)
+    return result.steps / seconds
 
 
 def _background(config, data, store) -> float:

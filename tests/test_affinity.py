@@ -7,16 +7,19 @@ import copy
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mtl_core.analysis.affinity import affinity_report
 from mtl_core.analysis.grouping import tag_grouping
 from mtl_core.config import config_from_dict
 from mtl_core.data.prepare import prepare_data
 from mtl_core.data.synthetic import mmoe_synthetic
+from mtl_core.data.tasks import TaskSpec
 from mtl_core.models import build_model
 from mtl_core.models.registry import architecture_names
 from mtl_core.train.loop import make_optimizer, train_model
-from mtl_core.train.losses import task_losses
+from mtl_core.train.losses import candidate_losses, task_losses
 from mtl_core.train.probes import LookaheadProbe
 from mtl_core.train.replay import replay_step
 
@@ -271,3 +274,56 @@ def test_probe_works_on_every_architecture(related_data, architecture):
         for loss in losses]
     direct = torch.stack(rows) @ torch.stack(rows).T
     torch.testing.assert_close(torch.tensor(fast.gramian), direct, rtol=1e-4, atol=1e-7)
+
+
+@settings(max_examples=30, deadline=None)
+@given(kinds=st.lists(st.sampled_from(["regression", "binary", "multiclass", "multilabel"]),
+                      min_size=1, max_size=4),
+       rows=st.integers(1, 9), count=st.integers(1, 4), seed=st.integers(0, 10**6))
+def test_candidate_losses_equal_each_candidates_task_losses(kinds, rows, count, seed):
+    """The probe's batched lookahead losses are `task_losses` of each candidate, for every
+    task kind and any pattern of missing labels (none labelled included)."""
+    generator = torch.Generator().manual_seed(seed)
+    tasks = [TaskSpec(f"t{i}", f"t{i}", kind) for i, kind in enumerate(kinds)]
+    width = {"regression": 1, "binary": 1, "multiclass": 3, "multilabel": 3}
+    outputs = {t.name: torch.randn(count, rows, width[t.kind], generator=generator)
+               for t in tasks}
+    targets = {t.name: {"regression": lambda: torch.randn(rows, generator=generator),
+                        "binary": lambda: torch.randint(0, 2, (rows,), generator=generator),
+                        "multiclass": lambda: torch.randint(0, 3, (rows,), generator=generator),
+                        "multilabel": lambda: torch.randint(0, 2, (rows, 3),
+                                                            generator=generator)}[t.kind]()
+               for t in tasks}
+    masks = {t.name: torch.rand(rows, generator=generator) < 0.7 for t in tasks}
+    expected = torch.stack([task_losses(tasks, {n: o[c] for n, o in outputs.items()}, targets,
+                                        masks) for c in range(count)])
+    torch.testing.assert_close(candidate_losses(tasks, outputs, targets, masks), expected)
+
+
+@pytest.mark.parametrize("method", ["equal", "uw", "upgrad"])
+def test_the_probe_measures_the_same_from_the_weightings_jacobian(related_data, method):
+    """In training the probe takes the Jacobian the weighting method computed or read off its
+    backward; the record equals the one from the probe's own forward and Jacobian."""
+    from mtl_core.config import WeightingConfig
+    from mtl_core.weighting import build_weighting
+
+    config = config_from_dict(related_config("unused.csv"))
+    torch.manual_seed(3)
+    model = build_model(config.model, related_data.tasks, "tabular", related_data.input_shape)
+    optimizer = make_optimizer(config, list(model.parameters()))
+    split = related_data.splits["train"]
+    x = split.x[:40]
+    targets = {k: v[:40] for k, v in split.targets.items()}
+    masks = {k: v[:40] for k, v in split.masks.items()}
+    own = LookaheadProbe(model, optimizer, related_data.tasks, 1).measure(x, targets, masks,
+                                                                         0, 1)
+    scheme = build_weighting(WeightingConfig(method=method), related_data.task_names)
+    scheme.keep_jacobian = True
+    losses = task_losses(related_data.tasks, model(x), targets, masks)
+    scheme.backward(losses, model, [], 0)
+    handed = LookaheadProbe(model, optimizer, related_data.tasks, 1).measure(
+        x, targets, masks, 0, 1, losses, scheme.jacobian)
+    torch.testing.assert_close(torch.tensor(handed.lookahead), torch.tensor(own.lookahead),
+                               rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(torch.tensor(handed.gramian), torch.tensor(own.gramian),
+                               rtol=1e-4, atol=1e-6)

@@ -341,3 +341,38 @@ def test_adaptive_loss_methods_update_their_weights_only_every_k_steps(method):
     changed = [int(not torch.allclose(values[s + 1], values[s])) for s in range(7)]
     assert changed == [1, 0, 0, 1, 0, 0, 1]
     assert "no effect" not in " ".join(scheme.notes)
+
+
+@pytest.mark.parametrize("method", ["equal", "uw", "stch", "gradnorm", "upgrad"])
+def test_a_jacobian_read_off_the_backward_is_exact_and_leaves_the_gradients_alone(method):
+    """With `keep_jacobian` (the affinity probe asks), a method leaves this step's per-task
+    gradients in `.jacobian` and writes bit-identical `.grad` to a step without it."""
+    plain, keeping = tiny_hard_model(), tiny_hard_model()
+    grads = []
+    for model, keep in ((plain, False), (keeping, True)):
+        scheme = weighting(method)
+        scheme.keep_jacobian = keep
+        losses, features = losses_of(model)
+        scheme.backward(losses, model, features, 0)
+        grads.append([p.grad for p in model.parameters()])
+        if keep:
+            expected = per_task_gradients(model, losses)
+            torch.testing.assert_close(scheme.jacobian.matrix(), expected, rtol=1e-4,
+                                       atol=1e-6)
+        else:
+            assert scheme.jacobian is None
+    for a, b in zip(*grads, strict=True):
+        assert (a is None and b is None) or torch.equal(a, b)
+
+
+def test_an_amortised_step_also_hands_over_its_jacobian():
+    model = tiny_hard_model()
+    scheme = weighting("upgrad", update_every=3)
+    losses, features = losses_of(model)
+    scheme.backward(losses, model, features, 0)
+    model.zero_grad()
+    scheme.keep_jacobian = True
+    losses, features = losses_of(model, seed=1)
+    scheme.backward(losses, model, features, 1)  # reuses the step-0 weights
+    torch.testing.assert_close(scheme.jacobian.matrix(), per_task_gradients(model, losses),
+                               rtol=1e-4, atol=1e-6)

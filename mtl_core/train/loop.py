@@ -166,8 +166,6 @@ def train_model(
                 result.status, result.message = "stopped", f"stopped by the user at epoch {epoch}"
                 break
             x, targets, masks = _rows(train, batch)
-            if probe is not None and probe.due(result.steps):  # affinity, before the step
-                probe.measure(x, targets, masks, result.steps, epoch)
             with autocast(config.train, device):
                 outputs, features = model.forward_with_features(x)
                 losses = task_losses(data.tasks, outputs, targets, masks).float()
@@ -175,9 +173,17 @@ def train_model(
                 result.status, result.message = "diverged", _divergence_message(
                     data.task_names, losses, result.steps)
                 break
+            probing = probe is not None and probe.due(result.steps)  # affinity, before the update
+            # The weighting hands the probe its Jacobian (raw losses only: not under a ramp).
+            shared_jacobian = probing and loss_scale is None and weighting.shares_jacobian
+            if probing and not shared_jacobian:
+                probe.measure(x, targets, masks, result.steps, epoch, losses)
             optimizer.zero_grad(set_to_none=True)
             trained = losses if loss_scale is None else losses * loss_scale
+            weighting.keep_jacobian = shared_jacobian
             weights = weighting.backward(trained, model, features, result.steps)
+            if shared_jacobian:
+                probe.measure(x, targets, masks, result.steps, epoch, losses, weighting.jacobian)
             penalty = model.regularization()
             if penalty is not None:
                 penalty.backward()

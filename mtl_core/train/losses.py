@@ -1,5 +1,6 @@
 """Per-task losses with missing labels masked out: a row without a label for task A
-still trains task B."""
+still trains task B. `candidate_losses` computes the same numbers for several candidate
+models' outputs at once (the affinity probe's lookahead)."""
 
 from __future__ import annotations
 
@@ -9,20 +10,26 @@ import torch.nn.functional as F
 from mtl_core.data.tasks import TaskSpec
 
 
+def _loss(kind: str, output: torch.Tensor, target: torch.Tensor,
+          reduction: str) -> torch.Tensor:
+    """The loss of a task kind over labelled rows (`reduction` as in torch.nn.functional)."""
+    if kind == "multiclass":
+        return F.cross_entropy(output, target, reduction=reduction)
+    if kind == "binary":
+        return F.binary_cross_entropy_with_logits(output.squeeze(-1), target.float(),
+                                                  reduction=reduction)
+    if kind == "multilabel":
+        return F.binary_cross_entropy_with_logits(output, target.float(), reduction=reduction)
+    return F.mse_loss(output.squeeze(-1), target, reduction=reduction)
+
+
 def task_loss(
     task: TaskSpec, output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
 ) -> torch.Tensor:
     """Mean loss over the labelled rows (0 with a live graph when none is labelled)."""
     if not bool(mask.any()):
         return output.sum() * 0.0
-    output, target = output[mask], target[mask]
-    if task.kind == "multiclass":
-        return F.cross_entropy(output, target)
-    if task.kind == "binary":
-        return F.binary_cross_entropy_with_logits(output.squeeze(-1), target.float())
-    if task.kind == "multilabel":
-        return F.binary_cross_entropy_with_logits(output, target.float())
-    return F.mse_loss(output.squeeze(-1), target)
+    return _loss(task.kind, output[mask], target[mask], "mean")
 
 
 def task_losses(
@@ -35,3 +42,27 @@ def task_losses(
     return torch.stack(
         [task_loss(t, outputs[t.name], targets[t.name], masks[t.name]) for t in tasks]
     )
+
+
+def candidate_losses(
+    tasks: list[TaskSpec],
+    outputs: dict[str, torch.Tensor],
+    targets: dict[str, torch.Tensor],
+    masks: dict[str, torch.Tensor],
+) -> torch.Tensor:
+    """[C, T] losses of C candidate models, from outputs with a leading candidate dimension
+    ([C, N, ...] per task) on one batch: row c equals `task_losses` of candidate c."""
+    columns = []
+    for task in tasks:
+        output, mask = outputs[task.name], masks[task.name]
+        count = output.shape[0]
+        if not bool(mask.any()):
+            columns.append(output.new_zeros(count))
+            continue
+        picked = output[:, mask]  # [C, n, ...]
+        if task.kind == "multiclass":  # classes on dim 1, as cross_entropy wants them
+            picked = picked.transpose(1, 2)
+        target = targets[task.name][mask]
+        target = target.expand(count, *target.shape)  # a view, no copy
+        columns.append(_loss(task.kind, picked, target, "none").reshape(count, -1).mean(1))
+    return torch.stack(columns, dim=1)

@@ -18,7 +18,12 @@ The probe never changes the trained model: it evaluates in eval mode (no dropout
 numbers drawn, no normalisation statistics updated), takes gradients with
 `torch.autograd.grad` (no `.grad` written), substitutes candidate parameters through
 `torch.func.functional_call` (the module's own tensors are never written) and only reads
-the optimizer state. Cost per probe: one forward, one batched backward, one batched forward.
+the optimizer state. When the model has no dropout or batch norm (eval mode computes what
+train mode does), it reuses the training step's own forward of the batch and the Jacobian
+its weighting method computed (gradient methods) or read off its backward (loss methods,
+`JacobianRecorder`: one batched VJP beyond the task cut). Cost per probe: one batched
+forward (the lookahead) and at most one batched VJP; a forward and a backward to the cut
+more when the step's cannot be reused.
 """
 
 from __future__ import annotations
@@ -28,14 +33,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch import nn
 from torch.func import functional_call, vmap
 
 from mtl_core.data.tasks import TaskSpec
 from mtl_core.models import MTLModel
-from mtl_core.train.losses import task_losses
+from mtl_core.train.losses import candidate_losses, task_losses
 from mtl_core.train.replay import replay_step
-from mtl_core.weighting.jacobian import task_jacobian
+from mtl_core.weighting.jacobian import TaskJacobian, task_jacobian
 
+# Modules that compute differently in train mode (dropout draws, batch statistics): with
+# any of them the probe runs its own forward in eval mode instead of reusing the step's.
+TRAIN_ONLY = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
+              nn.FeatureAlphaDropout, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d,
+              nn.SyncBatchNorm)
 DIRECTION = "entry [row j][column i] = effect of a step on column task i on row task j's loss"
 
 
@@ -67,6 +78,11 @@ class LookaheadProbe:
         # One vmapped forward for all T candidates is fastest; an architecture with an op
         # that vmap cannot batch falls back to one forward per task (same numbers).
         self.vectorize = vectorize
+        # A parameter registered under two names must be substituted under both (torch's
+        # weight tying), which costs a scan of the module each call: only when there is one.
+        self.tied = (len(list(model.named_parameters(remove_duplicate=False)))
+                     != len(list(model.named_parameters())))
+        self.same_in_eval = not any(isinstance(module, TRAIN_ONLY) for module in model.modules())
         self.records: list[ProbeRecord] = []
 
     @classmethod
@@ -79,14 +95,24 @@ class LookaheadProbe:
     def due(self, step: int) -> bool:
         return step % self.every == 0
 
-    def measure(self, x, targets, masks, step: int, epoch: int) -> ProbeRecord:
+    def measure(self, x, targets, masks, step: int, epoch: int,
+                losses: torch.Tensor | None = None,
+                jacobian: TaskJacobian | None = None) -> ProbeRecord:
+        """Probe on this batch. `losses`: the training step's own per-task losses of the same
+        batch, with their graph; `jacobian`: the Jacobian the step's weighting read off that
+        graph. Both are reused (no forward or backward of the probe's own) when the model
+        computes the same in train and in eval mode."""
         was_training = self.model.training
-        self.model.eval()
+        switch = not self.same_in_eval  # else eval mode computes the same: no switch needed
+        if switch:
+            self.model.eval()
         try:
             with torch.enable_grad():
-                outputs = self.model(x)
-                before = task_losses(self.tasks, outputs, targets, masks)
-                jacobian = task_jacobian(before, self.shared, []).shared_rows
+                before = losses if losses is not None and not switch else task_losses(
+                    self.tasks, self.model(x), targets, masks)
+                jacobian = self._rows_from(jacobian) if not switch else None
+                if jacobian is None:
+                    jacobian = task_jacobian(before, self.shared, []).shared_rows
             with torch.no_grad():
                 candidates = replay_step(self.optimizer, self.shared, jacobian)
                 after = self._losses_after(x, targets, masks, candidates)
@@ -96,28 +122,43 @@ class LookaheadProbe:
                 flat = torch.cat([j.reshape(len(self.tasks), -1) for j in jacobian], dim=1)
                 gramian = flat @ flat.T
         finally:
-            self.model.train(was_training)
-        record = ProbeRecord(step, epoch, before.tolist(), lookahead.tolist(), gramian.tolist())
+            if switch:
+                self.model.train(was_training)
+        count = len(self.tasks)
+        packed = torch.cat([before, lookahead.flatten(), gramian.flatten()]).tolist()
+        record = ProbeRecord(step, epoch, packed[:count],
+                             _rows(packed[count:count + count * count], count),
+                             _rows(packed[count + count * count:], count))
         self.records.append(record)
         return record
 
+    def _rows_from(self, jacobian: TaskJacobian | None) -> list[torch.Tensor] | None:
+        """The given Jacobian's rows in the probe's parameter order (None: not all there)."""
+        if jacobian is None:
+            return None
+        by_id = {id(p): rows for p, rows in zip(jacobian.shared, jacobian.shared_rows,
+                                                strict=True)}
+        rows = [by_id.get(id(p)) for p in self.shared]
+        return None if any(r is None for r in rows) else rows
+
     def _losses_after(self, x, targets, masks, candidates: list[torch.Tensor]) -> torch.Tensor:
-        """[i][j] = L_j with the shared parameters after the step on task i."""
+        """[i][j] = L_j with the shared parameters after the step on task i (the T candidate
+        models' outputs in one vmapped forward, their losses batched outside of vmap)."""
 
-        def outputs_with(shared: list[torch.Tensor]):
+        def outputs_with(shared: list[torch.Tensor]) -> dict[str, torch.Tensor]:
             return functional_call(self.model, dict(zip(self.shared_names, shared, strict=True)),
-                                   (x,))
+                                   (x,), tie_weights=self.tied)
 
-        def losses_with(shared: list[torch.Tensor]) -> torch.Tensor:
-            return task_losses(self.tasks, outputs_with(shared), targets, masks)
-
+        outputs = None
         if self.vectorize:
             try:
-                return vmap(losses_with)(candidates)
+                outputs = vmap(outputs_with)(candidates)
             except RuntimeError:
                 self.vectorize = False
-        return torch.stack([losses_with([c[i] for c in candidates])
-                            for i in range(len(self.tasks))])
+        if outputs is None:
+            each = [outputs_with([c[i] for c in candidates]) for i in range(len(self.tasks))]
+            outputs = {name: torch.stack([o[name] for o in each]) for name in each[0]}
+        return candidate_losses(self.tasks, outputs, targets, masks)
 
     def to_json(self, task_weights: list[list[float]] | None = None) -> dict[str, Any]:
         """What `result.extras["affinity"]` holds (NaN becomes null)."""
@@ -141,6 +182,10 @@ class LookaheadProbe:
                 for r in self.records
             ],
         }
+
+
+def _rows(values: list[float], count: int) -> list[list[float]]:
+    return [values[i:i + count] for i in range(0, len(values), count)]
 
 
 def _finite(value: float) -> float | None:

@@ -10,6 +10,7 @@ Two families share this base:
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import torch
 from torch import nn
 
 from mtl_core.errors import UserError
+from mtl_core.weighting.jacobian import JacobianRecorder, TaskJacobian
 
 COST_CLASSES = {
     "loss": "Loss-based: one backward per step",
@@ -75,6 +77,10 @@ class WeightingMethod(ABC):
     param_specs: dict[str, Param] = {}
     extra_params: tuple[str, ...] = ()  # non-numeric keys a method reads itself
     amortised: bool = False  # whether `update_every` changes what the method does
+    # Whether the method honours `keep_jacobian`: set before `backward`, the method leaves
+    # that step's Jacobian rows on the shared parameters in `self.jacobian` (a TaskJacobian)
+    # and keeps the graph alive, so the affinity probe needs no Jacobian of its own.
+    shares_jacobian: bool = False
 
     def __init__(
         self,
@@ -96,6 +102,9 @@ class WeightingMethod(ABC):
         self.gramian_every = gramian_every
         self.gramians: list[tuple[int, torch.Tensor]] = []
         self.notes: list[str] = []
+        self.keep_jacobian = False
+        self.jacobian: TaskJacobian | None = None
+        self._shared: tuple[nn.Module, list[nn.Parameter]] | None = None
         if update_every > 1 and not self.amortised:
             self.note(f"update_every={update_every} has no effect on '{self.name}': its weights "
                       "cost nothing extra to compute")
@@ -104,6 +113,12 @@ class WeightingMethod(ABC):
         """Something the user should know about this run's weighting (recorded once)."""
         if text not in self.notes:
             self.notes.append(text)
+
+    def shared_of(self, model: nn.Module) -> list[nn.Parameter]:
+        """`shared_parameters(model)`, worked out once per model (not on every step)."""
+        if self._shared is None or self._shared[0] is not model:
+            self._shared = (model, shared_parameters(model))
+        return self._shared[1]
 
     def parameters(self) -> list[nn.Parameter]:
         """Learnable parameters of the method itself (stepped by the same optimizer)."""
@@ -160,9 +175,11 @@ class LossWeighting(WeightingMethod):
 
     The weight a task got is d(total)/d(L_i), read off the backward pass itself (a hook on the
     losses), so it is exact for any scalarization. With `gramian_every: N` the Jacobian of the
-    losses on the shared parameters is also taken every N steps, only to record the Gramian."""
+    losses on the shared parameters is also read off that backward every N steps
+    (`JacobianRecorder`), only to record the Gramian."""
 
     cost_class = "loss"
+    shares_jacobian = True
 
     @abstractmethod
     def combine(self, losses: torch.Tensor, step: int) -> torch.Tensor:
@@ -174,26 +191,51 @@ class LossWeighting(WeightingMethod):
         return None
 
     def backward(self, losses, model, features, step):
-        if self.gramian_every and step % self.gramian_every == 0:
-            self.probe_gramian(losses, model, features, step)
-        fixed = self.fixed_weights(losses)
-        if fixed is not None:
-            self.combine(losses, step).backward()
-            return fixed
+        recorder = self.recorder(losses, model, step)
+        keep = recorder is not None
+        with recorder.recording() if keep else contextlib.nullcontext():
+            fixed = self.fixed_weights(losses)
+            if fixed is not None:
+                self.combine(losses, step).backward(retain_graph=keep)
+                weights = fixed
+            else:
+                weights = self._hooked_backward(losses, step, keep)
+        self.finish_jacobian(recorder, weights, step)
+        return weights
+
+    def _hooked_backward(self, losses, step: int, keep: bool) -> torch.Tensor:
         captured: list[torch.Tensor] = []
         handle = losses.register_hook(lambda grad: captured.append(grad.detach()))
         try:
-            self.combine(losses, step).backward()
+            self.combine(losses, step).backward(retain_graph=keep)
         finally:
             handle.remove()
         return captured[0] if captured else torch.zeros_like(losses).detach()
 
-    def probe_gramian(self, losses, model, features, step: int) -> None:
-        from mtl_core.weighting.jacobian import task_jacobian
+    def gramian_due(self, step: int) -> bool:
+        return bool(self.gramian_every) and step % self.gramian_every == 0
 
-        shared = shared_parameters(model)
+    def recorder(self, losses, model, step: int, shared=None) -> JacobianRecorder | None:
+        """A recorder when this step wants the Jacobian (the probe asked, or a Gramian is
+        due), on `shared` (default: the model's shared parameters)."""
+        self.jacobian = None
+        if not (self.keep_jacobian or self.gramian_due(step)):
+            return None
+        shared = self.shared_of(model) if shared is None else shared
         if not shared or len(losses) < 2:
-            self.note("no Gramian recorded: the model has no parameters shared by several tasks")
+            if self.gramian_due(step):
+                self.note("no Gramian recorded: the model has no parameters shared by several "
+                          "tasks")
+            return None
+        return JacobianRecorder(losses, shared)
+
+    def finish_jacobian(self, recorder, weights: torch.Tensor, step: int,
+                        jacobian: TaskJacobian | None = None) -> None:
+        """Read the Jacobian off the backward just done (unless given); record its Gramian
+        when due."""
+        if recorder is None:
             return
-        matrix = task_jacobian(losses, shared, []).matrix()
-        self.record_gramian(step, matrix @ matrix.T)
+        self.jacobian = jacobian if jacobian is not None else recorder.jacobian(weights)
+        if self.gramian_due(step):
+            matrix = self.jacobian.matrix()
+            self.record_gramian(step, matrix @ matrix.T)

@@ -13,14 +13,15 @@ reused through their effective weights: the least-squares w with Jᵀw ≈ their
 
 from __future__ import annotations
 
+import contextlib
 from abc import abstractmethod
 from typing import Any
 
 import torch
 from torchjd.aggregation import Aggregator, GramianWeightedAggregator, WeightedAggregator
 
-from mtl_core.weighting.base import WeightingMethod, shared_parameters
-from mtl_core.weighting.jacobian import task_jacobian
+from mtl_core.weighting.base import WeightingMethod
+from mtl_core.weighting.jacobian import JacobianRecorder, task_jacobian
 
 
 class GradientWeighting(WeightingMethod):
@@ -28,12 +29,13 @@ class GradientWeighting(WeightingMethod):
 
     cost_class = "gradient"
     amortised = True
+    shares_jacobian = True
 
     def __init__(self, task_names, params, update_every=1, gramian_every=0):
         super().__init__(task_names, params, update_every, gramian_every)
         self.aggregator = self.make_aggregator(len(self.task_names), self.params)
         self.last_weights: torch.Tensor | None = None
-        self._split: tuple[Any, list, list] | None = None
+        self._others: tuple[Any, list] | None = None
 
     @abstractmethod
     def make_aggregator(self, n_tasks: int, params: dict[str, Any]) -> Aggregator:
@@ -45,23 +47,23 @@ class GradientWeighting(WeightingMethod):
 
     def split(self, model) -> tuple[list, list]:
         """(shared, other trainable parameters) of `model`, worked out once per model."""
-        if self._split is None or self._split[0] is not model:
-            shared = shared_parameters(model)
+        shared = self.shared_of(model)
+        if self._others is None or self._others[0] is not model:
             shared_ids = {id(p) for p in shared}
-            others = [p for p in model.parameters()
-                      if p.requires_grad and id(p) not in shared_ids]
-            self._split = (model, shared, others)
-        return self._split[1], self._split[2]
+            self._others = (model, [p for p in model.parameters()
+                                    if p.requires_grad and id(p) not in shared_ids])
+        return shared, self._others[1]
 
     def backward(self, losses, model, features, step):
+        self.jacobian = None
         shared, others = self.split(model)
         if not shared or len(losses) < 2:
             return self._plain_backward(losses)
         if not self.due(step):
-            weights = self.last_weights.to(losses.device, losses.dtype)
-            (weights * losses).sum().backward()
-            return weights
-        jacobian = task_jacobian(losses, shared, others)
+            return self._reuse_weights(losses, shared)
+        jacobian = task_jacobian(losses, shared, others)  # keeps the graph
+        if self.keep_jacobian:
+            self.jacobian = jacobian
         matrix = jacobian.matrix()
         gramian = matrix @ matrix.T
         self.record_gramian(step, gramian)
@@ -73,6 +75,17 @@ class GradientWeighting(WeightingMethod):
                 _accumulate(param, grad)
         self.last_weights = weights.detach()
         return self.last_weights
+
+    def _reuse_weights(self, losses: torch.Tensor, shared: list) -> torch.Tensor:
+        """Between recomputations: one ordinary backward of Σ_i w_i L_i with the last weights
+        (the Jacobian read off it when the probe asks)."""
+        weights = self.last_weights.to(losses.device, losses.dtype)
+        recorder = JacobianRecorder(losses, shared) if self.keep_jacobian else None
+        with recorder.recording() if recorder else contextlib.nullcontext():
+            (weights * losses).sum().backward(retain_graph=recorder is not None)
+        if recorder is not None:
+            self.jacobian = recorder.jacobian(weights)
+        return weights
 
     def aggregate(self, matrix: torch.Tensor, gramian: torch.Tensor):
         """-> (task weights, update). A torchjd aggregator that weights the rows from the

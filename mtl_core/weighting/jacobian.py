@@ -184,3 +184,37 @@ def task_jacobian(
     shared_rows = [torch.zeros(count, *p.shape, device=p.device, dtype=p.dtype) if r is None
                    else r for r, p in zip(shared_rows, shared, strict=True)]
     return TaskJacobian(list(shared), shared_rows, list(others), other_grads)
+
+
+class JacobianRecorder:
+    """Reads the Jacobian on `shared` off the ordinary backward of a weighted sum Σ_i w_i L_i,
+    for about the price of the batched VJP beyond the cut: during that backward each task
+    sends w_i ∂L_i/∂(cut) across the cut (recorded), which pushed through the shared part
+    and divided by w_i gives the rows. The backward must keep the graph (`retain_graph`);
+    its gradients are exactly those of a backward without recording."""
+
+    def __init__(self, losses: torch.Tensor, shared: list[torch.Tensor]) -> None:
+        self.losses, self.shared = losses, list(shared)
+        self.cut = TaskCut.of(losses)
+
+    @contextmanager
+    def recording(self):
+        if self.cut is None:
+            yield self
+            return
+        with self.cut.recording():
+            yield self
+
+    def jacobian(self, weights: torch.Tensor) -> TaskJacobian:
+        """The rows, given the weights w the backward used; computed afresh from the kept
+        graph when they cannot be read off it (no cut, or a weight of 0)."""
+        if self.cut is None or not bool((weights.abs() > 1e-12).all()):
+            return task_jacobian(self.losses, self.shared, [])
+        edges, sent = self.cut.sent()
+        rows = batched_vjp(edges, self.shared, sent) if edges else [None] * len(self.shared)
+        scale = weights.detach().to(self.losses.dtype)
+        count = len(self.losses)
+        unweighted = [torch.zeros(count, *p.shape, device=p.device, dtype=p.dtype) if r is None
+                      else r / scale.reshape(-1, *[1] * (r.ndim - 1))
+                      for r, p in zip(rows, self.shared, strict=True)]
+        return TaskJacobian(self.shared, unweighted, [], [])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
 
-from mtl_core.weighting.base import LossWeighting, Param, shared_parameters
-from mtl_core.weighting.jacobian import TaskCut, batched_vjp
+from mtl_core.weighting.base import LossWeighting, Param
+from mtl_core.weighting.jacobian import JacobianRecorder
 from mtl_core.weighting.registry import register
 
 
@@ -37,31 +39,26 @@ class GradNorm(LossWeighting):
         return [self.task_weights]
 
     def backward(self, losses, model, features, step):
-        layer = [p for p in shared_parameters(model) if p.ndim >= 2][-1:]
+        layer = [p for p in self.shared_of(model) if p.ndim >= 2][-1:]
         if not layer:
             self.note("GradNorm kept its weights fixed: the model has no shared weight matrix")
             return super().backward(losses, model, features, step)
-        if self.gramian_every and step % self.gramian_every == 0:
-            self.probe_gramian(losses, model, features, step)
         weights = self.task_weights.detach().to(losses.device, losses.dtype, copy=True)
-        if step % self.update_every:
-            (weights * losses).sum().backward()
+        due = step % self.update_every == 0
+        # The norms need the rows on W; the probe or a due Gramian wants all shared rows.
+        recorder = self.recorder(losses, model, step)
+        if recorder is None and due and len(losses) > 1:
+            recorder = JacobianRecorder(losses, layer)
+        with recorder.recording() if recorder else contextlib.nullcontext():
+            (weights * losses).sum().backward(retain_graph=recorder is not None)
+        if recorder is None:
             return weights
-        cut = TaskCut.of(losses)
-        if cut is None:  # not a plain stack of losses: one batched VJP of the losses to W
-            eye = torch.eye(len(losses), device=losses.device, dtype=losses.dtype)
-            rows = batched_vjp([losses], layer, [eye])[0]
-            (weights * losses).sum().backward()
-        else:  # the model's backward itself records w_i ∂L_i/∂(cut); only W is revisited
-            with cut.recording():
-                (weights * losses).sum().backward(retain_graph=True)
-            edges, sent = cut.sent()
-            rows = batched_vjp(edges, layer, sent)[0] if edges else None
-            if rows is not None:
-                rows = rows / weights.reshape(-1, *[1] * (rows.ndim - 1))
-        norms = (rows.flatten(1).norm(dim=1) if rows is not None
-                 else torch.zeros_like(losses)).detach()
-        self._set_weight_gradient(losses.detach(), norms)
+        jacobian = recorder.jacobian(weights)  # the model's own backward, read per task
+        if self.keep_jacobian or self.gramian_due(step):
+            self.finish_jacobian(recorder, weights, step, jacobian)
+        if due:
+            rows = jacobian.shared_rows[[id(p) for p in jacobian.shared].index(id(layer[0]))]
+            self._set_weight_gradient(losses.detach(), rows.flatten(1).norm(dim=1).detach())
         return weights
 
     def _set_weight_gradient(self, losses: torch.Tensor, norms: torch.Tensor) -> None:
