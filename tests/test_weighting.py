@@ -343,11 +343,13 @@ def test_adaptive_loss_methods_update_their_weights_only_every_k_steps(method):
     assert "no effect" not in " ".join(scheme.notes)
 
 
+@pytest.mark.parametrize("architecture", ["hard", "soft", "mmoe"])
 @pytest.mark.parametrize("method", ["equal", "uw", "stch", "gradnorm", "upgrad"])
-def test_a_jacobian_read_off_the_backward_is_exact_and_leaves_the_gradients_alone(method):
+def test_a_jacobian_read_off_the_backward_is_exact_and_leaves_the_gradients_alone(
+        method, architecture):
     """With `keep_jacobian` (the affinity probe asks), a method leaves this step's per-task
     gradients in `.jacobian` and writes bit-identical `.grad` to a step without it."""
-    plain, keeping = tiny_hard_model(), tiny_hard_model()
+    plain, keeping = tiny_hard_model(architecture), tiny_hard_model(architecture)
     grads = []
     for model, keep in ((plain, False), (keeping, True)):
         scheme = weighting(method)

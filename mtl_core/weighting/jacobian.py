@@ -103,9 +103,14 @@ class TaskCut:
         owners = _reach(edges)
         self.crossings: dict[tuple[Node, int], list[list[torch.Tensor]]] = {}
         self._senders: list[tuple[Node, int, list[tuple[int, tuple[Node, int]]]]] = []
+        # Leaf tensors only one task reaches (soft sharing's towers): their gradient is that
+        # task's row, read in the first pass; no cut leads to them.
+        self.private_leaves: dict[int, int] = {}
         for node, mask in owners.items():
             if mask & (mask - 1):
                 continue  # shared
+            if type(node).__name__ == "AccumulateGrad":
+                self.private_leaves[id(node.variable)] = mask.bit_length() - 1
             picks = [(slot, (nxt, number)) for slot, (nxt, number) in
                      enumerate(node.next_functions)
                      if nxt is not None and owners[nxt] & (owners[nxt] - 1)]
@@ -172,15 +177,22 @@ def task_jacobian(
     graph for later backwards."""
     count = len(losses)
     cut = TaskCut.of(losses)
-    if cut is None or not cut.crossings:
+    if cut is None:
         eye = torch.eye(count, device=losses.device, dtype=losses.dtype)
         rows = batched_vjp([losses], [*shared, *others], [eye])
         shared_rows, other_rows = rows[:len(shared)], rows[len(shared):]
         other_grads = [None if r is None else r.sum(0) for r in other_rows]
     else:
-        other_grads = cut.backward(losses.sum(), others)
+        private = [(k, p) for k, p in enumerate(shared) if id(p) in cut.private_leaves]
+        grads = cut.backward(losses.sum(), [*others, *(p for _, p in private)])
+        other_grads = grads[:len(others)]
         edges, rows = cut.sent()
         shared_rows = batched_vjp(edges, list(shared), rows) if edges else [None] * len(shared)
+        for (k, param), grad in zip(private, grads[len(others):], strict=True):
+            if grad is not None:  # no cut leads to a private leaf: its row is all there is
+                row = torch.zeros(count, *param.shape, device=param.device, dtype=param.dtype)
+                row[cut.private_leaves[id(param)]] = grad
+                shared_rows[k] = row
     shared_rows = [torch.zeros(count, *p.shape, device=p.device, dtype=p.dtype) if r is None
                    else r for r, p in zip(shared_rows, shared, strict=True)]
     return TaskJacobian(list(shared), shared_rows, list(others), other_grads)
@@ -191,7 +203,9 @@ class JacobianRecorder:
     for about the price of the batched VJP beyond the cut: during that backward each task
     sends w_i ∂L_i/∂(cut) across the cut (recorded), which pushed through the shared part
     and divided by w_i gives the rows. The backward must keep the graph (`retain_graph`);
-    its gradients are exactly those of a backward without recording."""
+    its gradients are exactly those of a backward without recording. Where the rows cannot
+    be read off (no cut, a weight of 0, shared tensors only one task reaches) they are
+    computed afresh from the kept graph."""
 
     def __init__(self, losses: torch.Tensor, shared: list[torch.Tensor]) -> None:
         self.losses, self.shared = losses, list(shared)
@@ -208,7 +222,8 @@ class JacobianRecorder:
     def jacobian(self, weights: torch.Tensor) -> TaskJacobian:
         """The rows, given the weights w the backward used; computed afresh from the kept
         graph when they cannot be read off it (no cut, or a weight of 0)."""
-        if self.cut is None or not bool((weights.abs() > 1e-12).all()):
+        if (self.cut is None or not bool((weights.abs() > 1e-12).all())
+                or any(id(p) in self.cut.private_leaves for p in self.shared)):
             return task_jacobian(self.losses, self.shared, [])
         edges, sent = self.cut.sent()
         rows = batched_vjp(edges, self.shared, sent) if edges else [None] * len(self.shared)
