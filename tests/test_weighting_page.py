@@ -61,6 +61,23 @@ def test_switching_methods_drops_the_old_methods_parameters():
     assert (weighting.method, weighting.update_every) == ("upgrad", 10)
 
 
+def test_famo_offers_both_its_update_interval_and_the_gradient_conflict_probe():
+    """A loss method that can amortise (FAMO) shows update_every and gramian_every; a
+    gradient method only update_every; equal only gramian_every."""
+    at = model_page("famo")
+    at.number_input(key="weighting_update_every").set_value(5).run()
+    at.number_input(key="weighting_gramian_every").set_value(20).run()
+    weighting = config_from_dict(at.session_state.experiment).weighting
+    assert (weighting.update_every, weighting.gramian_every) == (5, 20)
+    keys = {n.key for n in at.number_input}
+    at.radio(key="weighting_method_loss").set_value("equal").run()
+    after = {n.key for n in at.number_input}
+    assert {"weighting_update_every", "weighting_gramian_every"} <= keys
+    assert "weighting_update_every" not in after and "weighting_gramian_every" in after
+    assert "update_every" not in at.session_state.experiment["weighting"]
+    assert not at.exception
+
+
 def test_a_stored_run_gets_weight_and_cosine_charts(penguins_config, private_run_store):
     penguins_config["weighting"] = {"method": "upgrad"}
     penguins_config["train"]["epochs"] = 2

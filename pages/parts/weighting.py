@@ -14,12 +14,16 @@ from mtl_core.weighting.catalogue import MethodInfo, method_info, methods_by_cos
 from pages.common import concept, run_store, teacher_mode
 
 COST_HINTS = {
-    "loss": "About the cost of equal weighting: the losses are combined, then one backward.",
-    "gradient": "Per step, one gradient per task on the shared layers: about 2-2.5x the time "
-                "of equal weighting on a small MLP (CAGrad 4.5x, Nash-MTL 16x; see "
-                "benchmarks/bench_weighting.py). Recomputing every 10 steps brings that to "
-                "about 1.1x.",
+    "loss": "About the cost of equal weighting (1.0-1.15x): the losses are combined, then one "
+            "backward. FAMO (a second forward) and GradNorm (per-task gradient norms) cost "
+            "about 1.5x, or about 1.05x when they update every 10 steps.",
+    "gradient": "Per step, one gradient per task on the shared layers: about 1.8-2.5x the time "
+                "of equal weighting on a small MLP (CAGrad 4.4x, Nash-MTL 17x: a convex solve "
+                "per step; see benchmarks/bench_weighting.py). Recomputing every 10 steps "
+                "brings that to about 1.0-1.1x.",
 }
+
+
 AMORTISED_HELP = {
     "gradient": "1: every step (full cost). k > 1: the Jacobian and the weights are computed "
                 "every k steps; in between one ordinary backward reuses the last weights "
