@@ -17,6 +17,7 @@ _SCALARS: dict[str, tuple[str, str, type]] = {
     "dropout": ("model", "dropout", float),
     "weighting": ("weighting", "method", str),
     "update_every": ("weighting", "update_every", int),
+    "gramian_every": ("weighting", "gramian_every", int),
     "epochs": ("train", "epochs", int),
     "lr": ("train", "lr", float),
     "batch": ("train", "batch_size", int),
