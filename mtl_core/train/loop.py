@@ -159,7 +159,7 @@ def train_model(
             data.tasks, curriculum_factors(config.train, data.task_names, epoch), strict=True)]
         loss_scale = None if all(f == 1.0 for f in factors) else torch.tensor(factors,
                                                                               device=device)
-        epoch_losses = torch.zeros(len(data.tasks), device=device)
+        epoch_losses: list[torch.Tensor] = []  # per step; averaged once at the epoch's end
         for batch in epoch_batches(len(train), config.train.batch_size, order, device,
                                    data.splits["train"].sources, config.data.sampling):
             if stop is not None and stop.is_set():
@@ -194,7 +194,7 @@ def train_model(
                                  lambda x=x, t=targets, m=masks: task_losses(data.tasks, model(x),
                                                                              t, m))
             result.steps += 1
-            epoch_losses += losses.detach()
+            epoch_losses.append(losses.detach())
             step_weights.append(weights.detach())  # to lists once, after training
         if result.status != "completed":
             break
@@ -205,7 +205,7 @@ def train_model(
         score = monitor_score(config.train, data.tasks, val_result, first_val)
         record = {
             "epoch": epoch,
-            "train_loss": dict(zip(data.task_names, (epoch_losses / batches_per_epoch).tolist(),
+            "train_loss": dict(zip(data.task_names, torch.stack(epoch_losses).mean(0).tolist(),
                                    strict=True)),
             "val": val_result,
             "score": score,

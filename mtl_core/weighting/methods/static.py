@@ -21,8 +21,14 @@ class EqualWeighting(LossWeighting):
     def combine(self, losses, step):
         return losses.sum()
 
+    _ones: torch.Tensor | None = None  # reused every step (never written in place)
+
     def fixed_weights(self, losses):
-        return torch.ones_like(losses).detach()
+        ones = self._ones
+        if (ones is None or ones.shape != losses.shape or ones.device != losses.device
+                or ones.dtype != losses.dtype):
+            self._ones = ones = torch.ones_like(losses).detach()
+        return ones
 
 
 @register("static")
