@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.metrics import f1_score
 
 from mtl_core.data.tasks import TaskSpec
 
@@ -27,6 +26,27 @@ def predictions(task: TaskSpec, output: torch.Tensor) -> np.ndarray:
     return output.squeeze(-1).float().cpu().numpy()
 
 
+def macro_f1(truth: np.ndarray, predicted: np.ndarray, multilabel: bool = False) -> float:
+    """Mean over labels of F1 = 2TP / (2TP + FP + FN), as scikit-learn's
+    `f1_score(average="macro", zero_division=0)`: over the labels seen in either array, or
+    over every column of a multilabel indicator matrix (0 for a column never true nor
+    predicted). In numpy: it runs on every validation pass."""
+    if multilabel:
+        truth, predicted = truth.astype(bool), predicted.astype(bool)
+        tp = (truth & predicted).sum(axis=0)
+        wrong = (truth ^ predicted).sum(axis=0)
+    else:
+        labels, index = np.unique(np.concatenate([truth, predicted]), return_inverse=True)
+        true_index, predicted_index = index[:len(truth)], index[len(truth):]
+        hits = true_index[true_index == predicted_index]
+        tp = np.bincount(hits, minlength=len(labels))
+        wrong = (np.bincount(true_index, minlength=len(labels))
+                 + np.bincount(predicted_index, minlength=len(labels)) - 2 * tp)
+    denominator = 2 * tp + wrong
+    scores = np.divide(2 * tp, denominator, out=np.zeros(len(tp)), where=denominator > 0)
+    return float(scores.mean()) if len(scores) else 0.0
+
+
 def task_metrics(
     task: TaskSpec,
     output: torch.Tensor,
@@ -45,7 +65,7 @@ def task_metrics(
             correct = correct.all(axis=-1)  # exact match of the whole label set
         return {
             "accuracy": float(np.mean(correct)),
-            "macro_f1": float(f1_score(truth, predicted, average="macro", zero_division=0)),
+            "macro_f1": macro_f1(truth, predicted, multilabel=task.kind == "multilabel"),
         }
     mean, std = target_stats or (0.0, 1.0)
     predicted = predicted * std + mean
