@@ -7,7 +7,7 @@ Every `analysis.affinity_every` steps, on the current batch and before the real 
    beyond it);
 2. for each task i, the shared parameters the *real* optimizer would produce from g_i alone
    (its rule replayed with its moments and step count, see `replay.py`);
-3. every task's loss L_j on the same batch with those parameters (no_grad);
+3. every task's loss L_j on the same batch with those parameters (inference mode);
 4. Z(i→j) = 1 − L_j(after step on i) / L_j(before), and the Gramian G = J Jᵀ for free.
 
 Stored as matrices with entry [j][i] = Z(i→j): row = the task affected, column = the task
@@ -113,7 +113,7 @@ class LookaheadProbe:
                 jacobian = self._rows_from(jacobian) if not switch else None
                 if jacobian is None:
                     jacobian = task_jacobian(before, self.shared, []).shared_rows
-            with torch.no_grad():
+            with torch.inference_mode():  # no autograd bookkeeping at all
                 candidates = replay_step(self.optimizer, self.shared, jacobian)
                 after = self._losses_after(x, targets, masks, candidates)
                 before = before.detach()
