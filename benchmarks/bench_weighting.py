@@ -54,9 +54,8 @@ class Setup:
         self.targets = {n: torch.randn(BATCH) for n in self.names}
         self.masks = {n: torch.ones(BATCH, dtype=torch.bool) for n in self.names}
 
-    def losses(self):
-        outputs, features = self.model.forward_with_features(self.x)
-        return task_losses(self.tasks, outputs, self.targets, self.masks), features
+    def losses(self) -> torch.Tensor:
+        return task_losses(self.tasks, self.model(self.x), self.targets, self.masks)
 
 
 def method_step(method: str, update_every: int = 1):
@@ -70,11 +69,11 @@ def method_step(method: str, update_every: int = 1):
 
     def step() -> None:
         index = next(counter)
-        losses, features = setup.losses()
+        losses = setup.losses()
         optimizer.zero_grad(set_to_none=True)
-        weighting.backward(losses, setup.model, features, index)
+        weighting.backward(losses, setup.model, index)
         optimizer.step()
-        weighting.after_step(setup.model, index, lambda: setup.losses()[0])
+        weighting.after_step(setup.model, index, setup.losses)
 
     return step
 
@@ -89,7 +88,7 @@ def per_task_loop_step(method: str):
     optimizer = torch.optim.Adam(setup.model.parameters(), 1e-3, foreach=True)
 
     def step() -> None:
-        losses, _ = setup.losses()
+        losses = setup.losses()
         optimizer.zero_grad(set_to_none=True)
         rows = []
         for loss in losses:
@@ -108,7 +107,7 @@ def aggregator_step(method: str):
     """The aggregator alone on one fixed Jacobian of the setup (its share of either side)."""
     setup = Setup()
     aggregator = build_weighting(WeightingConfig(method=method), setup.names).aggregator
-    losses, _ = setup.losses()
+    losses = setup.losses()
     shared = setup.model.shared_parameters()
     matrix = torch.stack([torch.cat([g.reshape(-1) for g in torch.autograd.grad(
         loss, shared, retain_graph=True)]) for loss in losses])

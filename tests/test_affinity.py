@@ -320,7 +320,7 @@ def test_the_probe_measures_the_same_from_the_weightings_jacobian(related_data, 
     scheme = build_weighting(WeightingConfig(method=method), related_data.task_names)
     scheme.keep_jacobian = True
     losses = task_losses(related_data.tasks, model(x), targets, masks)
-    scheme.backward(losses, model, [], 0)
+    scheme.backward(losses, model, 0)
     handed = LookaheadProbe(model, optimizer, related_data.tasks, 1).measure(
         x, targets, masks, 0, 1, losses, scheme.jacobian)
     torch.testing.assert_close(torch.tensor(handed.lookahead), torch.tensor(own.lookahead),

@@ -56,10 +56,9 @@ def losses_of(model: MTLModel, seed: int = 0):
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(16, 5, generator=generator)
     y = torch.randn(16, len(model.task_names), generator=generator)
-    outputs, features = model.forward_with_features(x)
-    losses = torch.stack([((outputs[t].squeeze(-1) - y[:, i]) ** 2).mean()
-                          for i, t in enumerate(model.task_names)])
-    return losses, features
+    outputs = model(x)
+    return torch.stack([((outputs[t].squeeze(-1) - y[:, i]) ** 2).mean()
+                        for i, t in enumerate(model.task_names)])
 
 
 def shared_grad(model: MTLModel) -> torch.Tensor:
@@ -79,11 +78,11 @@ def per_task_gradients(model: MTLModel, losses: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize("normalize", [False, True])
 def test_static_weights_scale_gradients_exactly(raw, normalize):
     model = tiny_hard_model()
-    losses, features = losses_of(model)
+    losses = losses_of(model)
     gradients = per_task_gradients(model, losses)
     method = weighting("static", params={"weights": {f"t{i}": w for i, w in enumerate(raw)},
                                          "normalize": normalize})
-    weights = method.backward(losses, model, features, 0)
+    weights = method.backward(losses, model, 0)
     expected = torch.tensor(raw) * (3 / sum(raw) if normalize else 1.0)
     torch.testing.assert_close(weights, expected)
     torch.testing.assert_close(shared_grad(model), expected @ gradients, rtol=1e-5, atol=1e-6)
@@ -96,26 +95,26 @@ def test_static_weights_scale_gradients_exactly(raw, normalize):
                                         [[1.0, 0.0], [-1.0, 0.01]]])
 def test_update_does_not_conflict_with_either_task(method, directions):
     model = FixedHeads(torch.tensor(directions))
-    losses, features = losses_of_fixed(model)
+    losses = losses_of_fixed(model)
     gradients = per_task_gradients(model, losses)
     assert gradients[0] @ gradients[1] < 0  # the two tasks really conflict
-    weighting(method, 2).backward(losses, model, features, 0)
+    weighting(method, 2).backward(losses, model, 0)
     update = shared_grad(model)
     assert (gradients @ update >= -1e-5).all()
     assert update.norm() > 0
 
 
 def losses_of_fixed(model: FixedHeads):
-    outputs, features = model.forward_with_features(torch.ones(1, 2))
-    return torch.stack([outputs[t].sum() for t in model.task_names]), features
+    outputs = model.forward_with_features(torch.ones(1, 2))[0]
+    return torch.stack([outputs[t].sum() for t in model.task_names])
 
 
 def test_mgda_weights_lie_on_the_simplex_and_give_the_min_norm_point():
     model = tiny_hard_model()
-    losses, features = losses_of(model)
+    losses = losses_of(model)
     gradients = per_task_gradients(model, losses)
     method = weighting("mgda", params={"epsilon": 1e-7, "max_iters": 5000})
-    weights = method.backward(losses, model, features, 0)
+    weights = method.backward(losses, model, 0)
     assert (weights >= -1e-6).all()
     assert weights.sum().item() == pytest.approx(1.0, abs=1e-4)
     best = (weights @ gradients).norm()
@@ -127,11 +126,11 @@ def test_mgda_weights_lie_on_the_simplex_and_give_the_min_norm_point():
 
 def test_mgda_two_tasks_match_the_closed_form():
     model = FixedHeads(torch.tensor([[2.0, 0.3], [-0.5, 1.0]]))
-    losses, features = losses_of_fixed(model)
+    losses = losses_of_fixed(model)
     g1, g2 = per_task_gradients(model, losses)
     alpha = ((g2 - g1) @ g2 / (g1 - g2).norm() ** 2).clamp(0, 1)
     weights = weighting("mgda", 2, params={"epsilon": 1e-8, "max_iters": 10000}).backward(
-        losses, model, features, 0)
+        losses, model, 0)
     torch.testing.assert_close(weights, torch.stack([alpha, 1 - alpha]), atol=1e-3, rtol=0)
 
 
@@ -143,8 +142,8 @@ def test_learned_log_variances_are_parameters_that_change(method):
     assert learned and all(isinstance(p, nn.Parameter) for p in learned)
     before = [p.detach().clone() for p in learned]
     optimizer = torch.optim.SGD([*model.parameters(), *learned], lr=0.1)
-    losses, features = losses_of(model)
-    scheme.backward(losses, model, features, 0)
+    losses = losses_of(model)
+    scheme.backward(losses, model, 0)
     optimizer.step()
     assert any(not torch.equal(b, p) for b, p in zip(before, learned, strict=True))
 
@@ -153,11 +152,11 @@ def test_learned_log_variances_are_parameters_that_change(method):
 def test_permuting_tasks_permutes_weights(method):
     permutation = torch.tensor([2, 0, 1])
     model = tiny_hard_model()
-    losses, features = losses_of(model)
-    first = weighting(method).backward(losses, model, features, 0)
+    losses = losses_of(model)
+    first = weighting(method).backward(losses, model, 0)
     model.zero_grad()
-    losses, features = losses_of(model)
-    second = weighting(method).backward(losses[permutation], model, features, 0)
+    losses = losses_of(model)
+    second = weighting(method).backward(losses[permutation], model, 0)
     torch.testing.assert_close(second, first[permutation], rtol=1e-3, atol=1e-4)
 
 
@@ -168,8 +167,8 @@ def test_update_every_recomputes_only_every_k_steps(method):
     returned = []
     for step in range(7):
         model.zero_grad()
-        losses, features = losses_of(model, seed=step)
-        returned.append(scheme.backward(losses, model, features, step))
+        losses = losses_of(model, seed=step)
+        returned.append(scheme.backward(losses, model, step))
     assert [step for step, _ in scheme.gramians] == [0, 3, 6]
     torch.testing.assert_close(returned[1], returned[0])
     torch.testing.assert_close(returned[2], returned[0])
@@ -179,12 +178,12 @@ def test_update_every_recomputes_only_every_k_steps(method):
 def test_amortised_step_is_one_backward_of_the_weighted_sum():
     model = tiny_hard_model()
     scheme = weighting("upgrad", update_every=2)
-    losses, features = losses_of(model)
-    weights = scheme.backward(losses, model, features, 0)
+    losses = losses_of(model)
+    weights = scheme.backward(losses, model, 0)
     model.zero_grad()
-    losses, features = losses_of(model, seed=1)
+    losses = losses_of(model, seed=1)
     gradients = per_task_gradients(model, losses)
-    reused = scheme.backward(losses, model, features, 1)
+    reused = scheme.backward(losses, model, 1)
     torch.testing.assert_close(reused, weights)
     torch.testing.assert_close(shared_grad(model), weights @ gradients, rtol=1e-5, atol=1e-6)
 
@@ -243,9 +242,9 @@ def test_gradient_methods_fall_back_to_a_plain_backward_without_shared_parameter
     if "single_task" not in architecture_names():
         pytest.skip("no single_task architecture")
     model = tiny_hard_model("single_task")
-    losses, features = losses_of(model)
+    losses = losses_of(model)
     scheme = weighting("upgrad")
-    weights = scheme.backward(losses, model, features, 0)
+    weights = scheme.backward(losses, model, 0)
     torch.testing.assert_close(weights, torch.ones(3))
     assert any("no" in note for note in scheme.records([weights.tolist()])["weighting_notes"])
 
@@ -256,8 +255,8 @@ def test_records_hold_weights_per_step_and_symmetric_gramians():
     rows = []
     for step in range(3):
         model.zero_grad()
-        losses, features = losses_of(model, seed=step)
-        rows.append(scheme.backward(losses, model, features, step).tolist())
+        losses = losses_of(model, seed=step)
+        rows.append(scheme.backward(losses, model, step).tolist())
         expected = per_task_gradients(model, losses)
     records = scheme.records(rows)
     assert [r["weights"] for r in records["task_weights"]["steps"]] == rows
@@ -271,8 +270,8 @@ def test_loss_methods_probe_the_gramian_only_when_asked():
     for step in range(5):
         for scheme in (off, every_two):
             model.zero_grad()
-            losses, features = losses_of(model, seed=step)
-            scheme.backward(losses, model, features, step)
+            losses = losses_of(model, seed=step)
+            scheme.backward(losses, model, step)
     assert off.gramians == []
     assert [step for step, _ in every_two.gramians] == [0, 2, 4]
 
@@ -300,9 +299,9 @@ def test_gradient_methods_give_every_other_parameter_the_gradient_of_the_summed_
     model = tiny_hard_model(architecture)
     shared_ids = {id(p) for p in model.shared_parameters()}
     others = [p for p in model.parameters() if id(p) not in shared_ids]
-    losses, features = losses_of(model)
+    losses = losses_of(model)
     expected = torch.autograd.grad(losses.sum(), others, retain_graph=True, allow_unused=True)
-    weighting("mgda").backward(losses, model, features, 0)
+    weighting("mgda").backward(losses, model, 0)
     for param, grad in zip(others, expected, strict=True):
         if grad is None:
             assert param.grad is None or not param.grad.any()
@@ -315,11 +314,11 @@ def test_gradnorm_pulls_on_the_exact_per_task_gradient_norms_at_the_last_shared_
     with n_i = ‖∇_W L_i‖, computed here with one autograd.grad per task."""
     model = tiny_hard_model()
     scheme = weighting("gradnorm")
-    losses, features = losses_of(model)
+    losses = losses_of(model)
     layer = [p for p in model.shared_parameters() if p.ndim >= 2][-1]
     norms = torch.stack([torch.autograd.grad(loss, layer, retain_graph=True)[0].norm()
                          for loss in losses])
-    scheme.backward(losses, model, features, 0)
+    scheme.backward(losses, model, 0)
     torch.testing.assert_close(scheme.task_weights.grad,
                                torch.sign(norms - norms.mean()) * norms, rtol=1e-4, atol=1e-6)
 
@@ -333,10 +332,10 @@ def test_adaptive_loss_methods_update_their_weights_only_every_k_steps(method):
     values = [torch.cat([p.detach().flatten() for p in learned]).clone()]
     for step in range(7):
         optimizer.zero_grad()
-        losses, features = losses_of(model, seed=step)
-        scheme.backward(losses, model, features, step)
+        losses = losses_of(model, seed=step)
+        scheme.backward(losses, model, step)
         optimizer.step()
-        scheme.after_step(model, step, lambda step=step: losses_of(model, seed=step)[0])
+        scheme.after_step(model, step, lambda step=step: losses_of(model, seed=step))
         values.append(torch.cat([p.detach().flatten() for p in learned]).clone())
     changed = [int(not torch.allclose(values[s + 1], values[s])) for s in range(7)]
     assert changed == [1, 0, 0, 1, 0, 0, 1]
@@ -354,8 +353,8 @@ def test_a_jacobian_read_off_the_backward_is_exact_and_leaves_the_gradients_alon
     for model, keep in ((plain, False), (keeping, True)):
         scheme = weighting(method)
         scheme.keep_jacobian = keep
-        losses, features = losses_of(model)
-        scheme.backward(losses, model, features, 0)
+        losses = losses_of(model)
+        scheme.backward(losses, model, 0)
         grads.append([p.grad for p in model.parameters()])
         if keep:
             expected = per_task_gradients(model, losses)
@@ -370,11 +369,11 @@ def test_a_jacobian_read_off_the_backward_is_exact_and_leaves_the_gradients_alon
 def test_an_amortised_step_also_hands_over_its_jacobian():
     model = tiny_hard_model()
     scheme = weighting("upgrad", update_every=3)
-    losses, features = losses_of(model)
-    scheme.backward(losses, model, features, 0)
+    losses = losses_of(model)
+    scheme.backward(losses, model, 0)
     model.zero_grad()
     scheme.keep_jacobian = True
-    losses, features = losses_of(model, seed=1)
-    scheme.backward(losses, model, features, 1)  # reuses the step-0 weights
+    losses = losses_of(model, seed=1)
+    scheme.backward(losses, model, 1)  # reuses the step-0 weights
     torch.testing.assert_close(scheme.jacobian.matrix(), per_task_gradients(model, losses),
                                rtol=1e-4, atol=1e-6)

@@ -167,8 +167,7 @@ def train_model(
                 break
             x, targets, masks = _rows(train, batch)
             with autocast(config.train, device):
-                outputs, features = model.forward_with_features(x)
-                losses = task_losses(data.tasks, outputs, targets, masks).float()
+                losses = task_losses(data.tasks, model(x), targets, masks).float()
             if not math.isfinite(losses.detach().sum().item()):  # one sync, not three
                 result.status, result.message = "diverged", _divergence_message(
                     data.task_names, losses, result.steps)
@@ -181,7 +180,7 @@ def train_model(
             optimizer.zero_grad(set_to_none=True)
             trained = losses if loss_scale is None else losses * loss_scale
             weighting.keep_jacobian = shared_jacobian
-            weights = weighting.backward(trained, model, features, result.steps)
+            weights = weighting.backward(trained, model, result.steps)
             if shared_jacobian:
                 probe.measure(x, targets, masks, result.steps, epoch, losses, weighting.jacobian)
             penalty = model.regularization()

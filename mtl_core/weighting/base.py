@@ -129,7 +129,6 @@ class WeightingMethod(ABC):
         self,
         losses: torch.Tensor,
         model: nn.Module,
-        features: list[torch.Tensor],
         step: int,
     ) -> torch.Tensor:
         """Write gradients for `losses` (shape [T]) and return the task weights [T]."""
@@ -190,7 +189,7 @@ class LossWeighting(WeightingMethod):
         hook is needed to read them off the backward."""
         return None
 
-    def backward(self, losses, model, features, step):
+    def backward(self, losses, model, step):
         recorder = self.recorder(losses, model, step)
         keep = recorder is not None
         with recorder.recording() if keep else contextlib.nullcontext():

@@ -54,7 +54,7 @@ class GradientWeighting(WeightingMethod):
                                     if p.requires_grad and id(p) not in shared_ids])
         return shared, self._others[1]
 
-    def backward(self, losses, model, features, step):
+    def backward(self, losses, model, step):
         self.jacobian = None
         shared, others = self.split(model)
         if not shared or len(losses) < 2:

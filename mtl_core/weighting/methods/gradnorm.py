@@ -38,11 +38,11 @@ class GradNorm(LossWeighting):
     def parameters(self) -> list[nn.Parameter]:
         return [self.task_weights]
 
-    def backward(self, losses, model, features, step):
+    def backward(self, losses, model, step):
         layer = [p for p in self.shared_of(model) if p.ndim >= 2][-1:]
         if not layer:
             self.note("GradNorm kept its weights fixed: the model has no shared weight matrix")
-            return super().backward(losses, model, features, step)
+            return super().backward(losses, model, step)
         weights = self.task_weights.detach().to(losses.device, losses.dtype, copy=True)
         due = step % self.update_every == 0
         # The norms need the rows on W; the probe or a due Gramian wants all shared rows.

@@ -30,7 +30,7 @@ class NashBargaining(GradientWeighting):
 
         return NashMTL(n_tasks, max_norm=params["max_norm"], optim_niter=params["optim_niter"])
 
-    def backward(self, losses, model, features, step):
+    def backward(self, losses, model, step):
         with warnings.catch_warnings():  # cvxpy: "problem is not DPP" on every solve, harmless
             warnings.simplefilter("ignore", UserWarning)
-            return super().backward(losses, model, features, step)
+            return super().backward(losses, model, step)
