@@ -10,7 +10,6 @@ Two families share this base:
 
 from __future__ import annotations
 
-import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ import torch
 from torch import nn
 
 from mtl_core.errors import UserError
-from mtl_core.weighting.jacobian import JacobianRecorder, TaskJacobian
+from mtl_core.weighting.jacobian import JacobianRecorder, TaskJacobian, backward_recording
 
 COST_CLASSES = {
     "loss": "Loss-based: one backward per step",
@@ -191,22 +190,21 @@ class LossWeighting(WeightingMethod):
 
     def backward(self, losses, model, step):
         recorder = self.recorder(losses, model, step)
-        keep = recorder is not None
-        with recorder.recording() if keep else contextlib.nullcontext():
-            fixed = self.fixed_weights(losses)
-            if fixed is not None:
-                self.combine(losses, step).backward(retain_graph=keep)
-                weights = fixed
-            else:
-                weights = self._hooked_backward(losses, step, keep)
-        self.finish_jacobian(recorder, weights, step)
+        fixed = self.fixed_weights(losses)
+        if fixed is not None:
+            backward_recording(self.combine(losses, step), recorder)
+            weights = fixed
+        else:
+            weights = self._hooked_backward(losses, step, recorder)
+        if recorder is not None:
+            self.keep(recorder.jacobian(weights), step)
         return weights
 
-    def _hooked_backward(self, losses, step: int, keep: bool) -> torch.Tensor:
+    def _hooked_backward(self, losses, step: int, recorder) -> torch.Tensor:
         captured: list[torch.Tensor] = []
         handle = losses.register_hook(lambda grad: captured.append(grad.detach()))
         try:
-            self.combine(losses, step).backward(retain_graph=keep)
+            backward_recording(self.combine(losses, step), recorder)
         finally:
             handle.remove()
         return captured[0] if captured else torch.zeros_like(losses).detach()
@@ -214,13 +212,13 @@ class LossWeighting(WeightingMethod):
     def gramian_due(self, step: int) -> bool:
         return bool(self.gramian_every) and step % self.gramian_every == 0
 
-    def recorder(self, losses, model, step: int, shared=None) -> JacobianRecorder | None:
-        """A recorder when this step wants the Jacobian (the probe asked, or a Gramian is
-        due), on `shared` (default: the model's shared parameters)."""
+    def recorder(self, losses, model, step: int) -> JacobianRecorder | None:
+        """A recorder on the model's shared parameters when this step wants the Jacobian (the
+        probe asked, or a Gramian is due)."""
         self.jacobian = None
         if not (self.keep_jacobian or self.gramian_due(step)):
             return None
-        shared = self.shared_of(model) if shared is None else shared
+        shared = self.shared_of(model)
         if not shared or len(losses) < 2:
             if self.gramian_due(step):
                 self.note("no Gramian recorded: the model has no parameters shared by several "
@@ -228,13 +226,9 @@ class LossWeighting(WeightingMethod):
             return None
         return JacobianRecorder(losses, shared)
 
-    def finish_jacobian(self, recorder, weights: torch.Tensor, step: int,
-                        jacobian: TaskJacobian | None = None) -> None:
-        """Read the Jacobian off the backward just done (unless given); record its Gramian
-        when due."""
-        if recorder is None:
-            return
-        self.jacobian = jacobian if jacobian is not None else recorder.jacobian(weights)
+    def keep(self, jacobian: TaskJacobian, step: int) -> None:
+        """Hand this step's Jacobian to the probe; record its Gramian when due."""
+        self.jacobian = jacobian
         if self.gramian_due(step):
-            matrix = self.jacobian.matrix()
+            matrix = jacobian.matrix()
             self.record_gramian(step, matrix @ matrix.T)

@@ -13,7 +13,6 @@ reused through their effective weights: the least-squares w with Jᵀw ≈ their
 
 from __future__ import annotations
 
-import contextlib
 from abc import abstractmethod
 from typing import Any
 
@@ -21,7 +20,7 @@ import torch
 from torchjd.aggregation import Aggregator, GramianWeightedAggregator, WeightedAggregator
 
 from mtl_core.weighting.base import WeightingMethod
-from mtl_core.weighting.jacobian import JacobianRecorder, task_jacobian
+from mtl_core.weighting.jacobian import JacobianRecorder, backward_recording, task_jacobian
 
 
 class GradientWeighting(WeightingMethod):
@@ -81,8 +80,7 @@ class GradientWeighting(WeightingMethod):
         (the Jacobian read off it when the probe asks)."""
         weights = self.last_weights.to(losses.device, losses.dtype)
         recorder = JacobianRecorder(losses, shared) if self.keep_jacobian else None
-        with recorder.recording() if recorder else contextlib.nullcontext():
-            (weights * losses).sum().backward(retain_graph=recorder is not None)
+        backward_recording((weights * losses).sum(), recorder)
         if recorder is not None:
             self.jacobian = recorder.jacobian(weights)
         return weights

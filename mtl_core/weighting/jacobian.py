@@ -198,6 +198,16 @@ def task_jacobian(
     return TaskJacobian(list(shared), shared_rows, list(others), other_grads)
 
 
+def backward_recording(total: torch.Tensor, recorder: JacobianRecorder | None) -> None:
+    """`total.backward()`, recording for `recorder` when there is one (the graph is then kept
+    for its batched VJP)."""
+    if recorder is None:
+        total.backward()
+        return
+    with recorder.recording():
+        total.backward(retain_graph=True)
+
+
 class JacobianRecorder:
     """Reads the Jacobian on `shared` off the ordinary backward of a weighted sum Σ_i w_i L_i,
     for about the price of the batched VJP beyond the cut: during that backward each task

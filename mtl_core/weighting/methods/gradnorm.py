@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import torch
 from torch import nn
 
 from mtl_core.weighting.base import LossWeighting, Param
-from mtl_core.weighting.jacobian import JacobianRecorder
+from mtl_core.weighting.jacobian import JacobianRecorder, backward_recording
 from mtl_core.weighting.registry import register
 
 
@@ -49,13 +47,12 @@ class GradNorm(LossWeighting):
         recorder = self.recorder(losses, model, step)
         if recorder is None and due and len(losses) > 1:
             recorder = JacobianRecorder(losses, layer)
-        with recorder.recording() if recorder else contextlib.nullcontext():
-            (weights * losses).sum().backward(retain_graph=recorder is not None)
+        backward_recording((weights * losses).sum(), recorder)
         if recorder is None:
             return weights
         jacobian = recorder.jacobian(weights)  # the model's own backward, read per task
         if self.keep_jacobian or self.gramian_due(step):
-            self.finish_jacobian(recorder, weights, step, jacobian)
+            self.keep(jacobian, step)
         if due:
             rows = jacobian.shared_rows[[id(p) for p in jacobian.shared].index(id(layer[0]))]
             self._set_weight_gradient(losses.detach(), rows.flatten(1).norm(dim=1).detach())
