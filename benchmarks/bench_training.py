@@ -2,7 +2,7 @@
 
 1. engine: `train_model` with equal weighting (steps per CPU second of the training loop,
    per-epoch validation included, the final evaluation of every split not) against a bare
-   hand-written PyTorch loop (forward, masked losses, sum, backward, Adam step) over the same
+   hand-written PyTorch loop (forward, the sum of the task losses, backward, Adam step) over the same
    model and tensors. Torch runs on the calling thread (one intra-op thread), so the CPU time
    of that thread is the cost and other processes on a shared machine do not count. Goal:
    ratio >= 0.95.
@@ -16,7 +16,9 @@ Run: `python benchmarks/bench_training.py [--quick]` or `python -m mtl_core benc
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 import statistics
 import sys
 import tempfile
@@ -24,6 +26,7 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -34,7 +37,6 @@ from mtl_core.models import build_model  # noqa: E402
 from mtl_core.runs import RunStore  # noqa: E402
 from mtl_core.train.experiment import run_experiment  # noqa: E402
 from mtl_core.train.jobs import TrainingJob  # noqa: E402
-from mtl_core.train.losses import task_losses  # noqa: E402
 
 ENGINE_GOAL, APP_GOAL = 0.95, 0.90
 
@@ -52,21 +54,26 @@ def _config(epochs: int) -> dict:
 
 
 def bare_loop(config, data) -> float:
-    """Steps per second of the plainest loop over the same model and tensors."""
+    """Steps per CPU second of the plainest loop over the same model and tensors, written by
+    hand for this data: every task is a regression with all its labels, so the loss is the
+    sum of the tasks' MSEs, with no masking and nothing else."""
+    train = data.splits["train"]
+    assert all(task.kind == "regression" and bool(train.masks[task.name].all())
+               for task in data.tasks), "the bare loop is written for complete regression labels"
     torch.manual_seed(config.train.seed)
     model = build_model(config.model, data.tasks, data.input_kind, data.input_shape)
     # The engine's optimizer settings (multi-tensor Adam), so only the loop around it differs.
     optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, foreach=True)
-    train = data.splits["train"]
+    names = data.task_names
     order = torch.Generator().manual_seed(config.train.seed)
     steps, started = 0, time.thread_time()
     for _ in range(config.train.epochs):
         for rows in torch.randperm(len(train), generator=order).split(config.train.batch_size):
-            targets = {k: v[rows] for k, v in train.targets.items()}
-            masks = {k: v[rows] for k, v in train.masks.items()}
-            losses = task_losses(data.tasks, model(train.x[rows]), targets, masks)
+            outputs = model(train.x[rows])
+            loss = functools.reduce(operator.add, (
+                F.mse_loss(outputs[name].squeeze(-1), train.targets[name][rows]) for name in names))
             optimizer.zero_grad(set_to_none=True)
-            losses.sum().backward()
+            loss.backward()
             optimizer.step()
             steps += 1
     return steps / (time.thread_time() - started)

@@ -279,10 +279,13 @@ def test_probe_works_on_every_architecture(related_data, architecture):
 @settings(max_examples=30, deadline=None)
 @given(kinds=st.lists(st.sampled_from(["regression", "binary", "multiclass", "multilabel"]),
                       min_size=1, max_size=4),
+       complete=st.lists(st.booleans(), min_size=4, max_size=4),
        rows=st.integers(1, 9), count=st.integers(1, 4), seed=st.integers(0, 10**6))
-def test_candidate_losses_equal_each_candidates_task_losses(kinds, rows, count, seed):
+def test_candidate_losses_equal_each_candidates_task_losses(kinds, complete, rows, count, seed):
     """The probe's batched lookahead losses are `task_losses` of each candidate, for every
-    task kind and any pattern of missing labels (none labelled included)."""
+    task kind and any pattern of missing labels (none labelled included); a mask of `None`
+    (a task whose every label is present, as the training loop passes it) computes what an
+    all-true mask does."""
     generator = torch.Generator().manual_seed(seed)
     tasks = [TaskSpec(f"t{i}", f"t{i}", kind) for i, kind in enumerate(kinds)]
     width = {"regression": 1, "binary": 1, "multiclass": 3, "multilabel": 3}
@@ -298,6 +301,15 @@ def test_candidate_losses_equal_each_candidates_task_losses(kinds, rows, count, 
     expected = torch.stack([task_losses(tasks, {n: o[c] for n, o in outputs.items()}, targets,
                                         masks) for c in range(count)])
     torch.testing.assert_close(candidate_losses(tasks, outputs, targets, masks), expected)
+    full = {name: torch.ones(rows, dtype=torch.bool) for name in masks}
+    unmasked = {name: None if whole else full[name]
+                for name, whole in zip(masks, complete, strict=False)}
+    for c in range(count):
+        candidate = {n: o[c] for n, o in outputs.items()}
+        torch.testing.assert_close(task_losses(tasks, candidate, targets, unmasked),
+                                   task_losses(tasks, candidate, targets, full))
+    torch.testing.assert_close(candidate_losses(tasks, outputs, targets, unmasked),
+                               candidate_losses(tasks, outputs, targets, full))
 
 
 @pytest.mark.parametrize("method", ["equal", "uw", "upgrad"])

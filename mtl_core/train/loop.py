@@ -78,9 +78,11 @@ def _to_device(split: SplitTensors, device: torch.device) -> SplitTensors:
     )
 
 
-def _rows(split: SplitTensors, rows: torch.Tensor):
+def _rows(split: SplitTensors, rows: torch.Tensor, complete: set[str]):
+    """One batch: inputs, targets, and masks (`None` for the tasks in `complete`, whose every
+    row has a label: their losses need no masking)."""
     targets = {k: v[rows] for k, v in split.targets.items()}
-    masks = {k: v[rows] for k, v in split.masks.items()}
+    masks = {k: None if k in complete else v[rows] for k, v in split.masks.items()}
     return split.x[rows], targets, masks
 
 
@@ -136,6 +138,7 @@ def train_model(
     train = _to_device(data.splits["train"], device)
     val = _to_device(data.splits["validation"] if len(data.splits["validation"]) else
                      data.splits["train"], device)
+    complete = {name for name, mask in train.masks.items() if bool(mask.all())}
     batches_per_epoch = max(1, -(-len(train) // config.train.batch_size))
     order = torch.Generator().manual_seed(config.train.seed)
     result = TrainResult("completed", model, str(device), 0.0, 0)
@@ -165,7 +168,7 @@ def train_model(
             if stop is not None and stop.is_set():
                 result.status, result.message = "stopped", f"stopped by the user at epoch {epoch}"
                 break
-            x, targets, masks = _rows(train, batch)
+            x, targets, masks = _rows(train, batch, complete)
             with autocast(config.train, device):
                 losses = task_losses(data.tasks, model(x), targets, masks).float()
             if not math.isfinite(losses.detach().sum().item()):  # one sync, not three
