@@ -3,6 +3,7 @@ weighting method and with the analysis code."""
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -16,6 +17,10 @@ from mtl_core.data.tasks import TaskSpec
 from mtl_core.models.registry import Param, check_params
 
 SHARED = "shared"
+# Modules that compute differently in train mode (dropout draws, batch statistics).
+TRAIN_ONLY = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
+              nn.FeatureAlphaDropout, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d,
+              nn.SyncBatchNorm)
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,12 @@ class MTLModel(nn.Module, ABC):
     @abstractmethod
     def blocks(self) -> list[Block]:
         """The network as boxes for the diagram, shared and per task."""
+
+    @functools.cached_property
+    def same_in_eval(self) -> bool:
+        """Whether eval mode computes what train mode does (no dropout, no batch norm): then
+        evaluation and the affinity probe need not switch modes."""
+        return not any(isinstance(module, TRAIN_ONLY) for module in self.modules())
 
     def regularization(self) -> torch.Tensor | None:
         """An extra loss term the architecture needs (e.g. soft sharing's L2 tie)."""

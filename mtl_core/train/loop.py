@@ -5,6 +5,7 @@ hang off it as small named steps."""
 from __future__ import annotations
 
 import math
+import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -88,11 +89,15 @@ def _rows(split: SplitTensors, rows: torch.Tensor, complete: set[str]):
 
 @torch.inference_mode()
 def predict(model: MTLModel, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Outputs for every row of `x`, in chunks, in eval mode."""
-    was_training = model.training
-    model.eval()
+    """Outputs for every row of `x`, in chunks, as eval mode computes them."""
+    switch = model.training and not model.same_in_eval
+    if switch:
+        model.eval()
     chunks = [model(x[i : i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)]
-    model.train(was_training)
+    if switch:
+        model.train()
+    if len(chunks) == 1:
+        return chunks[0]
     return {name: torch.cat([c[name] for c in chunks]) for name in model.task_names}
 
 
@@ -154,26 +159,27 @@ def train_model(
     step_weights: list[torch.Tensor] = []
     started = time.perf_counter()
 
+    model.train()  # (evaluation and the probe put it back in train mode when they leave it)
     for epoch in range(1, config.train.epochs + 1):
-        model.train()
         set_lr(optimizer, base_lrs, lr_factor(config.train, epoch))
         # Each task's loss factor: its configured weight times its curriculum ramp.
         factors = [task.weight * ramp for task, ramp in zip(
             data.tasks, curriculum_factors(config.train, data.task_names, epoch), strict=True)]
         loss_scale = None if all(f == 1.0 for f in factors) else torch.tensor(factors,
                                                                               device=device)
-        epoch_losses: list[torch.Tensor] = []  # per step; averaged once at the epoch's end
+        epoch_losses: list[list[float]] = []  # per step; averaged at the epoch's end
         for batch in epoch_batches(len(train), config.train.batch_size, order, device,
                                    data.splits["train"].sources, config.data.sampling):
             if stop is not None and stop.is_set():
                 result.status, result.message = "stopped", f"stopped by the user at epoch {epoch}"
                 break
             x, targets, masks = _rows(train, batch, complete)
-            with autocast(config.train, device):
-                losses = task_losses(data.tasks, model(x), targets, masks).float()
-            if not math.isfinite(losses.detach().sum().item()):  # one sync, not three
+            with autocast(config.train, device):  # (the losses themselves autocast to fp32)
+                losses = task_losses(data.tasks, model(x), targets, masks)
+            values = losses.tolist()  # the one host sync of a step
+            if not all(map(math.isfinite, values)):
                 result.status, result.message = "diverged", _divergence_message(
-                    data.task_names, losses, result.steps)
+                    data.task_names, values, result.steps)
                 break
             probing = probe is not None and probe.due(result.steps)  # affinity, before the update
             # The weighting hands the probe its Jacobian (raw losses only: not under a ramp).
@@ -196,7 +202,7 @@ def train_model(
                                  lambda x=x, t=targets, m=masks: task_losses(data.tasks, model(x),
                                                                              t, m))
             result.steps += 1
-            epoch_losses.append(losses.detach())
+            epoch_losses.append(values)
             step_weights.append(weights.detach())  # to lists once, after training
         if result.status != "completed":
             break
@@ -207,7 +213,7 @@ def train_model(
         score = monitor_score(config.train, data.tasks, val_result, first_val)
         record = {
             "epoch": epoch,
-            "train_loss": dict(zip(data.task_names, torch.stack(epoch_losses).mean(0).tolist(),
+            "train_loss": dict(zip(data.task_names, map(statistics.fmean, zip(*epoch_losses, strict=True)),
                                    strict=True)),
             "val": val_result,
             "score": score,
@@ -249,10 +255,9 @@ def _snapshot(model: MTLModel) -> dict[str, torch.Tensor]:
     return {key: value.detach().clone() for key, value in model.state_dict().items()}
 
 
-def _divergence_message(task_names: list[str], losses: torch.Tensor, step: int) -> str:
-    bad = [n for n, v in zip(task_names, losses.tolist(), strict=True)
-           if not torch.isfinite(torch.tensor(v))]
-    return (f"training diverged at step {step}: the loss of task '{bad[0]}' became "
-            f"{losses[task_names.index(bad[0])].item()}. Try a lower learning rate, gradient "
-            "clipping (train.grad_clip), or another weighting method; the last good checkpoint "
-            "was kept")
+def _divergence_message(task_names: list[str], losses: list[float], step: int) -> str:
+    task, loss = next((n, v) for n, v in zip(task_names, losses, strict=True)
+                      if not math.isfinite(v))
+    return (f"training diverged at step {step}: the loss of task '{task}' became {loss}. Try a "
+            "lower learning rate, gradient clipping (train.grad_clip), or another weighting "
+            "method; the last good checkpoint was kept")

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import nn
 from torch.func import functional_call, vmap
 
 from mtl_core.data.tasks import TaskSpec
@@ -42,11 +41,6 @@ from mtl_core.train.losses import candidate_losses, task_losses
 from mtl_core.train.replay import replay_step
 from mtl_core.weighting.jacobian import TaskJacobian, task_jacobian
 
-# Modules that compute differently in train mode (dropout draws, batch statistics): with
-# any of them the probe runs its own forward in eval mode instead of reusing the step's.
-TRAIN_ONLY = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
-              nn.FeatureAlphaDropout, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d,
-              nn.SyncBatchNorm)
 DIRECTION = "entry [row j][column i] = effect of a step on column task i on row task j's loss"
 
 
@@ -82,7 +76,6 @@ class LookaheadProbe:
         # weight tying), which costs a scan of the module each call: only when there is one.
         self.tied = (len(list(model.named_parameters(remove_duplicate=False)))
                      != len(list(model.named_parameters())))
-        self.same_in_eval = not any(isinstance(module, TRAIN_ONLY) for module in model.modules())
         self.records: list[ProbeRecord] = []
 
     @classmethod
@@ -103,7 +96,9 @@ class LookaheadProbe:
         graph. Both are reused (no forward or backward of the probe's own) when the model
         computes the same in train and in eval mode."""
         was_training = self.model.training
-        switch = not self.same_in_eval  # else eval mode computes the same: no switch needed
+        # With dropout or batch norm the probe runs its own forward in eval mode; otherwise
+        # it reuses the step's.
+        switch = not self.model.same_in_eval
         if switch:
             self.model.eval()
         try:

@@ -171,28 +171,32 @@ def shared_parameters(model: nn.Module) -> list[nn.Parameter]:
 class LossWeighting(WeightingMethod):
     """A method that turns the losses into one scalar and back-propagates it once.
 
-    The weight a task got is d(total)/d(L_i), read off the backward pass itself (a hook on the
-    losses), so it is exact for any scalarization. With `gramian_every: N` the Jacobian of the
+    A method either has `fixed_weights` (they do not depend on the losses: the backward
+    starts from the losses themselves with those weights, no sum is built) or a `combine`
+    (the scalar to back-propagate; the weight a task got is d(total)/d(L_i), read off the
+    backward pass itself by a hook on the losses, so it is exact for any scalarization). With `gramian_every: N` the Jacobian of the
     losses on the shared parameters is also read off that backward every N steps
     (`JacobianRecorder`), only to record the Gramian."""
 
     cost_class = "loss"
     shares_jacobian = True
 
-    @abstractmethod
     def combine(self, losses: torch.Tensor, step: int) -> torch.Tensor:
-        """The scalar to back-propagate."""
+        """The scalar to back-propagate (every method without `fixed_weights` defines it)."""
+        raise NotImplementedError(f"weighting '{self.name}' defines neither combine() nor "
+                                  "fixed_weights()")
 
     def fixed_weights(self, losses: torch.Tensor) -> torch.Tensor | None:
-        """The task weights when they do not depend on the losses (static methods): then no
-        hook is needed to read them off the backward."""
+        """The task weights when they do not depend on the losses (static methods): the
+        gradient is then Σ_i w_i ∂L_i/∂θ, back-propagated from the losses with no sum node
+        and no hook."""
         return None
 
     def backward(self, losses, model, step):
         recorder = self.recorder(losses, model, step)
         fixed = self.fixed_weights(losses)
         if fixed is not None:
-            backward_recording(self.combine(losses, step), recorder)
+            backward_recording(losses, recorder, fixed)
             weights = fixed
         else:
             weights = self._hooked_backward(losses, step, recorder)

@@ -198,14 +198,19 @@ def task_jacobian(
     return TaskJacobian(list(shared), shared_rows, list(others), other_grads)
 
 
-def backward_recording(total: torch.Tensor, recorder: JacobianRecorder | None) -> None:
-    """`total.backward()`, recording for `recorder` when there is one (the graph is then kept
-    for its batched VJP)."""
+def backward_recording(
+    total: torch.Tensor,
+    recorder: JacobianRecorder | None,
+    gradient: torch.Tensor | None = None,
+) -> None:
+    """`total.backward(gradient)`, recording for `recorder` when there is one (the graph is
+    then kept for its batched VJP). `gradient`: the weights when `total` is the vector of
+    task losses rather than one scalar."""
     if recorder is None:
-        total.backward()
+        total.backward(gradient)
         return
     with recorder.recording():
-        total.backward(retain_graph=True)
+        total.backward(gradient, retain_graph=True)
 
 
 class JacobianRecorder:

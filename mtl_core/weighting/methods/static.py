@@ -18,9 +18,6 @@ class EqualWeighting(LossWeighting):
     summary = "Adds the task losses with weight 1 each."
     helps_when = "Always the baseline to beat; often as good as anything fancier."
 
-    def combine(self, losses, step):
-        return losses.sum()
-
     _ones: torch.Tensor | None = None  # reused every step (never written in place)
 
     def fixed_weights(self, losses):
@@ -63,9 +60,6 @@ class StaticWeighting(LossWeighting):
         if self.params.get("normalize", False):
             values = values * len(task_names) / values.sum()
         self.weights = values
-
-    def combine(self, losses, step):
-        return (self.weights.to(losses.device, losses.dtype) * losses).sum()
 
     def fixed_weights(self, losses):
         return self.weights.to(losses.device, losses.dtype)
