@@ -174,7 +174,7 @@ class LossWeighting(WeightingMethod):
     A method either has `fixed_weights` (they do not depend on the losses: the backward
     starts from the losses themselves with those weights, no sum is built) or a `combine`
     (the scalar to back-propagate; the weight a task got is d(total)/d(L_i), read off the
-    backward pass itself by a hook on the losses, so it is exact for any scalarization). With `gramian_every: N` the Jacobian of the
+    backward pass itself (the losses retain their gradient), so it is exact for any scalarization). With `gramian_every: N` the Jacobian of the
     losses on the shared parameters is also read off that backward every N steps
     (`JacobianRecorder`), only to record the Gramian."""
 
@@ -199,19 +199,16 @@ class LossWeighting(WeightingMethod):
             backward_recording(losses, recorder, fixed)
             weights = fixed
         else:
-            weights = self._hooked_backward(losses, step, recorder)
+            weights = self._backward_reading_weights(losses, step, recorder)
         if recorder is not None:
             self.keep(recorder.jacobian(weights), step)
         return weights
 
-    def _hooked_backward(self, losses, step: int, recorder) -> torch.Tensor:
-        captured: list[torch.Tensor] = []
-        handle = losses.register_hook(lambda grad: captured.append(grad.detach()))
-        try:
-            backward_recording(self.combine(losses, step), recorder)
-        finally:
-            handle.remove()
-        return captured[0] if captured else torch.zeros_like(losses).detach()
+    def _backward_reading_weights(self, losses, step: int, recorder) -> torch.Tensor:
+        losses.retain_grad()  # d(total)/d(L_i), the weights: kept by autograd's own hook
+        backward_recording(self.combine(losses, step), recorder)
+        weights = losses.grad
+        return torch.zeros_like(losses).detach() if weights is None else weights.detach()
 
     def gramian_due(self, step: int) -> bool:
         return bool(self.gramian_every) and step % self.gramian_every == 0
