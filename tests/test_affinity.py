@@ -174,10 +174,16 @@ def test_replay_equals_the_real_optimizer_step(factory, options, warm_steps):
     """For every candidate gradient, the replay lands where the optimizer itself would."""
     generator = torch.Generator().manual_seed(warm_steps)
     params = [torch.nn.Parameter(torch.randn(4, 3, generator=generator)),
-              torch.nn.Parameter(torch.randn(5, generator=generator))]
-    optimizer = factory(params, **options)
-    for _ in range(warm_steps):
-        for p in params:
+              torch.nn.Parameter(torch.randn(5, generator=generator)),
+              torch.nn.Parameter(torch.randn(2, 2, generator=generator)),
+              torch.nn.Parameter(torch.randn(3, generator=generator))]
+    # Two groups with their own rates; the last parameter had a gradient in the last warm
+    # step only (another step count): the replay flattens what shares settings and state,
+    # and must land where the step does.
+    optimizer = factory([{"params": params[:2]},
+                         {"params": params[2:], "lr": options["lr"] * 3}], **options)
+    for step in range(warm_steps):
+        for p in params[:3] if step < warm_steps - 1 else params:  # the last: one step only
             p.grad = torch.randn(p.shape, generator=generator)
         optimizer.step()
     candidates = [torch.randn(3, *p.shape, generator=generator) for p in params]
@@ -186,7 +192,8 @@ def test_replay_equals_the_real_optimizer_step(factory, options, warm_steps):
     assert str(optimizer.state_dict()) == str(before)  # only read
     for k in range(3):
         twin_params = [torch.nn.Parameter(p.detach().clone()) for p in params]
-        twin = factory(twin_params, **options)
+        twin = factory([{"params": twin_params[:2]},
+                        {"params": twin_params[2:], "lr": options["lr"] * 3}], **options)
         twin.load_state_dict(copy.deepcopy(optimizer.state_dict()))
         for p, c in zip(twin_params, candidates, strict=True):
             p.grad = c[k].clone()

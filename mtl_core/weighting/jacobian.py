@@ -78,10 +78,12 @@ def task_edges(losses: torch.Tensor) -> list[GradientEdge] | None:
     return [GradientEdge(*edge) for edge in edges]
 
 
-def _reach(edges: list[GradientEdge]) -> dict[Node, int]:
-    """Every node the losses reach, with the set of tasks reaching it as a bit mask. A node
+def _reach(edges: list[GradientEdge]) -> tuple[dict[Node, int], dict[Node, tuple]]:
+    """Every node the losses reach, with the set of tasks reaching it as a bit mask, and
+    each walked node's `next_functions` (read once: each read builds new tuples). A node
     found shared (two bits or more) is not walked again: everything below it is shared."""
     owners: dict[Node, int] = {}
+    below: dict[Node, tuple] = {}
     for task, edge in enumerate(edges):
         bit, stack = 1 << task, [edge.node]
         while stack:
@@ -90,8 +92,11 @@ def _reach(edges: list[GradientEdge]) -> dict[Node, int]:
             owners[node] = seen | bit
             if seen & bit or seen & (seen - 1):
                 continue
-            stack.extend(nxt for nxt, _ in node.next_functions if nxt is not None)
-    return owners
+            nexts = below.get(node)
+            if nexts is None:
+                below[node] = nexts = node.next_functions
+            stack.extend(nxt for nxt, _ in nexts if nxt is not None)
+    return owners, below
 
 
 class TaskCut:
@@ -100,7 +105,7 @@ class TaskCut:
 
     def __init__(self, edges: list[GradientEdge]) -> None:
         self.count = len(edges)
-        owners = _reach(edges)
+        owners, below = _reach(edges)
         self.crossings: dict[tuple[Node, int], list[list[torch.Tensor]]] = {}
         self._senders: list[tuple[Node, int, list[tuple[int, tuple[Node, int]]]]] = []
         # Leaf tensors only one task reaches (soft sharing's towers): their gradient is that
@@ -111,8 +116,7 @@ class TaskCut:
                 continue  # shared
             if type(node).__name__ == "AccumulateGrad":
                 self.private_leaves[id(node.variable)] = mask.bit_length() - 1
-            picks = [(slot, (nxt, number)) for slot, (nxt, number) in
-                     enumerate(node.next_functions)
+            picks = [(slot, (nxt, number)) for slot, (nxt, number) in enumerate(below[node])
                      if nxt is not None and owners[nxt] & (owners[nxt] - 1)]
             if picks:
                 self._senders.append((node, mask.bit_length() - 1, picks))
