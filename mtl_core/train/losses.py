@@ -55,18 +55,26 @@ def candidate_losses(
     masks: dict[str, torch.Tensor | None],
 ) -> torch.Tensor:
     """[C, T] losses of C candidate models, from outputs with a leading candidate dimension
-    ([C, N, ...] per task) on one batch: row c equals `task_losses` of candidate c."""
-    columns = []
+    ([C, N, ...] per task) on one batch: row c equals `task_losses` of candidate c (up to
+    rounding: regression tasks with every label present are computed together)."""
+    columns: dict[str, torch.Tensor] = {}
+    together = [t.name for t in tasks if t.kind == "regression" and masks[t.name] is None]
+    if len(together) > 1:  # one squared error over [C, N, tasks] instead of one per task
+        output = torch.cat([outputs[name] for name in together], dim=-1)
+        target = torch.stack([targets[name] for name in together], dim=-1)
+        columns.update(zip(together, (output - target).pow(2).mean(1).unbind(1), strict=True))
     for task in tasks:
+        if task.name in columns:
+            continue
         output, mask = outputs[task.name], masks[task.name]
         count = output.shape[0]
         if mask is not None and not bool(mask.any()):
-            columns.append(output.new_zeros(count))
+            columns[task.name] = output.new_zeros(count)
             continue
         picked = output if mask is None else output[:, mask]  # [C, n, ...]
         if task.kind == "multiclass":  # classes on dim 1, as cross_entropy wants them
             picked = picked.transpose(1, 2)
         target = targets[task.name] if mask is None else targets[task.name][mask]
         target = target.expand(count, *target.shape)  # a view, no copy
-        columns.append(_loss(task.kind, picked, target, "none").reshape(count, -1).mean(1))
-    return torch.stack(columns, dim=1)
+        columns[task.name] = _loss(task.kind, picked, target, "none").reshape(count, -1).mean(1)
+    return torch.stack([columns[task.name] for task in tasks], dim=1)

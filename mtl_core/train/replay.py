@@ -29,17 +29,21 @@ def _adam(param, grad, group, state) -> torch.Tensor:
         else:
             grad = grad + weight_decay * base
     step = float(state["step"]) + 1 if "step" in state else 1.0
-    exp_avg = state.get("exp_avg", torch.zeros_like(base))
-    exp_avg_sq = state.get("exp_avg_sq", torch.zeros_like(base))
+    exp_avg, exp_avg_sq = state.get("exp_avg"), state.get("exp_avg_sq")
+    if exp_avg is None:  # no step taken yet: zero moments
+        exp_avg = exp_avg_sq = torch.zeros_like(base)
+    # torch's own Adam arithmetic, out of place where it writes the state; the candidate
+    # dimension of `grad` broadcasts against the moments.
     exp_avg = exp_avg.lerp(grad, 1 - beta1)
-    exp_avg_sq = exp_avg_sq * beta2 + (1 - beta2) * grad * grad
+    exp_avg_sq = torch.addcmul(exp_avg_sq * beta2, grad, grad, value=1 - beta2)
     if group.get("amsgrad", False):
-        exp_avg_sq = torch.maximum(state.get("max_exp_avg_sq", torch.zeros_like(base)),
+        highest = state.get("max_exp_avg_sq")
+        exp_avg_sq = torch.maximum(torch.zeros_like(base) if highest is None else highest,
                                    exp_avg_sq)
     bias_correction1 = 1 - beta1**step
     bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-    denom = exp_avg_sq.sqrt() / bias_correction2_sqrt + eps
-    return base - (lr / bias_correction1) * exp_avg / denom
+    denom = exp_avg_sq.sqrt().div_(bias_correction2_sqrt).add_(eps)  # (a new tensor)
+    return torch.addcdiv(base, exp_avg, denom, value=-lr / bias_correction1)
 
 
 def _sgd(param, grad, group, state) -> torch.Tensor:
