@@ -68,3 +68,18 @@ def test_a_loaded_config_beyond_the_usual_ranges_does_not_crash_the_page():
     assert not at.exception, [e.message for e in at.exception]
     train = at.session_state.experiment["train"]
     assert train["patience"] == 5000 and train["curriculum"] == {"sex": 4000}
+
+
+def test_the_results_table_shows_a_baseline_column_only_when_baselines_were_trained():
+    from mtl_core.viz.training import metrics_table
+
+    tasks = {"a": {"kind": "regression", "metrics": {"loss": 0.2, "mse": 0.5, "r2": 0.7}},
+             "b": {"kind": "binary", "metrics": {"loss": 0.3, "accuracy": 0.9}}}
+    alone = metrics_table({"tasks": tasks})
+    assert "single-task" not in alone.columns
+    assert list(alone["metric"]) == ["mse", "r2", "accuracy"]  # the loss is not a metric row
+    with_baselines = {name: {**task, "baseline_metrics": {m: v / 2 for m, v in
+                                                          task["metrics"].items()}}
+                      for name, task in tasks.items()}
+    table = metrics_table({"tasks": with_baselines})
+    assert list(table["single-task"]) == [0.25, 0.35, 0.45]

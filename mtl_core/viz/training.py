@@ -27,15 +27,17 @@ def loss_curves(history: list[dict[str, Any]], task_names: list[str]) -> go.Figu
 
 
 def metrics_table(summary: dict[str, Any]) -> pd.DataFrame:
-    """One row per task: MTL metrics, baseline metrics and the relative delta."""
+    """One row per metric of each task: the multi-task value and, when single-task baselines
+    were trained, the baseline's (no empty baseline column otherwise)."""
     rows = []
     for name, task in summary["tasks"].items():
         base = task.get("baseline_metrics") or {}
         for metric, value in task["metrics"].items():
             if metric == "loss":
                 continue
-            row = {"task": name, "kind": task["kind"], "metric": metric,
-                   "multi-task": value, "single-task": base.get(metric)}
+            row = {"task": name, "kind": task["kind"], "metric": metric, "multi-task": value}
+            if base:
+                row["single-task"] = base.get(metric)
             if task.get("baseline_std") and len(task.get("baseline_seeds") or []) > 1:
                 row["single-task std (seeds)"] = task["baseline_std"].get(metric)
             rows.append(row)
