@@ -174,8 +174,8 @@ def train_model(
                 result.status, result.message = "stopped", f"stopped by the user at epoch {epoch}"
                 break
             x, targets, masks = _rows(train, batch, complete)
-            with autocast(config.train, device):  # (the losses themselves autocast to fp32)
-                losses = task_losses(data.tasks, model(x), targets, masks)
+            with autocast(config.train, device):
+                losses = task_losses(data.tasks, model(x), targets, masks).float()
             values = losses.tolist()  # the one host sync of a step
             if not all(map(math.isfinite, values)):
                 result.status, result.message = "diverged", _divergence_message(
@@ -211,10 +211,10 @@ def train_model(
         val_result = evaluate(model, data, val)
         first_val = first_val or val_result
         score = monitor_score(config.train, data.tasks, val_result, first_val)
+        train_loss = [statistics.fmean(per_task) for per_task in zip(*epoch_losses, strict=True)]
         record = {
             "epoch": epoch,
-            "train_loss": dict(zip(data.task_names, map(statistics.fmean, zip(*epoch_losses, strict=True)),
-                                   strict=True)),
+            "train_loss": dict(zip(data.task_names, train_loss, strict=True)),
             "val": val_result,
             "score": score,
             "lr": optimizer.param_groups[0]["lr"],

@@ -171,12 +171,13 @@ def shared_parameters(model: nn.Module) -> list[nn.Parameter]:
 class LossWeighting(WeightingMethod):
     """A method that turns the losses into one scalar and back-propagates it once.
 
-    A method either has `fixed_weights` (they do not depend on the losses: the backward
-    starts from the losses themselves with those weights, no sum is built) or a `combine`
-    (the scalar to back-propagate; the weight a task got is d(total)/d(L_i), read off the
-    backward pass itself (the losses retain their gradient), so it is exact for any scalarization). With `gramian_every: N` the Jacobian of the
-    losses on the shared parameters is also read off that backward every N steps
-    (`JacobianRecorder`), only to record the Gramian."""
+    A method has either `fixed_weights`, which do not depend on the losses (the backward
+    starts from the losses themselves with those weights; no sum is built), or `combine`, the
+    scalar to back-propagate. Then the weight a task got is d(total)/d(L_i), read off the
+    backward pass itself (the losses retain their gradient), so it is exact for any
+    scalarization. With `gramian_every: N` the Jacobian of the losses on the shared
+    parameters is also read off that backward every N steps (`JacobianRecorder`), only to
+    record the Gramian."""
 
     cost_class = "loss"
     shares_jacobian = True

@@ -80,7 +80,7 @@ class GradientWeighting(WeightingMethod):
         (the Jacobian read off it when the probe asks)."""
         weights = self.last_weights.to(losses.device, losses.dtype)
         recorder = JacobianRecorder(losses, shared) if self.keep_jacobian else None
-        backward_recording((weights * losses).sum(), recorder)
+        backward_recording(losses, recorder, weights)
         if recorder is not None:
             self.jacobian = recorder.jacobian(weights)
         return weights
