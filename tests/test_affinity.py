@@ -346,3 +346,34 @@ def test_the_probe_measures_the_same_from_the_weightings_jacobian(related_data, 
                                rtol=1e-4, atol=1e-6)
     torch.testing.assert_close(torch.tensor(handed.gramian), torch.tensor(own.gramian),
                                rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("shared,head,dropout", [([16], [8], 0.0), ([16, 12, 8], [], 0.0),
+                                                 ([16, 8], [4], 0.3)])
+def test_hard_sharings_batched_candidates_equal_vmapped_forwards(shared, head, dropout):
+    """The probe's fast lookahead for hard sharing (batched trunk products, heads run once on
+    every candidate's features) gives what vmapping the model's own forward gives."""
+    from torch.func import functional_call, vmap
+
+    from mtl_core.config import ModelConfig
+
+    tasks = [TaskSpec("a", "a", "regression"), TaskSpec("b", "b", "multiclass", classes=("x", "y", "z"))]
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(architecture="hard", shared=shared, head=head,
+                                    dropout=dropout), tasks, "tabular", (6,))
+    model.eval()  # the probe's mode when the model has dropout
+    names = [n for n, p in model.named_parameters()
+             if any(p is q for q in model.shared_parameters())]
+    params = dict(model.named_parameters())
+    candidates = {n: params[n].detach() + 0.1 * torch.randn(4, *params[n].shape) for n in names}
+    x = torch.randn(10, 6)
+    fast = model.candidate_outputs(x, candidates)
+    assert fast is not None
+    def forward(*values):
+        return functional_call(model, dict(zip(names, values, strict=True)), (x,))
+
+    reference = vmap(forward)(*candidates.values())
+    for name in ("a", "b"):
+        torch.testing.assert_close(fast[name], reference[name])
+    model.train()  # with dropout drawing there is no fast path
+    assert (model.candidate_outputs(x, candidates) is None) == (dropout > 0)

@@ -119,6 +119,15 @@ class MTLModel(nn.Module, ABC):
         evaluation and the affinity probe need not switch modes."""
         return not any(isinstance(module, TRAIN_ONLY) for module in self.modules())
 
+    def candidate_outputs(
+        self, x: torch.Tensor, shared: dict[str, torch.Tensor]
+    ) -> dict[str, torch.Tensor] | None:
+        """Outputs [C, N, ...] per task of C candidate models that differ from this one only
+        in the shared parameters (`shared`: name -> the C values stacked), in one batched
+        pass, for architectures that can do it faster than `torch.func.vmap`; None where
+        they cannot (the affinity probe then vmaps `forward`)."""
+        return None
+
     def regularization(self) -> torch.Tensor | None:
         """An extra loss term the architecture needs (e.g. soft sharing's L2 tie)."""
         return None

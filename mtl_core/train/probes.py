@@ -138,14 +138,18 @@ class LookaheadProbe:
 
     def _losses_after(self, x, targets, masks, candidates: list[torch.Tensor]) -> torch.Tensor:
         """[i][j] = L_j with the shared parameters after the step on task i (the T candidate
-        models' outputs in one vmapped forward, their losses batched outside of vmap)."""
+        models' outputs in one batched pass: the architecture's own, else a vmapped forward;
+        their losses batched outside of vmap)."""
 
         def outputs_with(shared: list[torch.Tensor]) -> dict[str, torch.Tensor]:
             return functional_call(self.model, dict(zip(self.shared_names, shared, strict=True)),
                                    (x,), tie_weights=self.tied)
 
         outputs = None
-        if self.vectorize:
+        if self.vectorize:  # the architecture's own batched pass, else vmap
+            outputs = self.model.candidate_outputs(
+                x, dict(zip(self.shared_names, candidates, strict=True)))
+        if outputs is None and self.vectorize:
             try:
                 outputs = vmap(outputs_with)(candidates)
             except RuntimeError:

@@ -37,6 +37,28 @@ class HardSharing(MTLModel):
         features = self.trunk(self.encoder(x))
         return {name: h(features) for name, h in self.heads.items()}, [features]
 
+    def candidate_outputs(self, x, shared):
+        """A tabular trunk of Linear and ReLU layers (Dropout when it is off) as batched
+        matrix products over the candidates; the heads, the same for every candidate, then
+        run once on all the candidates' features. None for any other trunk or encoder."""
+        if not isinstance(self.encoder, nn.Identity) or x.dim() != 2:
+            return None
+        count = next(iter(shared.values())).shape[0]
+        hidden = x.expand(count, *x.shape)  # a view: every candidate reads the same rows
+        for index, layer in enumerate(self.trunk):
+            if isinstance(layer, nn.Linear):
+                bias = shared.get(f"trunk.{index}.bias")
+                weight = shared[f"trunk.{index}.weight"].mT
+                hidden = (torch.bmm(hidden, weight) if bias is None
+                          else torch.baddbmm(bias.unsqueeze(1), hidden, weight))
+            elif isinstance(layer, nn.ReLU):
+                hidden = torch.relu(hidden)
+            elif not (isinstance(layer, nn.Dropout) and (layer.p == 0 or not self.training)):
+                return None
+        rows = hidden.reshape(-1, hidden.shape[-1])
+        return {name: head(rows).reshape(count, x.shape[0], -1)
+                for name, head in self.heads.items()}
+
     def representation_modules(self) -> list[nn.Module]:
         return [self.trunk]
 
