@@ -162,3 +162,18 @@ def test_two_jobs_at_once_do_not_mix_their_state(penguins_config):
     for summary, metrics in zip(summaries, alone, strict=True):
         split = summary["split"]
         assert {n: t["metrics"] for n, t in summary["tasks"].items()} == metrics[split]
+
+
+@pytest.mark.parametrize("method", ["mgda", "cagrad"])
+def test_a_curriculum_does_not_stall_minimum_norm_methods(penguins_config, method):
+    """Before a curriculum task joins, its loss is scaled to 0: MGDA and CAGrad must follow the
+    tasks that train (weight 0 on the waiting one), as they do once it has joined."""
+    penguins_config["train"].update(curriculum={"body_mass": 3}, epochs=2)
+    penguins_config["weighting"] = {"method": method}
+    config = config_from_dict(penguins_config)
+    result = train_model(config, prepare_data(config.data))
+    assert result.status == "completed"
+    assert all(weights[2] == 0 for weights in result.task_weights)  # never joined in 2 epochs
+    assert all(weights[0] + weights[1] > 0 for weights in result.task_weights)
+    first, last = result.history[0]["val"], result.history[-1]["val"]
+    assert last["species"]["loss"] < first["species"]["loss"]

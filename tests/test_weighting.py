@@ -377,3 +377,30 @@ def test_an_amortised_step_also_hands_over_its_jacobian():
     scheme.backward(losses, model, 1)  # reuses the step-0 weights
     torch.testing.assert_close(scheme.jacobian.matrix(), per_task_gradients(model, losses),
                                rtol=1e-4, atol=1e-6)
+
+
+GRADIENT_METHODS = ["upgrad", "mgda", "pcgrad", "cagrad", "nash_mtl", "imtl_g", "aligned_mtl",
+                    "dualproj", "graddrop", "gradvac", "config"]
+
+
+@pytest.mark.parametrize("method", GRADIENT_METHODS)
+def test_a_task_with_a_zero_gradient_gets_weight_zero_and_does_not_stall_the_others(method):
+    """A task whose loss is scaled to 0 (a curriculum task not yet joined) has a zero row in
+    J: it gets weight 0, the update follows the other tasks (MGDA's minimum-norm point would
+    otherwise be 0), and no solver warns or returns NaN."""
+    import warnings
+
+    model = tiny_hard_model()
+    losses = losses_of(model) * torch.tensor([1.0, 1.0, 0.0])
+    rows = per_task_gradients(model, losses)
+    assert rows[2].abs().sum() == 0 and rows[:2].abs().sum() > 0
+    scheme = weighting(method)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        weights = scheme.backward(losses, model, 0)
+    assert weights[2] == 0
+    update = shared_grad(model)
+    assert torch.isfinite(update).all() and update.norm() > 1e-3 * rows[:2].norm()
+    if method in ("upgrad", "mgda", "dualproj", "imtl_g", "cagrad"):  # deterministic, stateless
+        reference = build_weighting(WeightingConfig(method=method), ["t0", "t1"]).aggregator
+        torch.testing.assert_close(update, reference(rows[:2]), rtol=1e-4, atol=1e-6)

@@ -33,6 +33,8 @@ class GradientWeighting(WeightingMethod):
     def __init__(self, task_names, params, update_every=1, gramian_every=0):
         super().__init__(task_names, params, update_every, gramian_every)
         self.aggregator = self.make_aggregator(len(self.task_names), self.params)
+        # Aggregators for subsets of the tasks (see `aggregate_active`), made when first needed.
+        self._subset_aggregators: dict[tuple[int, ...], Aggregator] = {}
         self.last_weights: torch.Tensor | None = None
         self._others: tuple[Any, list] | None = None
 
@@ -66,7 +68,7 @@ class GradientWeighting(WeightingMethod):
         matrix = jacobian.matrix()
         gramian = matrix @ matrix.T
         self.record_gramian(step, gramian)
-        weights, update = self.aggregate(matrix, gramian)
+        weights, update = self.aggregate_active(matrix, gramian)
         for param, part in zip(shared, update.split([p.numel() for p in shared]), strict=True):
             _accumulate(param, part.view_as(param))
         for param, grad in zip(others, jacobian.other_grads, strict=True):
@@ -85,17 +87,28 @@ class GradientWeighting(WeightingMethod):
             self.jacobian = recorder.jacobian(weights)
         return weights
 
-    def aggregate(self, matrix: torch.Tensor, gramian: torch.Tensor):
-        """-> (task weights, update). A torchjd aggregator that weights the rows from the
-        Gramian gets the Gramian already computed for the records; any other gets J."""
-        if isinstance(self.aggregator, GramianWeightedAggregator):
-            weights = self.aggregator.gramian_weighting(gramian)
-            return weights, weights.to(matrix.dtype) @ matrix
-        if isinstance(self.aggregator, WeightedAggregator):
-            weights = self.aggregator.weighting(matrix)
-            return weights, weights.to(matrix.dtype) @ matrix
-        update = self.aggregator(matrix)
-        return _effective_weights(matrix, gramian, update), update
+    def aggregate_active(self, matrix: torch.Tensor, gramian: torch.Tensor):
+        """-> (task weights, update), aggregating only the tasks whose gradient is not zero.
+        A task whose loss is scaled to 0 (a curriculum task that has not joined yet) or has
+        no label in the batch has nothing to say about the direction: left in, it would make
+        MGDA's minimum-norm point and CAGrad's update 0 (training stalls) and Nash-MTL's
+        solve divide by 0. It gets weight 0; the other tasks are aggregated by an aggregator
+        of their own (stateful ones keep a state per set of tasks)."""
+        active = tuple(i for i, norm in enumerate(gramian.diagonal().tolist()) if norm > 0)
+        if len(active) == len(matrix):
+            return aggregate(self.aggregator, matrix, gramian)
+        weights = matrix.new_zeros(len(matrix))
+        if not active:
+            return weights, matrix.new_zeros(matrix.shape[1])
+        aggregator = self._subset_aggregators.get(active)
+        if aggregator is None:
+            aggregator = self._subset_aggregators[active] = self.make_aggregator(
+                len(active), self.params)
+        index = torch.tensor(active, device=matrix.device)
+        subset_weights, update = aggregate(aggregator, matrix[index],
+                                           gramian[index][:, index])
+        weights[index] = subset_weights.to(weights.dtype)
+        return weights, update
 
     def _plain_backward(self, losses: torch.Tensor) -> torch.Tensor:
         self.note(f"'{self.name}' needs parameters shared by several tasks; this model has none "
@@ -103,6 +116,19 @@ class GradientWeighting(WeightingMethod):
         weights = torch.ones_like(losses).detach()
         (weights * losses).sum().backward()
         return weights
+
+
+def aggregate(aggregator: Aggregator, matrix: torch.Tensor, gramian: torch.Tensor):
+    """-> (task weights, update) of a torchjd aggregator. One that weights the rows from the
+    Gramian gets the Gramian already computed for the records; any other gets J."""
+    if isinstance(aggregator, GramianWeightedAggregator):
+        weights = aggregator.gramian_weighting(gramian)
+        return weights, weights.to(matrix.dtype) @ matrix
+    if isinstance(aggregator, WeightedAggregator):
+        weights = aggregator.weighting(matrix)
+        return weights, weights.to(matrix.dtype) @ matrix
+    update = aggregator(matrix)
+    return _effective_weights(matrix, gramian, update), update
 
 
 def _accumulate(param: torch.Tensor, grad: torch.Tensor) -> None:
