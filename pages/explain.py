@@ -190,8 +190,8 @@ elif explanation.input_kind == "text":
              "Integrated Gradients at the token embedding): red pushes the task's output up, "
              "blue pushes it down.")
     st.plotly_chart(token_heatmap(explanation, index), width="stretch", key="tokens")
-    st.caption("Tokens are hashed word and character n-grams; the run keeps their ids, not "
-               "their text, so they are labelled by position and id.")
+    st.caption("Tokens are word n-grams and, in brackets, character n-grams, hashed into "
+               "ids; where two n-grams share an id, both are shown (a / b).")
 else:
     st.write("Where each task looks, on average over the examples (mean |Integrated "
              "Gradients| per pixel).")

@@ -61,6 +61,26 @@ def test_tasks_from_two_datasets_share_one_text_input():
     assert total == 600 + 300
 
 
+def test_every_hashed_id_reads_as_the_ngrams_behind_it():
+    """Attribution charts label token ids with text: every id of every split has a label,
+    and every n-gram named in a label hashes to that id and occurs in some text."""
+    from mtl_core.data.text import _bucket, text_ngrams
+
+    data = _tweets(text={"max_tokens": 24, "word_ngrams": 2, "char_ngrams": 3})
+    ids = {int(t) for split in data.splits.values() for t in split.x.unique()} - {0}
+    assert ids <= set(data.token_texts)
+    settings = config_from_dict({"data": {"source": "x", "tasks": [
+        {"name": "t", "column": "t"}], "text": {"word_ngrams": 2, "char_ngrams": 3}}}).data.text
+    texts = pd.concat([pd.read_csv(REPO / "examples/data/tweets_sentiment.csv")["text"],
+                       pd.read_csv(REPO / "examples/data/tweets_irony.csv")["tweet"]])
+    grams = {g for text in texts for g in text_ngrams(text, settings)}
+    for token in sorted(ids)[:200]:
+        for label in data.token_texts[token].split(" / "):
+            gram = label[1:-1] if label.startswith("[") else label
+            full = f"c:{gram}" if label.startswith("[") else f"w:{gram}"
+            assert full in grams and _bucket(full) == token
+
+
 def test_text_settings_shape_the_tensor():
     data = _tweets(text={"max_tokens": 16, "word_ngrams": 1, "char_ngrams": 0})
     x = data.splits["train"].x

@@ -70,5 +70,12 @@ def test_token_heatmap_leaves_padding_out():
                             ExplainOptions(samples=4, n_steps=8)).explain()
     trace = token_heatmap(explanation, 1).data[0]
     assert len(trace.x) == 6
+    assert list(trace.x) == [f"{p}: #{int(ids[1, p])}" for p in range(6)]  # no text known
+    data = make_data(ids, input_kind="text")
+    data.token_texts = {int(t): f"word{int(t)}" for t in ids.unique() if t} | {9999: "unused"}
+    labelled = Explainer(model, data, ExplainOptions(samples=4, n_steps=8)).explain()
+    assert labelled.token_texts == {k: v for k, v in data.token_texts.items() if k != 9999}
+    assert list(token_heatmap(labelled, 1).data[0].x) == [f"{p}: word{int(ids[1, p])}"
+                                                          for p in range(6)]
     assert trace.zmid == 0
     assert np.abs(np.asarray(trace.z)).max() <= 1 + 1e-9

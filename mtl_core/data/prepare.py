@@ -19,7 +19,7 @@ from mtl_core.data.sources import load_source
 from mtl_core.data.splits import SPLIT_NAMES, seeded_rows, split_plan
 from mtl_core.data.tabular import TabularEncoder
 from mtl_core.data.tasks import TaskSpec, check_target, class_names, infer_kind
-from mtl_core.data.text import hash_texts, joined_text
+from mtl_core.data.text import hash_texts, joined_text, token_label
 from mtl_core.errors import UserError
 
 # Fewer training rows than this cannot be split into train/validation/test and learned.
@@ -60,6 +60,8 @@ class PreparedData:
     # One entry per dataset (index = SplitTensors.sources value): "source[:config]".
     source_names: list[str] = field(default_factory=list)
     input_columns: dict[str, list[str]] = field(default_factory=dict)
+    # Text inputs: how each hashed n-gram id reads (the n-gram(s) behind it).
+    token_texts: dict[int, str] = field(default_factory=dict)
 
     @property
     def task_names(self) -> list[str]:
@@ -262,9 +264,11 @@ def _wrong_input(column: str, column_type: str, input_type: str) -> str:
             "model: ignore it or change its type")
 
 
-def _encode_inputs(parts: list[_Part], input_type: str, config: DataConfig):
+def _encode_inputs(parts: list[_Part], input_type: str, config: DataConfig,
+                   vocabulary: dict[int, list[str]]):
     """-> ({part label: {frame name: x array}}, input_shape, feature_names). Each frame is
-    encoded once; splits then take their rows."""
+    encoded once; splits then take their rows. Text: `vocabulary` collects the n-grams
+    behind each hashed id."""
     if input_type == "tabular":
         columns = parts[0].inputs
         for part in parts[1:]:
@@ -279,7 +283,7 @@ def _encode_inputs(parts: list[_Part], input_type: str, config: DataConfig):
         xs = {p.label: {n: encoder.transform(f) for n, f in p.frames.items()} for p in parts}
         return xs, (len(encoder.feature_names),), encoder.feature_names
     if input_type == "text":
-        xs = {p.label: {n: hash_texts(joined_text(f, p.inputs), config.text)
+        xs = {p.label: {n: hash_texts(joined_text(f, p.inputs), config.text, vocabulary)
                         for n, f in p.frames.items()} for p in parts}
         names = [f"token {i}" for i in range(config.text.max_tokens)]
         return xs, (config.text.max_tokens,), names
@@ -339,7 +343,8 @@ def prepare_data(config: DataConfig) -> PreparedData:
     specs = [spec for part in parts for spec in part.specs]
     order = {t.name: i for i, t in enumerate(config.tasks)}
     specs.sort(key=lambda s: order[s.name])
-    xs, input_shape, feature_names = _encode_inputs(parts, input_type, config)
+    vocabulary: dict[int, list[str]] = {}
+    xs, input_shape, feature_names = _encode_inputs(parts, input_type, config, vocabulary)
     targets = {part.label: _encoded_targets(part, specs) for part in parts}
     splits = {split: _split_tensors(parts, specs, split, xs, targets) for split in SPLIT_NAMES}
     stats = {s.name: _standardise(splits, s) for s in specs if s.kind == "regression"}
@@ -352,4 +357,5 @@ def prepare_data(config: DataConfig) -> PreparedData:
         target_stats=stats,
         source_names=[p.label for p in parts],
         input_columns={p.label: p.inputs for p in parts},
+        token_texts={token: token_label(grams) for token, grams in vocabulary.items()},
     )

@@ -15,6 +15,7 @@ from mtl_core.config.schema import TextConfig
 
 # Id space of the hashed n-grams; id 0 is padding, so hashes land in 1..HASH_BUCKETS-1.
 HASH_BUCKETS = 2**14
+MAX_SHOWN = 3  # n-grams kept per id to label it (several n-grams can share an id)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -37,8 +38,11 @@ def text_ngrams(text: str, settings: TextConfig) -> list[str]:
     return grams
 
 
-def hash_texts(texts: pd.Series, settings: TextConfig) -> np.ndarray:
-    """int64 [N, max_tokens]: hashed n-gram ids, truncated, padded with 0."""
+def hash_texts(
+    texts: pd.Series, settings: TextConfig, vocabulary: dict[int, list[str]] | None = None
+) -> np.ndarray:
+    """int64 [N, max_tokens]: hashed n-gram ids, truncated, padded with 0. `vocabulary`, when
+    given, collects the n-grams behind each id (up to MAX_SHOWN distinct ones: ids collide)."""
     ids = np.zeros((len(texts), settings.max_tokens), dtype=np.int64)
     cache: dict[str, int] = {}
     for row, text in enumerate(texts.fillna("").astype(str)):
@@ -47,8 +51,18 @@ def hash_texts(texts: pd.Series, settings: TextConfig) -> np.ndarray:
             bucket = cache.get(gram)
             if bucket is None:
                 bucket = cache[gram] = _bucket(gram)
+                if vocabulary is not None:
+                    seen = vocabulary.setdefault(bucket, [])
+                    if gram not in seen and len(seen) < MAX_SHOWN:
+                        seen.append(gram)
             ids[row, col] = bucket
     return ids
+
+
+def token_label(grams: list[str]) -> str:
+    """How an id reads on a chart: word n-grams as their words, character n-grams in
+    brackets ("[<go]"), colliding n-grams joined by " / "."""
+    return " / ".join(g[2:] if g.startswith("w:") else f"[{g[2:]}]" for g in grams)
 
 
 def joined_text(frame: pd.DataFrame, columns: list[str]) -> pd.Series:

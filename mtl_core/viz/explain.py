@@ -161,22 +161,24 @@ def _completeness_cells(completeness) -> dict[str, object]:
 
 
 def token_heatmap(explanation: Explanation, index: int) -> go.Figure:
-    """Text: one example's signed attribution per token position (hashed n-gram id), per
-    task, on a diverging scale centred at 0; padding positions are left out."""
+    """Text: one example's signed attribution per token position, labelled with its n-gram
+    (word n-grams as words, character n-grams in brackets), per task, on a diverging scale
+    centred at 0; padding positions are left out."""
     ids = explanation.x[index]
     keep = np.flatnonzero(ids != 0)
+    labels = [f"{p}: {explanation.token_texts.get(int(ids[p]), f'#{ids[p]}')}" for p in keep]
     tasks = list(explanation.inputs)
     z = np.stack([explanation.inputs[t].values[index][keep] for t in tasks])
     # Each task relative to its own largest |attribution| (tasks' outputs differ in scale).
     bounds = np.abs(z).max(axis=1, keepdims=True)
     relative = np.divide(z, bounds, out=np.zeros_like(z), where=bounds > 0)
     figure = go.Figure(go.Heatmap(
-        z=relative, customdata=z, x=[f"{p}:#{ids[p]}" for p in keep], y=tasks,
+        z=relative, customdata=z, x=labels, y=tasks,
         colorscale=DIVERGING, reversescale=True, zmid=0, zmin=-1, zmax=1,
-        colorbar={"title": "of the task's max"},
-        hovertemplate="%{y}<br>position:n-gram id %{x}<br>%{customdata:.4f}<extra></extra>"))
-    figure.update_layout(height=120 + 40 * len(tasks), margin={"t": 30, "b": 40},
-                         xaxis={"title": "token position : hashed n-gram id",
-                                "type": "category"},
+        colorbar={"title": "of the task's max", "tickvals": [-1, 0, 1]},
+        hovertemplate="%{y}<br>position: n-gram %{x}<br>%{customdata:.4f}<extra></extra>"))
+    figure.update_layout(height=200 + 40 * len(tasks), margin={"t": 30, "b": 40},
+                         xaxis={"title": "token position: n-gram", "type": "category",
+                                "tickangle": -45},
                          yaxis={"autorange": "reversed"})
     return figure

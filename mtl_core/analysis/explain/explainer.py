@@ -55,6 +55,7 @@ class Explanation:
     run_id: str | None = None
     architecture: str | None = None
     drivers: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
+    token_texts: dict[int, str] = field(default_factory=dict)  # text: the explained ids' n-grams
 
     def to_json(self) -> dict[str, Any]:
         """The `explain --json` document."""
@@ -86,6 +87,8 @@ class Explanation:
             "smoothgrad": self.options.smoothgrad,
             "seconds": round(self.seconds, 3),
             "tasks": self.tasks,
+            **({"token_texts": {str(k): v for k, v in sorted(self.token_texts.items())}}
+               if self.input_kind == "text" else {}),
             "units": {
                 "shared": units.shared,
                 "count": int(units.importance.shape[1]),
@@ -161,12 +164,16 @@ class Explainer:
         units = unit_profiles(self.model, self.specs, self.x, self.baseline, self.options, tick)
         inputs = input_attributions(self.model, self.specs, self.x, self.baseline,
                                     self.options, tick)
+        x = self.x.detach().cpu().numpy()
+        shown = ({int(t): self.data.token_texts[int(t)] for t in np.unique(x)
+                  if t != 0 and int(t) in self.data.token_texts}  # (0: padding)
+                 if self.data.input_kind == "text" else {})
         return Explanation(
             tasks=[s.name for s in self.specs], input_kind=self.data.input_kind,
-            feature_names=list(self.data.feature_names), split=self.split,
-            x=self.x.detach().cpu().numpy(), units=units, inputs=inputs, options=self.options,
-            device=str(self.device), seconds=time.perf_counter() - start, run_id=self.run_id,
-            architecture=getattr(self.model, "architecture", None))
+            feature_names=list(self.data.feature_names), split=self.split, x=x, units=units,
+            inputs=inputs, options=self.options, device=str(self.device),
+            seconds=time.perf_counter() - start, run_id=self.run_id,
+            architecture=getattr(self.model, "architecture", None), token_texts=shown)
 
     def unit_shape(self) -> tuple[int, ...]:
         """Shape of one example's representation (that of the first explained task)."""
