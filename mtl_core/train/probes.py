@@ -16,7 +16,8 @@ Z is not divided by the learning rate.
 
 The probe never changes the trained model: it evaluates in eval mode (no dropout random
 numbers drawn, no normalisation statistics updated), takes gradients with
-`torch.autograd.grad` (no `.grad` written), substitutes candidate parameters through
+`torch.autograd.grad` (no `.grad` written), runs the candidate models through the
+architecture's own batched pass (`MTLModel.candidate_outputs`, hard sharing) or
 `torch.func.functional_call` (the module's own tensors are never written) and only reads
 the optimizer state. When the model has no dropout or batch norm (eval mode computes what
 train mode does), it reuses the training step's own forward of the batch and the Jacobian

@@ -2,8 +2,9 @@
 the weight each task got, and keep what a run records (task weights, task-gradient Gramians).
 
 Two families share this base:
-- `LossWeighting` (cost class "loss"): combines the losses into one scalar and runs one
-  ordinary backward (torchjd scalarizers, static weights, GradNorm's learned weights).
+- `LossWeighting` (cost class "loss"): weights the losses and runs one ordinary backward:
+  `FixedWeighting` with weights known beforehand (static weights, GradNorm's learned
+  weights), `ScalarizerWeighting` (in `scalarized.py`) for torchjd scalarizers.
 - `GradientWeighting` (cost class "gradient", in `gradient.py`): computes the Jacobian of the
   task losses on the shared parameters and aggregates it (torchjd aggregators).
 """
@@ -169,47 +170,26 @@ def shared_parameters(model: nn.Module) -> list[nn.Parameter]:
 
 
 class LossWeighting(WeightingMethod):
-    """A method that turns the losses into one scalar and back-propagates it once.
-
-    A method has either `fixed_weights`, which do not depend on the losses (the backward
-    starts from the losses themselves with those weights; no sum is built), or `combine`, the
-    scalar to back-propagate. Then the weight a task got is d(total)/d(L_i), read off the
-    backward pass itself (the losses retain their gradient), so it is exact for any
-    scalarization. With `gramian_every: N` the Jacobian of the losses on the shared
+    """A method that weights the task losses and back-propagates them once
+    (`weighted_backward`). With `gramian_every: N` the Jacobian of the losses on the shared
     parameters is also read off that backward every N steps (`JacobianRecorder`), only to
     record the Gramian."""
 
     cost_class = "loss"
     shares_jacobian = True
 
-    def combine(self, losses: torch.Tensor, step: int) -> torch.Tensor:
-        """The scalar to back-propagate (every method without `fixed_weights` defines it)."""
-        raise NotImplementedError(f"weighting '{self.name}' defines neither combine() nor "
-                                  "fixed_weights()")
-
-    def fixed_weights(self, losses: torch.Tensor) -> torch.Tensor | None:
-        """The task weights when they do not depend on the losses (static methods): the
-        gradient is then Σ_i w_i ∂L_i/∂θ, back-propagated from the losses with no sum node
-        and no hook."""
-        return None
-
     def backward(self, losses, model, step):
         recorder = self.recorder(losses, model, step)
-        fixed = self.fixed_weights(losses)
-        if fixed is not None:
-            backward_recording(losses, recorder, fixed)
-            weights = fixed
-        else:
-            weights = self._backward_reading_weights(losses, step, recorder)
+        weights = self.weighted_backward(losses, step, recorder)
         if recorder is not None:
             self.keep(recorder.jacobian(weights), step)
         return weights
 
-    def _backward_reading_weights(self, losses, step: int, recorder) -> torch.Tensor:
-        losses.retain_grad()  # d(total)/d(L_i), the weights: kept by autograd's own hook
-        backward_recording(self.combine(losses, step), recorder)
-        weights = losses.grad
-        return torch.zeros_like(losses).detach() if weights is None else weights.detach()
+    @abstractmethod
+    def weighted_backward(self, losses: torch.Tensor, step: int,
+                          recorder: JacobianRecorder | None) -> torch.Tensor:
+        """Back-propagate the weighted losses once (recording for `recorder` when there is
+        one) and return the weight each task got."""
 
     def gramian_due(self, step: int) -> bool:
         return bool(self.gramian_every) and step % self.gramian_every == 0
@@ -234,3 +214,18 @@ class LossWeighting(WeightingMethod):
         if self.gramian_due(step):
             matrix = jacobian.matrix()
             self.record_gramian(step, matrix @ matrix.T)
+
+
+class FixedWeighting(LossWeighting):
+    """Weights known before the backward (they do not depend on this step's losses): the
+    gradient Σ_i w_i ∂L_i/∂θ is back-propagated from the losses themselves with those
+    weights, with no sum node and nothing to read off."""
+
+    @abstractmethod
+    def fixed_weights(self, losses: torch.Tensor) -> torch.Tensor:
+        """This step's task weights (shape [T], no graph)."""
+
+    def weighted_backward(self, losses, step, recorder):
+        weights = self.fixed_weights(losses)
+        backward_recording(losses, recorder, weights)
+        return weights

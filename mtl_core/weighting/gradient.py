@@ -114,7 +114,7 @@ class GradientWeighting(WeightingMethod):
         self.note(f"'{self.name}' needs parameters shared by several tasks; this model has none "
                   "(e.g. single_task), so every step was a plain backward of Σ_i L_i")
         weights = torch.ones_like(losses).detach()
-        (weights * losses).sum().backward()
+        losses.backward(weights)
         return weights
 
 

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from mtl_core.weighting.base import LossWeighting
+from mtl_core.weighting.jacobian import backward_recording
 
 
 class ScalarizerWeighting(LossWeighting):
@@ -30,7 +31,16 @@ class ScalarizerWeighting(LossWeighting):
         return [] if self.self_stepped else list(self.scalarizer.parameters())
 
     def combine(self, losses: torch.Tensor, step: int) -> torch.Tensor:
+        """The scalar to back-propagate."""
         if losses.device != self._device:
             self.scalarizer.to(losses.device)
             self._device = losses.device
         return self.scalarizer(losses)
+
+    def weighted_backward(self, losses, step, recorder):
+        """The weight a task got is d(total)/d(L_i), read off the backward itself (the losses
+        retain their gradient), so it is exact for any scalarization."""
+        losses.retain_grad()
+        backward_recording(self.combine(losses, step), recorder)
+        weights = losses.grad
+        return torch.zeros_like(losses).detach() if weights is None else weights.detach()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mtl_core.weighting.base import LossWeighting, Param
-from mtl_core.weighting.jacobian import JacobianRecorder, backward_recording
+from mtl_core.weighting.base import FixedWeighting, Param
+from mtl_core.weighting.jacobian import JacobianRecorder
 from mtl_core.weighting.registry import register
 
 
 @register("gradnorm")
-class GradNorm(LossWeighting):
+class GradNorm(FixedWeighting):
     """Learned weights w_i. On the last shared weight matrix W, G_i = w_i ‖∇_W L_i‖ is pulled
     towards mean(G) · r_i^α, where r_i = (L_i / L_i(0)) / mean_j(L_j / L_j(0)) is the task's
     relative inverse training rate: L_grad = Σ_i |G_i − target_i| (target held constant)
@@ -41,13 +41,12 @@ class GradNorm(LossWeighting):
         if not layer:
             self.note("GradNorm kept its weights fixed: the model has no shared weight matrix")
             return super().backward(losses, model, step)
-        weights = self.task_weights.detach().to(losses.device, losses.dtype, copy=True)
         due = step % self.update_every == 0
         # The norms need the rows on W; the probe or a due Gramian wants all shared rows.
         recorder = self.recorder(losses, model, step)
         if recorder is None and due and len(losses) > 1:
             recorder = JacobianRecorder(losses, layer)
-        backward_recording((weights * losses).sum(), recorder)
+        weights = self.weighted_backward(losses, step, recorder)
         if recorder is None:
             return weights
         jacobian = recorder.jacobian(weights)  # the model's own backward, read per task
@@ -70,8 +69,9 @@ class GradNorm(LossWeighting):
         grad = torch.sign(scaled - target) * norms
         weights.grad = grad.to(weights.device) if weights.grad is None else weights.grad + grad
 
-    def combine(self, losses, step):
-        return (self.task_weights.detach().to(losses.device, losses.dtype) * losses).sum()
+    def fixed_weights(self, losses):
+        """The learned weights as they stand (they change in `after_step`, not in the step)."""
+        return self.task_weights.detach().to(losses.device, losses.dtype, copy=True)
 
     def after_step(self, model, step, losses_after=None) -> None:
         with torch.no_grad():

@@ -5,12 +5,12 @@ from __future__ import annotations
 import torch
 
 from mtl_core.errors import UserError
-from mtl_core.weighting.base import LossWeighting
+from mtl_core.weighting.base import FixedWeighting
 from mtl_core.weighting.registry import register
 
 
 @register("equal")
-class EqualWeighting(LossWeighting):
+class EqualWeighting(FixedWeighting):
     """Equal weighting (Σ_i L_i): the baseline every other method must beat ("In Defense of
     the Unitary Scalarization", Kurin et al., NeurIPS 2022). Cost class: loss (1 backward)."""
 
@@ -29,7 +29,7 @@ class EqualWeighting(LossWeighting):
 
 
 @register("static")
-class StaticWeighting(LossWeighting):
+class StaticWeighting(FixedWeighting):
     """User-chosen fixed weights (`params.weights: {task: w}`, missing tasks 1), optionally
     normalised (`params.normalize: true`) to sum to the number of tasks, so that the overall
     step size stays that of equal weighting. Cost class: loss (1 backward)."""
