@@ -23,7 +23,6 @@ import json
 import statistics
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import torch
@@ -133,7 +132,6 @@ def step_ms(steps: dict, repeats: int, warmup: int) -> dict[str, float]:
 
 def run(quick: bool = False) -> dict:
     torch.set_num_threads(1)
-    warnings.filterwarnings("ignore", message=".*not DPP.*")  # cvxpy, once per Nash-MTL solve
     repeats, warmup = (15, 3) if quick else (120, 5)
     from mtl_core.weighting.registry import weighting_class
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from mtl_core.config import ModelConfig, WeightingConfig
@@ -404,3 +406,49 @@ def test_a_task_with_a_zero_gradient_gets_weight_zero_and_does_not_stall_the_oth
     if method in ("upgrad", "mgda", "dualproj", "imtl_g", "cagrad"):  # deterministic, stateless
         reference = build_weighting(WeightingConfig(method=method), ["t0", "t1"]).aggregator
         torch.testing.assert_close(update, reference(rows[:2]), rtol=1e-4, atol=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.integers(2, 7), seed=st.integers(0, 10**6), c=st.floats(0.0, 2.0),
+       common=st.floats(0.0, 3.0))
+def test_direct_cagrad_solve_gives_torchjds_update(rows, seed, c, common):
+    """CAGrad's program handed to Clarabel directly gives the update torchjd's cvxpy program
+    gives (same solver, same program: equal to the solver's tolerance)."""
+    from torchjd.aggregation._cagrad import CAGradWeighting
+
+    from mtl_core.weighting.methods.cagrad import DirectCAGradWeighting
+
+    generator = torch.Generator().manual_seed(seed)
+    jacobian = (torch.randn(rows, 30, generator=generator, dtype=torch.float64)
+                + common * torch.randn(1, 30, generator=generator, dtype=torch.float64))
+    gramian = jacobian @ jacobian.T
+    expected = CAGradWeighting(c)(gramian) @ jacobian
+    got = DirectCAGradWeighting(c)(gramian) @ jacobian
+    assert torch.linalg.norm(got - expected) <= 1e-3 * torch.linalg.norm(expected) + 1e-9
+
+
+@settings(max_examples=15, deadline=None)
+@given(rows=st.integers(2, 6), seed=st.integers(0, 10**6), common=st.floats(0.0, 2.0),
+       max_norm=st.sampled_from([0.0, 1.0]))
+def test_direct_nash_mtl_solves_follow_torchjds_weights_step_after_step(
+        rows, seed, common, max_norm):
+    """Nash-MTL with its inner programs solved directly gives torchjd's weights on every step
+    of a sequence (the state, warm start and stopping rule carry over)."""
+    import warnings
+
+    from torchjd.aggregation import NashMTL
+
+    from mtl_core.weighting.methods.nash_mtl import DirectNashMTLWeighting
+
+    generator = torch.Generator().manual_seed(seed)
+    reference = NashMTL(rows, max_norm=max_norm, optim_niter=20).weighting
+    direct = DirectNashMTLWeighting(rows, max_norm=max_norm, update_weights_every=1,
+                                    optim_niter=20)
+    base = torch.randn(1, 40, generator=generator)
+    for _ in range(4):
+        jacobian = torch.randn(rows, 40, generator=generator) + common * base
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # cvxpy: "not DPP", on every torchjd solve
+            expected = reference(jacobian)
+        got = direct(jacobian)
+        assert torch.allclose(got, expected, rtol=1e-3, atol=1e-5), (got, expected)
