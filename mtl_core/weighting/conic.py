@@ -22,7 +22,9 @@ SOLVED = {"Solved", "AlmostSolved"}
 
 def _solve(q: np.ndarray, a: np.ndarray, b: np.ndarray, cones: list) -> np.ndarray | None:
     """x minimising qᵀx with b − Ax in `cones`, or None when the solver does not reach it."""
-    solver = clarabel.DefaultSolver(_no_quadratic(len(q)), q, _dense_csc(a), b, cones,
+    # Only A's nonzeros are handed over (scipy drops the zeros): the solver's KKT system then
+    # has the programs' real, sparse structure.
+    solver = clarabel.DefaultSolver(_no_quadratic(len(q)), q, sparse.csc_matrix(a), b, cones,
                                     _SETTINGS)
     solution = solver.solve()
     if str(solution.status) not in SOLVED:
@@ -43,14 +45,6 @@ _SETTINGS = _quiet_settings()
 def _no_quadratic(size: int) -> sparse.csc_matrix:
     """The all-zero P of a linear objective (read, never written, by the solver)."""
     return sparse.csc_matrix((size, size))
-
-
-def _dense_csc(a: np.ndarray) -> sparse.csc_matrix:
-    """`a` in compressed-column form, every entry stored (these programs are tiny): built from
-    its columns directly, not through scipy's general conversion."""
-    rows, columns = a.shape
-    return sparse.csc_matrix((a.ravel(order="F"), np.tile(np.arange(rows), columns),
-                              np.arange(0, rows * columns + 1, rows)), shape=a.shape)
 
 
 def min_linear_plus_norm_on_simplex(linear: np.ndarray, matrix: np.ndarray) -> np.ndarray | None:
