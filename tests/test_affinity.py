@@ -4,11 +4,13 @@ changing the trained model or the optimizer, and the optimizer replay it relies 
 from __future__ import annotations
 
 import copy
+import weakref
 
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from mtl_core.analysis.affinity import affinity_report
 from mtl_core.analysis.grouping import tag_grouping
@@ -377,3 +379,33 @@ def test_hard_sharings_batched_candidates_equal_vmapped_forwards(shared, head, d
         torch.testing.assert_close(fast[name], reference[name])
     model.train()  # with dropout drawing there is no fast path
     assert (model.candidate_outputs(x, candidates) is None) == (dropout > 0)
+
+
+@pytest.mark.parametrize("method", ["equal", "upgrad"])
+def test_the_graph_kept_for_a_probe_is_released_before_the_update(related_csv, related_data,
+                                                                   monkeypatch, method):
+    """A probe step keeps its graph for the probe's Jacobian; it must be gone by the optimizer
+    step (else it lives on through the next forward: twice the activations in memory)."""
+    from mtl_core.train import loop
+
+    step_losses: list[weakref.ref] = []
+    original = loop.task_losses
+
+    def spied(*args, **kwargs):
+        losses = original(*args, **kwargs)
+        step_losses.append(weakref.ref(losses))
+        return losses
+
+    alive_at_update: list[bool] = []
+    monkeypatch.setattr(loop, "task_losses", spied)
+    handle = register_optimizer_step_pre_hook(
+        lambda *_: alive_at_update.append(step_losses[-1]() is not None))
+    try:
+        config = related_config(related_csv, epochs=1, every=2)
+        config["weighting"] = {"method": method}
+        train_model(config_from_dict(config), related_data)
+    finally:
+        handle.remove()
+    probed, plain = alive_at_update[0::2], alive_at_update[1::2]
+    assert probed and not any(probed)
+    assert plain and all(plain)  # (other steps' losses are simply rebound by the next step)

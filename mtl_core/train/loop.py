@@ -192,6 +192,9 @@ def train_model(
             weights = weighting.backward(trained, model, result.steps)
             if shared_jacobian:
                 probe.measure(x, targets, masks, result.steps, epoch, losses, weighting.jacobian)
+            if probing:  # the graph was kept for the probe: let it go before the update
+                weighting.jacobian = None  # (not while the next step's forward builds its own)
+                del losses, trained
             penalty = model.regularization()
             if penalty is not None:
                 penalty.backward()
