@@ -23,6 +23,7 @@ from mtl_core.viz.data import association_heatmap
 from pages.common import (
     concept,
     experiment,
+    run_label,
     run_store,
     show_user_error,
     teacher_mode,
@@ -51,10 +52,6 @@ def cached_analysis(run_id: str, max_groups: int | None):
 def cached_association(run_id: str):
     config = config_from_dict(run_store().load_config(run_id))
     return association_matrix(prepare_data(config.data))
-
-
-def run_label(run: dict) -> str:
-    return f"{run['id']} · {run['tasks']} · {run['architecture']}/{run['weighting']}"
 
 
 analysis = None

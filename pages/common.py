@@ -99,6 +99,13 @@ def run_store() -> RunStore:
     return _store_at(str(default_runs_dir()))
 
 
+def run_label(run: dict[str, Any]) -> str:
+    """How a stored run is named in the pages' run pickers: id, tasks, architecture/weighting,
+    and its status when it did not complete."""
+    label = f"{run['id']} · {run['tasks']} · {run['architecture']}/{run['weighting']}"
+    return label if run["status"] == "completed" else f"{label} · {run['status']}"
+
+
 def _flow_status(exp: dict[str, Any]) -> dict[str, bool]:
     has_runs = run_store().count_runs() > 0  # every rerun: a COUNT, not every summary
     return {"Data": bool(exp["data"]["tasks"]), "Model": bool(exp["model"]["architecture"]),

@@ -18,7 +18,14 @@ from mtl_core.viz.explain import (
     unit_heatmap,
     unit_usage_bars,
 )
-from pages.common import concept, requires, run_store, show_user_error, teacher_mode
+from pages.common import (
+    concept,
+    requires,
+    run_label,
+    run_store,
+    show_user_error,
+    teacher_mode,
+)
 
 st.title("Explain")
 st.caption("Which units of the shared representation each task relies on, whether tasks rely "
@@ -35,8 +42,7 @@ def trained(run_id: str):
     return load_trained(run_store(), run_id)
 
 
-labels = {r["id"]: f"{r['id']} · {r['architecture']} · {r['tasks']} · {r['status']}"
-          for r in runs}
+labels = {r["id"]: run_label(r) for r in runs}
 run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="explain_run")
 try:
     run = trained(run_id)

@@ -19,6 +19,7 @@ from mtl_core.viz.architecture import architecture_diagram, mixing_heatmap
 from pages.common import (
     concept,
     experiment,
+    run_label,
     run_store,
     show_user_error,
     teacher_mode,
@@ -155,10 +156,9 @@ else:
                 icon=":material/info:")
         st.page_link("pages/train.py", label="Train", icon=":material/arrow_forward:")
     else:
-        run_id = st.selectbox(
-            "Stored run", [r["id"] for r in runs], key="mixing_run",
-            format_func=lambda i: next(f"{r['id']} · {r['source']} · {r['tasks']}"
-                                       for r in runs if r["id"] == i))
+        labels = {r["id"]: run_label(r) for r in runs}
+        run_id = st.selectbox("Stored run", list(labels), format_func=labels.get,
+                              key="mixing_run")
         try:
             run = trained_run(run_id)
             split = next(s for s in ("test", "validation", "train")

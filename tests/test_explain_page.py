@@ -61,3 +61,19 @@ def test_a_large_delta_offers_a_rerun_with_more_steps(trained_run):
     assert not at.exception, [e.message for e in at.exception]
     assert at.number_input(key="explain_steps").value == 4
     assert at.session_state.explained["explanation"].options.n_steps == 4
+
+
+def test_the_run_picker_names_each_runs_weighting_and_an_unfinished_status(penguins_config):
+    """Runs are told apart by what differs between them: tasks, architecture/weighting, and
+    the status of a run that did not complete (the same label on every page)."""
+    store = RunStore()
+    penguins_config["weighting"] = {"method": "cagrad"}
+    cagrad = run_experiment(config_from_dict(penguins_config), store)["run_id"]
+    penguins_config["weighting"] = {"method": "uw"}
+    penguins_config["train"]["lr"] = 1e30  # diverges
+    diverged = run_experiment(config_from_dict(penguins_config), store)["run_id"]
+    at = explain_page()
+    assert not at.exception, [e.message for e in at.exception]
+    options = at.selectbox(key="explain_run").options
+    assert f"{cagrad} · species,sex,body_mass · hard/cagrad" in options
+    assert f"{diverged} · species,sex,body_mass · hard/uw · diverged" in options

@@ -11,7 +11,7 @@ from mtl_core.errors import UserError
 from mtl_core.viz.weighting import conflict_share, gradient_cosine_figure, task_weights_figure
 from mtl_core.weighting.base import COST_CLASSES
 from mtl_core.weighting.catalogue import MethodInfo, method_info, methods_by_cost_class, params_for
-from pages.common import concept, run_store, teacher_mode
+from pages.common import concept, run_label, run_store, teacher_mode
 
 COST_HINTS = {
     "loss": "About the cost of equal weighting (1.0-1.1x): the losses are combined, then one "
@@ -156,7 +156,7 @@ def _run_charts() -> None:
     if not runs:
         st.info("No stored runs yet: train one on the Train page, then come back here.")
         return
-    labels = {r["id"]: f"{r['id']} · {r['weighting']} · {r['tasks']}" for r in runs}
+    labels = {r["id"]: run_label(r) for r in runs}
     run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="weighting_run")
     try:
         extras = run_store().read_json(run_id, "extras.json") or {}
