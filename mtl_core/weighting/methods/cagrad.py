@@ -44,9 +44,10 @@ class DirectCAGradWeighting(CAGradWeighting):
         mean_gradient = reduced.T @ np.ones(count) / count
         sqrt_phi = self.c * np.linalg.norm(mean_gradient, 2).item()
         w = min_linear_plus_norm_on_simplex(reduced @ mean_gradient, sqrt_phi * reduced.T)
-        norm = 0.0 if w is None else np.linalg.norm(reduced.T @ w, 2).item()
-        if norm >= self.norm_eps:
+        if w is None:  # the solver did not reach a solution: the mean gradient (CAGrad, c = 0)
+            weights = np.ones(count) / count
+        elif (norm := np.linalg.norm(reduced.T @ w, 2).item()) >= self.norm_eps:
             weights = np.ones(count) / count + (sqrt_phi / norm) * w
-        else:  # on the Pareto front (or, rarely, no solution): no step
+        else:  # on the Pareto front: no step
             weights = np.zeros(count)
         return torch.from_numpy(weights).to(device=gramian.device, dtype=gramian.dtype)
