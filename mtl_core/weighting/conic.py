@@ -5,7 +5,7 @@ torchjd states them in cvxpy, which rebuilds and re-canonicalises the program on
 (CAGrad: ~5 ms; Nash-MTL's program is not DPP, so each of its up to 20 inner solves pays
 it: ~14 ms per step on 5 tasks). Here the same programs are written once in Clarabel's
 standard form (min qᵀx s.t. b − Ax ∈ K) and solved by the solver torchjd's CAGrad uses:
-~0.1 ms per solve. The methods (`methods/cagrad.py`, `methods/nash_mtl.py`) keep torchjd's
+~0.2 ms per solve. The methods (`methods/cagrad.py`, `methods/nash_mtl.py`) keep torchjd's
 code around the solve, and the tests hold them to torchjd's weights.
 """
 

@@ -41,7 +41,8 @@ class DirectNashMTLWeighting(_NashMTLWeighting):
     with its inner convex program solved directly (`conic.min_linear_with_log_products`)
     instead of through cvxpy, whose program here is not DPP and is rebuilt on every one of the
     up to `optim_niter` solves. The program is the same: minimise Σ(Gα) + φ'(α_t)ᵀ(α − α_t)/n
-    subject to log(α_i n) + log (Gα)_i ≥ 0, with G the Gramian divided by its norm n."""
+    subject to log(α_i n) + log (Gα)_i ≥ 0, with G the Gramian divided by its norm n.
+    (`_NashMTLWeighting` is private in torchjd 0.18, which requirements.txt pins.)"""
 
     def _init_optim_problem(self) -> None:
         """Nothing to build: each program is stated afresh in `_solve_optimization`."""
