@@ -54,9 +54,11 @@ def _ratio(csv: Path, data, epochs: int, pairs: int, method: str) -> dict:
         plain.append(timed_training(base, data)[0])
         seconds, result = timed_training(probed, data)
         with_probe.append(seconds)
+    ratios = [w / p for w, p in zip(with_probe, plain, strict=True)]
     return {
-        "ratio_with_probe_vs_without": round(statistics.median(
-            w / p for w, p in zip(with_probe, plain, strict=True)), 3),
+        "ratio_with_probe_vs_without": round(statistics.median(ratios), 3),
+        # the spread of the paired ratios (first and third quartile): the machine's noise
+        "ratio_quartiles": [round(q, 3) for q in statistics.quantiles(ratios, n=4)[::2]],
         "ratio_of_fastest_runs": round(min(with_probe) / min(plain), 3),
         "seconds_without": round(statistics.median(plain), 4),
         "seconds_with": round(statistics.median(with_probe), 4),
