@@ -1,10 +1,14 @@
-"""Shareable links: an experiment <-> readable URL query parameters, so that a link
-reproduces a setup (TensorFlow-Playground style). Unknown or broken parameters are
+"""Shareable links: an experiment <-> URL query parameters, so that a link reproduces a
+setup (TensorFlow-Playground style). The settings people change most travel as readable
+parameters (?source=...&tasks=a,b&arch=hard); every other setting that differs from its
+default travels as compact JSON per section (?train_more={"grad_clip":1.0}), and each task's
+own settings (its kind, a second dataset, its weight) as ?task_more=. Broken parameters are
 reported, never executed."""
 
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from typing import Any
 
@@ -31,6 +35,47 @@ _WIDTHS = {"shared": "shared", "head": "head"}
 _PARAM_DICTS = {"arch_params": "model", "weighting_params": "weighting"}
 # Parameters that are not experiment settings but belong in a link all the same.
 VIEW_PARAMS = ("teacher",)
+# What the readable parameters above already carry, per section; the rest of a section
+# travels in `<section>_more` when it differs from the default.
+_READABLE = {
+    "data": {"source", "config", "tasks"},
+    "model": {"architecture", "dropout", "shared", "head", "params"},
+    "weighting": {"method", "update_every", "gramian_every", "params"},
+    "train": {"epochs", "lr", "batch_size", "seed", "patience", "optimizer", "device",
+              "baselines"},
+    "analysis": set(),
+}
+_TASK_READABLE = {"name", "column"}
+
+
+@functools.cache
+def _defaults() -> dict[str, Any]:
+    """Every section's defaults, and one task's (from the schema itself)."""
+    return to_dict(config_from_dict({"data": {"source": "-", "tasks": [{"name": "t", "column": "t"}]}}))
+
+
+def _more(values: dict[str, Any], defaults: dict[str, Any], readable: set[str]) -> dict:
+    """The settings in `values` a readable parameter does not carry (it carries no None:
+    `patience: null`, no early stopping, travels here) and that differ from their
+    defaults."""
+    return {key: value for key, value in values.items()
+            if (key not in readable or value is None) and key in defaults
+            and value != defaults[key]}
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _json_object(params: dict[str, str], name: str) -> dict[str, Any]:
+    try:
+        value = json.loads(params[name])
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise UserError(f"link parameter '{name}' must be a JSON object, like "
+                        '{"n_experts":8}')
+    return value
 
 
 def _widths(text: str, name: str) -> list[int]:
@@ -56,8 +101,18 @@ def experiment_to_params(experiment: dict[str, Any]) -> dict[str, str]:
         params[name] = ",".join(map(str, experiment["model"][key]))
     for name, section in _PARAM_DICTS.items():
         if experiment.get(section, {}).get("params"):
-            params[name] = json.dumps(experiment[section]["params"], separators=(",", ":"))
+            params[name] = _json(experiment[section]["params"])
     params["baselines"] = "1" if experiment["train"].get("baselines", True) else "0"
+    defaults = _defaults()
+    for section, readable in _READABLE.items():
+        more = _more(experiment.get(section) or {}, defaults[section], readable)
+        if more:
+            params[f"{section}_more"] = _json(more)
+    task_default = defaults["data"]["tasks"][0]
+    tasks_more = {task["name"]: more for task in data["tasks"]
+                  if (more := _more(task, task_default, _TASK_READABLE))}
+    if tasks_more:
+        params["task_more"] = _json(tasks_more)
     return params
 
 
@@ -89,16 +144,20 @@ def params_to_experiment(params: dict[str, str], base: dict[str, Any]) -> dict[s
             experiment["model"][key] = _widths(params[name], name)
     for name, section in _PARAM_DICTS.items():
         if name in params:
-            try:
-                value = json.loads(params[name])
-            except json.JSONDecodeError:
-                value = None
-            if not isinstance(value, dict):
-                raise UserError(f"link parameter '{name}' must be a JSON object, like "
-                                '{"n_experts":8}')
-            experiment[section]["params"] = value
+            experiment[section]["params"] = _json_object(params, name)
     if "baselines" in params:
         experiment["train"]["baselines"] = params["baselines"] not in ("0", "false", "no")
+    for section in _READABLE:
+        if f"{section}_more" in params:
+            experiment.setdefault(section, {}).update(_json_object(params, f"{section}_more"))
+    if "task_more" in params:
+        settings = _json_object(params, "task_more")
+        tasks = {task["name"]: task for task in experiment["data"]["tasks"]}
+        for name, more in settings.items():
+            if name not in tasks or not isinstance(more, dict):
+                raise UserError(f"link parameter 'task_more' names a task '{name}' that the "
+                                "link's tasks do not have")
+            tasks[name].update(more)
     try:
         return to_dict(config_from_dict(experiment)) | {"name": experiment.get("name")}
     except UserError as error:

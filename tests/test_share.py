@@ -64,3 +64,46 @@ def test_method_parameters_travel_in_the_link():
 def test_broken_parameter_json_is_named():
     with pytest.raises(UserError, match="'arch_params'"):
         params_to_experiment({"arch_params": "{oops"}, DEFAULT_EXPERIMENT)
+
+
+# Settings no readable parameter carries, each a valid non-default value.
+OTHER_SETTINGS = [
+    ("data", "max_rows", 120), ("data", "ignore", ["year"]),
+    ("data", "column_types", {"island": "categorical"}), ("data", "inputs", ["bill_length_mm"]),
+    ("data", "splits", {"train": "train", "validation": None, "test": None,
+                        "val_fraction": 0.2, "test_fraction": 0.1, "seed": 3}),
+    ("train", "schedule", "cosine"), ("train", "weight_decay", 0.01),
+    ("train", "grad_clip", 1.0), ("train", "monitor", "metric"), ("train", "amp", True),
+    ("train", "baseline_seeds", 3), ("train", "curriculum", {"sex": 2}),
+    ("train", "patience", None), ("train", "warm_start", "20261124-000000-abcdef"),
+    ("analysis", "affinity_every", 5), ("analysis", "sweep", "all"),
+]
+SECOND_DATASET_TASK = {"name": "y1", "column": "y1", "kind": "regression", "weight": 2.0,
+                       "source": "sample_data/mmoe_synthetic", "config": "p0.5",
+                       "inputs": "auto"}
+
+
+@settings(max_examples=40, deadline=None)
+@given(chosen=st.lists(st.sampled_from(range(len(OTHER_SETTINGS))), unique=True),
+       second_dataset=st.booleans(), binary_sex=st.booleans())
+def test_a_link_carries_every_setting_not_only_the_readable_ones(chosen, second_dataset,
+                                                                  binary_sex):
+    """Whatever else differs from the defaults (data settings, training options, analysis,
+    a task's kind or weight, a task from a second dataset) comes back from the link."""
+    experiment = params_to_experiment({}, DEFAULT_EXPERIMENT)
+    for index in chosen:
+        section, key, value = OTHER_SETTINGS[index]
+        experiment[section][key] = value
+    if second_dataset:
+        experiment["data"]["tasks"].append(dict(SECOND_DATASET_TASK))
+    if binary_sex:
+        experiment["data"]["tasks"][1].update(kind="binary", weight=0.5)
+    restored = params_to_experiment(experiment_to_params(experiment), DEFAULT_EXPERIMENT)
+    assert restored == experiment
+
+
+def test_task_settings_for_a_task_the_link_lacks_are_named():
+    with pytest.raises(UserError, match="'task_more'.*'ghost'"):
+        params_to_experiment({"task_more": '{"ghost":{"kind":"binary"}}'}, DEFAULT_EXPERIMENT)
+    with pytest.raises(UserError, match="'train_more' must be a JSON object"):
+        params_to_experiment({"train_more": "[1]"}, DEFAULT_EXPERIMENT)
