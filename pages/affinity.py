@@ -58,6 +58,7 @@ analysis = None
 if not runs:
     st.info("No finished runs yet. Train one on the Train page (the affinity probe runs every "
             "`analysis.affinity_every` steps, 10 by default), then come back.")
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/arrow_forward:")
 else:
     ids = [r["id"] for r in runs]
     labels = {r["id"]: run_label(r) for r in runs}

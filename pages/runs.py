@@ -6,7 +6,7 @@ import streamlit as st
 
 from mtl_core.errors import UserError
 from mtl_core.viz.training import compare_curves, compare_table
-from pages.common import run_store, set_experiment, show_user_error
+from pages.common import requires, run_store, set_experiment, show_user_error
 
 st.title("Runs")
 store = run_store()
@@ -16,9 +16,8 @@ show_baselines = filters[2].checkbox("Show stored baselines", key="runs_baseline
 runs = store.list_runs(include_baselines=show_baselines)
 statuses = sorted({r["status"] for r in runs})
 chosen_status = filters[1].multiselect("Status", statuses, default=statuses, key="runs_status")
-if not runs:
-    st.info("No runs yet: train one on the Train page.")
-    st.stop()
+requires(bool(runs), "No runs yet: train one on the Train page.", "pages/train.py",
+         "Go to Train")
 
 
 def matches(run: dict) -> bool:

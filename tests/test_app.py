@@ -124,3 +124,13 @@ def test_pages_explain_their_concepts(page):
     at.switch_page(page).run()
     assert not at.exception
     assert at.expander, f"{page} has no concept explainer"
+
+
+@pytest.mark.parametrize("page", ["pages/runs.py", "pages/affinity.py", "pages/explain.py",
+                                  "pages/model.py"])
+def test_pages_that_need_a_run_link_to_train_when_there_is_none(page):
+    """With an empty run store, a page that shows stored runs says so and links to Train."""
+    at = app().switch_page(page).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(link.proto.page.endswith("train") and link.proto.label == "Go to Train"
+               for link in at.get("page_link"))

@@ -155,6 +155,7 @@ def _run_charts() -> None:
     runs = [r for r in run_store().list_runs() if r["status"] != "running"]
     if not runs:
         st.info("No stored runs yet: train one on the Train page, then come back here.")
+        st.page_link("pages/train.py", label="Go to Train", icon=":material/arrow_forward:")
         return
     labels = {r["id"]: run_label(r) for r in runs}
     run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="weighting_run")
