@@ -52,6 +52,26 @@ except UserError as error:
 data = run.data
 split_rows = len(data.splits["test"]) or len(data.splits["validation"]) or len(data.splits["train"])
 
+PREDICTED = "each example's predicted class"
+
+
+def class_pickers(specs, run: str) -> list[tuple[str, str]]:
+    """A class to explain per multiclass task (default: each example's predicted class)."""
+    multiclass = [spec for spec in specs if spec.kind == "multiclass" and spec.classes]
+    if not multiclass:
+        return []
+    chosen = []
+    for column, spec in zip(st.columns(3) * len(multiclass), multiclass, strict=False):
+        label = column.selectbox(
+            f"Class of {spec.name} to explain", [PREDICTED, *spec.classes],
+            key=f"explain_class_{run}_{spec.name}",
+            help="Attribute this class's score, the same for every example, instead of each "
+                 "example's predicted class.")
+        if label != PREDICTED:
+            chosen.append((spec.name, label))
+    return chosen
+
+
 # Widgets whose choices depend on the run are keyed by it, so switching runs resets them.
 with st.form("explain_options"):
     left, middle, right = st.columns(3)
@@ -86,6 +106,7 @@ with st.form("explain_options"):
                                          help="Average input attributions over noisy copies.")
         noise = right.number_input("SmoothGrad noise (× input std)", 0.0, 2.0, 0.15, step=0.05,
                                    key="explain_noise")
+    chosen_classes = [] if teacher_mode() else class_pickers(data.tasks, run_id)
     submitted = st.form_submit_button("Explain", type="primary")
 
 
@@ -120,7 +141,8 @@ if submitted or st.session_state.pop("explain_again", False):
         st.stop()
     explain(ExplainOptions(samples=int(samples), n_steps=int(steps), baseline=baseline,
                            tasks=tuple(tasks), by_class=by_class, smoothgrad=int(smoothgrad),
-                           noise=float(noise)))
+                           noise=float(noise),
+                           classes=tuple(c for c in chosen_classes if c[0] in tasks)))
 
 state = st.session_state.get("explained")
 if not state or state["run"] != run_id:

@@ -77,3 +77,18 @@ def test_the_run_picker_names_each_runs_weighting_and_an_unfinished_status(pengu
     options = at.selectbox(key="explain_run").options
     assert f"{cagrad} · species,sex,body_mass · hard/cagrad" in options
     assert f"{diverged} · species,sex,body_mass · hard/uw · diverged" in options
+
+
+def test_a_chosen_class_is_what_the_page_explains(trained_run):
+    """Picking a class of a multiclass task explains that class's score for every example
+    (the default is each example's predicted class)."""
+    at = explain_page()
+    key = f"explain_class_{trained_run}_species"
+    assert at.selectbox(key=key).value == "each example's predicted class"
+    assert "Gentoo" in at.selectbox(key=key).options
+    at.selectbox(key=key).set_value("Gentoo")
+    at.slider(key=f"explain_samples_{trained_run}").set_value(8)
+    at.number_input(key="explain_steps").set_value(4)
+    at.button[0].click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.session_state["explained"]["explainer"].options.classes == (("species", "Gentoo"),)
