@@ -51,7 +51,8 @@ _TASK_READABLE = {"name", "column"}
 @functools.cache
 def _defaults() -> dict[str, Any]:
     """Every section's defaults, and one task's (from the schema itself)."""
-    return to_dict(config_from_dict({"data": {"source": "-", "tasks": [{"name": "t", "column": "t"}]}}))
+    minimal = {"data": {"source": "-", "tasks": [{"name": "t", "column": "t"}]}}
+    return to_dict(config_from_dict(minimal))
 
 
 def _more(values: dict[str, Any], defaults: dict[str, Any], readable: set[str]) -> dict:
@@ -74,7 +75,7 @@ def _json_object(params: dict[str, str], name: str) -> dict[str, Any]:
         value = None
     if not isinstance(value, dict):
         raise UserError(f"link parameter '{name}' must be a JSON object, like "
-                        '{"n_experts":8}')
+                        '{"n_experts":8} or {"grad_clip":1.0}')
     return value
 
 
