@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from mtl_core.train.device import available_accelerators, resolve_device
 from mtl_core.train.jobs import TrainingJob
 from mtl_core.viz.training import loss_curves, metrics_table
 from pages.common import experiment, run_store, teacher_mode, validated_experiment
@@ -44,6 +45,13 @@ if not teacher_mode():  # the optimiser's details are advanced
             "Seeds per baseline (> 1 gives mean ± std: a delta below it is noise)", 1, 10,
             int(train.get("baseline_seeds", 1)))
         train["amp"] = b.checkbox("Mixed precision (bf16, CUDA only)", value=bool(train.get("amp")))
+        device = train.get("device", "auto")
+        devices = ["auto", "cpu", *available_accelerators()]
+        devices += [device] if device not in devices else []  # (from a link: reported on Train)
+        train["device"] = a.selectbox(
+            "Device", devices, devices.index(device),
+            format_func=lambda d: f"auto (here: {resolve_device('auto').type})" if d == "auto"
+            else d, help="auto takes a CUDA GPU, then Apple's MPS, then the CPU.")
         finished = [r["id"] for r in run_store().list_runs() if r["status"] == "completed"]
         warm = train.get("warm_start")
         options = [None, *finished] if warm in (None, *finished) else [None, warm, *finished]

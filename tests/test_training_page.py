@@ -83,3 +83,34 @@ def test_the_results_table_shows_a_baseline_column_only_when_baselines_were_trai
                       for name, task in tasks.items()}
     table = metrics_table({"tasks": with_baselines})
     assert list(table["single-task"]) == [0.25, 0.35, 0.45]
+
+
+def test_the_device_can_be_forced_from_the_page_and_a_missing_one_is_reported():
+    """The Train page offers auto, the CPU and the accelerators this machine has; forcing the
+    CPU reaches the config, and a device from a link that this machine lacks is kept in the
+    picker (no crash) and reported as one clear message, not a traceback."""
+    import torch
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+    at.switch_page("pages/train.py").run()
+    picker = next(s for s in at.selectbox if s.label == "Device")
+    assert picker.options[:2] == ["auto (here: cpu)", "cpu"] or torch.cuda.is_available()
+    picker.set_value("cpu").run()
+    assert not at.exception
+    assert at.session_state.experiment["train"]["device"] == "cpu"
+    if torch.cuda.is_available():
+        return
+    linked = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    linked.query_params.update({"device": "cuda", "epochs": "1", "baselines": "0"})
+    linked.run()
+    linked.switch_page("pages/train.py").run()
+    assert not linked.exception, [e.message for e in linked.exception]
+    assert next(s for s in linked.selectbox if s.label == "Device").value == "cuda"
+    linked.button[0].click().run()
+    for _ in range(60):
+        if any("no CUDA GPU" in e.value for e in [*linked.error, *linked.warning]):
+            break
+        time.sleep(0.5)
+        linked.run()
+    assert not linked.exception, [e.message for e in linked.exception]
+    assert any("no CUDA GPU" in e.value for e in [*linked.error, *linked.warning])
