@@ -15,11 +15,7 @@ def available_accelerators() -> list[str]:
 
 def resolve_device(requested: str) -> torch.device:
     if requested == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
+        return torch.device(next(iter(available_accelerators()), "cpu"))
     if requested == "cuda" and not torch.cuda.is_available():
         raise UserError("train.device is 'cuda' but no CUDA GPU is available: use 'auto' or 'cpu'")
     if requested == "mps" and not torch.backends.mps.is_available():
