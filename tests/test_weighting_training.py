@@ -78,3 +78,36 @@ def test_adaptive_loss_methods_move_their_weights_during_training(prepared, meth
     first, last = (result.extras["task_weights"]["steps"][i]["weights"] for i in (0, -1))
     assert max(abs(a - b) for a, b in zip(first, last, strict=True)) > 1e-3
     assert "weighting_notes" not in result.extras
+
+
+SHARING = ["soft", "cross_stitch", "mmoe", "ple"]  # hard is above; single_task shares nothing
+
+
+@pytest.mark.parametrize("architecture", SHARING)
+@pytest.mark.parametrize("method", weighting_names())
+def test_every_method_trains_every_sharing_architecture(prepared, architecture, method):
+    """Each method with each architecture: finite weights and metrics, and a task-gradient
+    Gramian on every step (gradient methods compute it anyway; loss methods are asked to
+    probe it) that is symmetric with a positive trace: the tasks' gradients reach the shared
+    parameters."""
+    gradient = weighting_class(method).cost_class == "gradient"
+    config = short_run("penguins", method, **({} if gradient else {"gramian_every": 1}))
+    config.model.architecture = architecture
+    config.train.epochs = 1
+    result = train_model(config, prepared["penguins"])
+    assert result.status == "completed", result.message
+    steps = result.extras["task_weights"]["steps"]
+    assert len(steps) == result.steps > 0
+    assert all(math.isfinite(w) for row in steps for w in row["weights"])
+    for split in result.metrics.values():
+        assert all(math.isfinite(v) for task in split.values() for v in task.values())
+    gramians = result.extras["gramians"]
+    assert [g["step"] for g in gramians] == list(range(result.steps))
+    for entry in gramians:
+        matrix = entry["matrix"]
+        size = len(matrix)
+        assert size == 3 and sum(matrix[i][i] for i in range(size)) > 0
+        assert all(matrix[i][i] >= 0 for i in range(size))
+        assert all(math.isclose(matrix[i][j], matrix[j][i], rel_tol=1e-4, abs_tol=1e-9)
+                   for i in range(size) for j in range(i))
+    assert "weighting_notes" not in result.extras, result.extras.get("weighting_notes")
