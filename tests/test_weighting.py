@@ -452,3 +452,50 @@ def test_direct_nash_mtl_solves_follow_torchjds_weights_step_after_step(
             expected = reference(jacobian)
         got = direct(jacobian)
         assert torch.allclose(got, expected, rtol=1e-3, atol=1e-5), (got, expected)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 6), st.integers(0, 10**6), st.floats(0.0, 0.5))
+def test_famo_steps_follow_torchjds_famo(n_tasks, seed, min_loss):
+    """The closed-form weights give the gradient of torchjd's scalarization (any logits,
+    losses over several scales, a lower bound b), and the logits torchjd's `update` then
+    learns are the same, step after step."""
+    from torchjd.scalarization import FAMO
+
+    generator = torch.Generator().manual_seed(seed)
+    scheme = weighting("famo", n_tasks=n_tasks)
+    ours = scheme.scalarizer
+    bound = torch.full((n_tasks,), min_loss)
+    ours.min_losses.copy_(bound)
+    reference = FAMO(n_tasks, min_losses=bound.clone(), lr=0.025, weight_decay=1e-3)
+    for _ in range(4):
+        losses = min_loss + torch.rand(n_tasks, generator=generator) * 10 ** torch.randint(
+            -2, 3, (n_tasks,), generator=generator).double().float()
+        leaf = losses.clone().requires_grad_()
+        expected, = torch.autograd.grad(reference(leaf), leaf)
+        torch.testing.assert_close(ours.weights_for(losses), expected, rtol=1e-5, atol=1e-7)
+        after = min_loss + (losses - min_loss) * (0.5 + torch.rand(n_tasks, generator=generator))
+        ours.update(after)
+        reference.update(after)
+        torch.testing.assert_close(ours._w, reference._w)
+
+
+def test_famo_backward_gives_the_gradient_of_its_scalarization():
+    """The step back-propagates the losses with the closed-form weights: the same gradient as
+    back-propagating torchjd's scalarized loss."""
+    from torchjd.scalarization import FAMO
+
+    model = tiny_hard_model()
+    scheme = weighting("famo")
+    with torch.no_grad():
+        scheme.scalarizer._w.copy_(torch.tensor([0.3, -0.2, 0.5]))
+    reference = FAMO(3)
+    with torch.no_grad():
+        reference._w.copy_(scheme.scalarizer._w)
+    reference(losses_of(model)).backward()
+    expected = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad(set_to_none=True)
+    weights = scheme.backward(losses_of(model), model, 0)
+    assert torch.isclose(weights.sum(), torch.tensor(1.0))
+    for param, grad in zip(model.parameters(), expected, strict=True):
+        torch.testing.assert_close(param.grad, grad, rtol=1e-5, atol=1e-7)

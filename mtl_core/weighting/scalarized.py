@@ -30,12 +30,16 @@ class ScalarizerWeighting(LossWeighting):
     def parameters(self) -> list[nn.Parameter]:
         return [] if self.self_stepped else list(self.scalarizer.parameters())
 
+    def scalarizer_on(self, device: torch.device) -> nn.Module:
+        """The scalarizer, moved to `device` (the losses') when it is not there yet."""
+        if device != self._device:
+            self.scalarizer.to(device)
+            self._device = device
+        return self.scalarizer
+
     def combine(self, losses: torch.Tensor, step: int) -> torch.Tensor:
         """The scalar to back-propagate."""
-        if losses.device != self._device:
-            self.scalarizer.to(losses.device)
-            self._device = losses.device
-        return self.scalarizer(losses)
+        return self.scalarizer_on(losses.device)(losses)
 
     def weighted_backward(self, losses, step, recorder):
         """The weight a task got is d(total)/d(L_i), read off the backward itself (the losses
