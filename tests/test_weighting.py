@@ -499,3 +499,19 @@ def test_famo_backward_gives_the_gradient_of_its_scalarization():
     assert torch.isclose(weights.sum(), torch.tensor(1.0))
     for param, grad in zip(model.parameters(), expected, strict=True):
         torch.testing.assert_close(param.grad, grad, rtol=1e-5, atol=1e-7)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 7), st.integers(0, 10**6), st.sampled_from([1e-3, 0.1, 1.0, 10.0]))
+def test_stch_weights_are_the_gradient_of_torchjds_scalarization(n_tasks, seed, mu):
+    """Closed-form STCH weights = d/dL of torchjd's STCH, for losses over several scales
+    (where a small μ makes the soft maximum nearly hard)."""
+    from torchjd.scalarization import STCH
+
+    generator = torch.Generator().manual_seed(seed)
+    losses = torch.rand(n_tasks, generator=generator, dtype=torch.float64) * 10 ** torch.randint(
+        -2, 3, (n_tasks,), generator=generator).double()
+    leaf = losses.clone().requires_grad_()
+    expected, = torch.autograd.grad(STCH(mu=mu)(leaf), leaf)
+    got = weighting("stch", n_tasks=n_tasks, params={"mu": mu}).scalarizer.weights_for(losses)
+    torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-12)

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import torch
 from torchjd.scalarization import STCH
 
 from mtl_core.weighting.base import Param
+from mtl_core.weighting.jacobian import backward_recording
 from mtl_core.weighting.registry import register
 from mtl_core.weighting.scalarized import ScalarizerWeighting
+
+
+class STCHWithWeights(STCH):
+    """torchjd's `STCH` with the gradient of μ log Σ_i exp(λ_i L_i / μ) with respect to the
+    losses in closed form: λ_i softmax(λ L / μ)_i (uniform λ_i = 1/T here), so that the
+    step back-propagates the losses with those weights and builds no graph for the
+    scalarization."""
+
+    def weights_for(self, losses: torch.Tensor) -> torch.Tensor:
+        values = losses.detach()
+        preference = 1.0 / values.numel()
+        return preference * torch.softmax(preference * values.flatten() / self.mu, dim=0)
 
 
 @register("stch")
 class SmoothTchebycheff(ScalarizerWeighting):
     """μ log Σ_i exp(L_i / (T μ)): a smooth version of the worst task's loss (torchjd `STCH`,
-    uniform preference, no reference point). Lin et al., "Smooth Tchebycheff Scalarization for
+    uniform preference, no reference point; the step back-propagates the losses with its
+    weights, in closed form). Lin et al., "Smooth Tchebycheff Scalarization for
     Multi-Objective Optimization", ICML 2024. Cost class: loss (1 backward)."""
 
     title = "Smooth Tchebycheff (STCH)"
@@ -22,4 +37,9 @@ class SmoothTchebycheff(ScalarizerWeighting):
                                1e-3, 10.0)}
 
     def make_scalarizer(self, n_tasks, params):
-        return STCH(mu=params["mu"])
+        return STCHWithWeights(mu=params["mu"])
+
+    def weighted_backward(self, losses, step, recorder):
+        weights = self.scalarizer.weights_for(losses).reshape(losses.shape)
+        backward_recording(losses, recorder, weights)
+        return weights
