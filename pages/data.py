@@ -29,6 +29,7 @@ from mtl_core.samples import list_samples
 from mtl_core.viz.colors import task_colors
 from mtl_core.viz.data import association_heatmap, label_distribution
 from pages.common import concept, experiment, show_user_error
+from pages.parts.splits import splits_section
 
 SAMPLE, HUB, LOCAL, UPLOAD = "Embedded sample", "Hugging Face hub", "Local file or folder", \
     "Upload a file"
@@ -122,7 +123,7 @@ except UserError as error:
 changed_source = source != exp["data"]["source"] or config != exp["data"].get("config")
 if changed_source:
     exp["data"].update(source=source, config=config, tasks=[], inputs="auto", ignore=[],
-                       column_types={}, max_rows=None)
+                       column_types={}, max_rows=None, splits={})
 
 rows_total = sum(report["splits"].values())
 st.markdown(" · ".join(f"**{name}**: {rows:,} rows" for name, rows in report["splits"].items()))
@@ -134,6 +135,7 @@ exp["data"]["max_rows"] = int(cap) if cap < max(report["splits"].values()) else 
 if exp["data"]["max_rows"]:
     st.info(f"Training uses a seeded sample of {int(cap):,} rows per split "
             f"(of {rows_total:,} rows in all); change the cap to use more.")
+splits_section(exp["data"], report["splits"], f"{source}::{config}")
 if report["inspected_rows"] < first_split:
     st.caption(f"Column types are inferred from a seeded sample of "
                f"{report['inspected_rows']:,} rows.")
