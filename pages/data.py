@@ -21,6 +21,7 @@ from mtl_core.data.sources import (
     UPLOAD_LIMIT_MB,
     UPLOAD_SUFFIXES,
     config_names,
+    is_hub_id,
     save_upload,
     split_names,
 )
@@ -41,18 +42,18 @@ concept("multi-task")
 
 
 @st.cache_data(show_spinner="Reading the dataset ...")
-def cached_inspect(source: str, config: str | None) -> dict:
-    return inspect_source(source, config)
+def cached_inspect(source: str, config: str | None, revision: str | None = None) -> dict:
+    return inspect_source(source, config, revision=revision)
 
 
 @st.cache_data(show_spinner="Asking the hub for configs ...", ttl=600)
-def cached_configs(source: str) -> list[str]:
-    return config_names(source)
+def cached_configs(source: str, revision: str | None) -> list[str]:
+    return config_names(source, revision)
 
 
 @st.cache_data(show_spinner=False, ttl=600)
-def cached_splits(source: str, config: str | None) -> list[str]:
-    return split_names(source, config)
+def cached_splits(source: str, config: str | None, revision: str | None) -> list[str]:
+    return split_names(source, config, revision)
 
 
 @st.cache_data(show_spinner="Preparing the tasks ...", max_entries=8)
@@ -68,12 +69,13 @@ def _stop_on(error: UserError) -> None:
 exp = experiment()
 samples = {f"sample_data/{s.name}": s for s in list_samples()}
 kinds = [SAMPLE, HUB, LOCAL, UPLOAD]
-start = 0 if exp["data"]["source"] in samples else 2
+saved_source = exp["data"]["source"]
+start = 0 if saved_source in samples else 1 if is_hub_id(saved_source) else 2
 kind = st.radio("Source", kinds, horizontal=True, key="source_kind", index=start)
-config = None
+config = revision = None
 if kind == SAMPLE:
     names = list(samples)
-    current = exp["data"]["source"] if exp["data"]["source"] in samples else names[0]
+    current = saved_source if saved_source in samples else names[0]
     source = st.selectbox("Sample", names, index=names.index(current),
                           format_func=lambda s: f"{samples[s].name}: {samples[s].description}")
     configs = samples[source].configs
@@ -82,21 +84,27 @@ if kind == SAMPLE:
         config = st.selectbox("Config", configs,
                               index=configs.index(saved) if saved in configs else 0)
 elif kind == HUB:
-    source = st.text_input("Dataset id on the Hugging Face hub", placeholder="owner/name",
-                           key="hub_id").strip()
+    left, right = st.columns([3, 1])
+    source = left.text_input("Dataset id on the Hugging Face hub", placeholder="owner/name",
+                             value=saved_source if is_hub_id(saved_source) else "",
+                             key="hub_id").strip()
+    revision = right.text_input(
+        "Revision (optional)", value=exp["data"].get("revision") or "", key="hub_revision",
+        placeholder="main", help="A branch, tag or commit of the dataset, so that a run can "
+        "be repeated on exactly the same data; empty: its latest version.").strip() or None
     if source:
         try:
-            configs = cached_configs(source)
+            configs = cached_configs(source, revision)
             config = st.selectbox("Config", configs) if len(configs) > 1 else (
                 configs[0] if configs else None)
-            st.caption("Splits: " + ", ".join(cached_splits(source, config)))
+            st.caption("Splits: " + ", ".join(cached_splits(source, config, revision)))
         except UserError as error:
             _stop_on(error)
 elif kind == LOCAL:
-    saved = exp["data"]["source"]
     source = st.text_input("Path to a file (CSV, TSV, Parquet, JSON/JSONL, Arrow) or folder "
                            "(CSV/Parquet files, save_to_disk, imagefolder)",
-                           value="" if saved in samples else saved, key="local_path").strip()
+                           value="" if saved_source in samples else saved_source,
+                           key="local_path").strip()
     config = st.text_input("Config (optional)", value=exp["data"].get("config") or "",
                            key="local_config").strip() or None
 else:
@@ -116,14 +124,15 @@ if not source:
     st.stop()
 
 try:
-    report = cached_inspect(source, config)
+    report = cached_inspect(source, config, revision)
 except UserError as error:
     _stop_on(error)
 
-changed_source = source != exp["data"]["source"] or config != exp["data"].get("config")
+changed_source = (source, config, revision) != (
+    exp["data"]["source"], exp["data"].get("config"), exp["data"].get("revision"))
 if changed_source:
-    exp["data"].update(source=source, config=config, tasks=[], inputs="auto", ignore=[],
-                       column_types={}, max_rows=None, splits={})
+    exp["data"].update(source=source, config=config, revision=revision, tasks=[],
+                       inputs="auto", ignore=[], column_types={}, max_rows=None, splits={})
 
 rows_total = sum(report["splits"].values())
 st.markdown(" · ".join(f"**{name}**: {rows:,} rows" for name, rows in report["splits"].items()))

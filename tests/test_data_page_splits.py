@@ -65,3 +65,19 @@ def test_the_page_trains_on_a_chosen_split_and_tests_on_another(odd_splits):
     prepared = prepare_data(config_from_dict({"data": at.session_state.experiment["data"]}).data)
     rows = {name: len(split) for name, split in prepared.splits.items()}
     assert rows == {"train": 160, "validation": 40, "test": 60}
+
+
+def test_a_hub_dataset_from_a_link_opens_under_the_hub_with_its_revision():
+    """A link to a hub dataset at a revision shows both in the hub's fields; offline, the
+    page says so in one message."""
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.query_params.update({"source": "owner/name", "tasks": "y",
+                            "data_more": '{"revision": "v1.0"}'})
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.radio(key="source_kind").value == "Hugging Face hub"
+    assert at.text_input(key="hub_id").value == "owner/name"
+    assert at.text_input(key="hub_revision").value == "v1.0"
+    assert [e.value for e in at.error] == [
+        "cannot reach the Hugging Face hub for 'owner/name' (no network or offline mode): use "
+        "a local file or folder, an uploaded file, or an embedded sample"]

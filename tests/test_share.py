@@ -68,7 +68,7 @@ def test_broken_parameter_json_is_named():
 
 # Settings no readable parameter carries, each a valid non-default value.
 OTHER_SETTINGS = [
-    ("data", "max_rows", 120), ("data", "ignore", ["year"]),
+    ("data", "max_rows", 120), ("data", "ignore", ["year"]), ("data", "revision", "v1.0"),
     ("data", "column_types", {"island": "categorical"}), ("data", "inputs", ["bill_length_mm"]),
     ("data", "splits", {"train": "train", "validation": None, "test": None,
                         "val_fraction": 0.2, "test_fraction": 0.1, "seed": 3}),
@@ -80,7 +80,7 @@ OTHER_SETTINGS = [
 ]
 SECOND_DATASET_TASK = {"name": "y1", "column": "y1", "kind": "regression", "weight": 2.0,
                        "source": "sample_data/mmoe_synthetic", "config": "p0.5",
-                       "inputs": "auto"}
+                       "revision": None, "inputs": "auto"}
 
 
 @settings(max_examples=40, deadline=None)

@@ -43,6 +43,7 @@ class TaskConfig(_Strict):
     # ("auto": that dataset's columns of the experiment's input type).
     source: str | None = None
     config: str | None = None
+    revision: str | None = None  # a branch, tag or commit of a hub `source`
     inputs: Literal["auto"] | list[str] = "auto"
 
 
@@ -69,6 +70,7 @@ class SamplingConfig(_Strict):
 class DataConfig(_Strict):
     source: str = Field(min_length=1)
     config: str | None = None
+    revision: str | None = None  # a branch, tag or commit of a hub dataset (None: main)
     splits: SplitConfig = SplitConfig()
     inputs: Literal["auto"] | list[str] = "auto"
     tasks: list[TaskConfig] = Field(min_length=1)

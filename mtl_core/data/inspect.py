@@ -25,9 +25,10 @@ def _distinct(values, column_type: str) -> int | None:
 
 
 def inspect_source(
-    source: str, config: str | None = None, sample_rows: int = TYPING_ROWS, seed: int = 0
+    source: str, config: str | None = None, sample_rows: int = TYPING_ROWS, seed: int = 0,
+    revision: str | None = None,
 ) -> dict[str, Any]:
-    dataset = load_source(source, config)
+    dataset = load_source(source, config, revision)
     first = next(iter(dataset.values()))
     rows = seeded_rows(len(first), sample_rows, seed)
     frame = (first if rows is None else first.select(rows)).to_pandas()
@@ -48,6 +49,7 @@ def inspect_source(
     return {
         "source": source,
         "config": config,
+        "revision": revision,
         "splits": {name: len(split) for name, split in dataset.items()},
         "inspected_rows": len(frame),
         "columns": columns,

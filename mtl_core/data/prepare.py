@@ -166,13 +166,17 @@ def _standardise(splits: dict[str, SplitTensors], task: TaskSpec) -> tuple[float
     return mean, std
 
 
-def _groups(config: DataConfig) -> list[tuple[str, str | None, list[TaskConfig]]]:
-    """Tasks grouped by their dataset: (source, config, tasks), the experiment's own first."""
-    groups: dict[tuple[str, str | None], list[TaskConfig]] = {(config.source, config.config): []}
+DatasetRef = tuple[str, str | None, str | None]  # (source, config, revision)
+
+
+def _groups(config: DataConfig) -> list[tuple[DatasetRef, list[TaskConfig]]]:
+    """Tasks grouped by their dataset, the experiment's own first."""
+    own = (config.source, config.config, config.revision)
+    groups: dict[DatasetRef, list[TaskConfig]] = {own: []}
     for task in config.tasks:
-        key = (task.source, task.config) if task.source else (config.source, config.config)
+        key = (task.source, task.config, task.revision) if task.source else own
         groups.setdefault(key, []).append(task)
-    return [(source, name, tasks) for (source, name), tasks in groups.items() if tasks]
+    return [(dataset, tasks) for dataset, tasks in groups.items() if tasks]
 
 
 def _capped(dataset: datasets.DatasetDict, max_rows: int | None, seed: int):
@@ -184,10 +188,12 @@ def _capped(dataset: datasets.DatasetDict, max_rows: int | None, seed: int):
     return datasets.DatasetDict(capped)
 
 
-def _load_part(source: str, name: str | None, tasks: list[TaskConfig], config: DataConfig,
+def _load_part(where: DatasetRef, tasks: list[TaskConfig], config: DataConfig,
                wanted_inputs: str | list[str]) -> _Part:
-    label = source if name is None else f"{source}:{name}"
-    dataset = load_source(source, name)
+    source, name, revision = where
+    label = source + ("" if name is None else f":{name}") + ("" if revision is None
+                                                               else f"@{revision}")
+    dataset = load_source(source, name, revision)
     train_name = config.splits.train
     if train_name not in dataset:
         have = ", ".join(dataset)
@@ -333,10 +339,10 @@ def _split_tensors(parts: list[_Part], specs: list[TaskSpec], split: str, xs, ta
 def prepare_data(config: DataConfig) -> PreparedData:
     """Load and encode the experiment's data; raises UserError on any bad input."""
     parts = []
-    for index, (source, name, tasks) in enumerate(_groups(config)):
-        own = config.inputs if index == 0 and source == config.source else next(
+    for index, (where, tasks) in enumerate(_groups(config)):
+        own = config.inputs if index == 0 and where[0] == config.source else next(
             (t.inputs for t in tasks if t.inputs != "auto"), "auto")
-        parts.append(_load_part(source, name, tasks, config, own))
+        parts.append(_load_part(where, tasks, config, own))
     input_type = _input_type(config, parts[0])
     for part in parts:
         part.inputs = _choose_inputs(part, input_type)

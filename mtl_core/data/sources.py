@@ -45,6 +45,15 @@ def resolve_sample(source: str) -> Path | None:
     return candidate if name and "/" not in name and candidate.is_dir() else None
 
 
+def is_hub_id(source: str) -> bool:
+    """Whether `source` names a hub dataset (`name` or `owner/name`), not a sample or a local
+    file or folder."""
+    source = source.strip()
+    if not source or resolve_sample(source) or Path(source).expanduser().exists():
+        return False
+    return source.count("/") <= 1 and not source.startswith((".", "/", "~"))
+
+
 def _check_text_file(path: Path) -> None:
     """Empty files and non-UTF-8 bytes get their own message before `datasets` sees them."""
     if path.stat().st_size == 0:
@@ -157,13 +166,22 @@ def _require_hub(source: str) -> None:
         raise UserError(hub_message(source, ConnectionError("no connection to the hub")))
 
 
-def hub_message(source: str, error: Exception) -> str:
+def _hub_only(source: str, revision: str | None) -> None:
+    """A revision names a version of a hub dataset; a local source has none."""
+    if revision is not None:
+        raise UserError(f"a revision ('{revision}') only applies to datasets on the Hugging Face "
+                        f"hub, and {source} is local: remove the revision")
+
+
+def hub_message(source: str, error: Exception, revision: str | None = None) -> str:
     """One line for the hub's failures (see apis.md 4.3): which one it is, and what to do."""
     text = str(error)
     if "gated" in text:
-        return f"'{source}' is a gated dataset: log in with `hf auth login` and accept its terms"
-    if "Revision" in text:
-        return f"'{source}': that revision does not exist on the Hugging Face hub"
+        return (f"'{source}' is a gated dataset: accept its terms on its page on the hub, then "
+                "log in here with `hf auth login`")
+    if text.startswith("Revision") or "RevisionNotFound" in type(error).__name__:
+        return (f"'{source}' has no revision '{revision}' on the Hugging Face hub: check the "
+                "branch, tag or commit, or leave the revision empty for the latest version")
     if isinstance(error, ConnectionError) or "OfflineModeIsEnabled" in text or "reach" in text:
         return (
             f"cannot reach the Hugging Face hub for '{source}' (no network or offline mode): "
@@ -182,9 +200,10 @@ def _read_error(source: str, error: Exception) -> UserError:
     return UserError(f"cannot read {source} ({detail}): check that the file is well formed")
 
 
-def load_source(source: str, config: str | None = None) -> datasets.DatasetDict:
-    """Load `source` as a DatasetDict (memory-mapped Arrow); raises UserError with a readable
-    message for every failure."""
+def load_source(source: str, config: str | None = None,
+                revision: str | None = None) -> datasets.DatasetDict:
+    """Load `source` as a DatasetDict (memory-mapped Arrow); `revision` (a branch, tag or
+    commit) for a hub dataset. Raises UserError with a readable message for every failure."""
     source = source.strip()
     if not source:
         raise UserError("no data source given: pick a sample, a file or a hub id")
@@ -192,20 +211,22 @@ def load_source(source: str, config: str | None = None) -> datasets.DatasetDict:
     path = sample or Path(source).expanduser()
     try:
         if path.is_file():
+            _hub_only(source, revision)
             loaded = _load_file(path)
         elif path.is_dir():
+            _hub_only(source, revision)
             loaded = _load_folder(path.resolve(), config)
-        elif source.count("/") > 1 or source.startswith((".", "/", "~")):
+        elif not is_hub_id(source):
             raise UserError(f"no such file or folder: {source}")
         else:
             _require_hub(source)
-            loaded = datasets.load_dataset(source, config)
+            loaded = datasets.load_dataset(source, config, revision=revision)
     except UserError:
         raise
     except (FileNotFoundError, ConnectionError) as error:
         if path.exists():
             raise UserError(f"no readable data files in {source}: {error}") from None
-        raise UserError(hub_message(source, error)) from None
+        raise UserError(hub_message(source, error, revision)) from None
     except ValueError as error:
         if "BuilderConfig" in str(error) or "config" in str(error).lower():
             raise UserError(f"'{source}' has no config '{config}': {error}") from None
@@ -219,7 +240,7 @@ def load_source(source: str, config: str | None = None) -> datasets.DatasetDict:
     return loaded
 
 
-def config_names(source: str) -> list[str]:
+def config_names(source: str, revision: str | None = None) -> list[str]:
     """Config names of a hub dataset or a local folder with a dataset card ([] for a file)."""
     sample = resolve_sample(source)
     path = sample or Path(source).expanduser()
@@ -228,14 +249,17 @@ def config_names(source: str) -> list[str]:
     if not path.is_dir():
         _require_hub(source)
     try:
-        return list(datasets.get_dataset_config_names(str(path) if path.is_dir() else source))
+        if path.is_dir():
+            return list(datasets.get_dataset_config_names(str(path)))
+        return list(datasets.get_dataset_config_names(source, revision=revision))
     except (FileNotFoundError, ConnectionError) as error:
-        raise UserError(hub_message(source, error)) from None
+        raise UserError(hub_message(source, error, revision)) from None
     except Exception as error:  # a malformed card or an unusual hub answer
         raise _read_error(source, error) from None
 
 
-def split_names(source: str, config: str | None = None) -> list[str]:
+def split_names(source: str, config: str | None = None,
+                revision: str | None = None) -> list[str]:
     """Split names of a hub dataset or a local folder."""
     sample = resolve_sample(source)
     path = sample or Path(source).expanduser()
@@ -244,10 +268,12 @@ def split_names(source: str, config: str | None = None) -> list[str]:
     if not path.is_dir():
         _require_hub(source)
     try:
-        where = str(path) if path.is_dir() else source
-        return list(datasets.get_dataset_split_names(where, config_name=config))
+        if path.is_dir():
+            return list(datasets.get_dataset_split_names(str(path), config_name=config))
+        return list(datasets.get_dataset_split_names(source, config_name=config,
+                                                     revision=revision))
     except (FileNotFoundError, ConnectionError) as error:
-        raise UserError(hub_message(source, error)) from None
+        raise UserError(hub_message(source, error, revision)) from None
     except Exception as error:
         raise _read_error(source, error) from None
 

@@ -13,6 +13,8 @@ def add_parser(commands) -> None:
     parser = commands.add_parser("inspect", help="columns, inferred roles and task kinds")
     parser.add_argument("source", help="sample name, local file/folder, or hub id")
     parser.add_argument("--config", default=None, help="dataset config name")
+    parser.add_argument("--revision", default=None,
+                        help="branch, tag or commit of a hub dataset (default: its latest)")
     parser.add_argument("--tasks", default=None,
                         help="comma-separated target columns: add task statistics")
     parser.add_argument("--max-rows", type=int, default=None,
@@ -26,7 +28,8 @@ def _task_report(args) -> dict[str, Any]:
 
     columns = [c.strip() for c in args.tasks.split(",") if c.strip()]
     config = config_from_dict({"data": {
-        "source": args.source, "config": args.config, "max_rows": args.max_rows,
+        "source": args.source, "config": args.config, "revision": args.revision,
+        "max_rows": args.max_rows,
         "tasks": [{"name": c, "column": c} for c in columns],
     }})
     return inspect_tasks(config.data)
@@ -35,7 +38,7 @@ def _task_report(args) -> dict[str, Any]:
 def run(args) -> int:
     from mtl_core.data.inspect import inspect_source  # loads `datasets`: only when needed
 
-    report: dict[str, Any] = inspect_source(args.source, args.config)
+    report: dict[str, Any] = inspect_source(args.source, args.config, revision=args.revision)
     if args.tasks:
         report["tasks"] = _task_report(args)
     if args.json:
