@@ -10,6 +10,7 @@ from mtl_core.viz.explain import (
     completeness_table,
     driver_bars,
     example_image_maps,
+    expert_heatmap,
     image_maps,
     input_bars,
     mean_image_maps,
@@ -182,6 +183,16 @@ with right:
     if not units.shared:
         st.caption("This architecture gives each task its own representation, so similarity "
                    "compares units at the same position of different modules.")
+
+if explanation.experts:
+    st.subheader("Experts × tasks")
+    st.write("How much of each task's output comes through each expert (mean |layer "
+             "integrated gradients| summed over the expert's units, as a share of the task's "
+             "row). Each example keeps its own gate weights, so this is what the experts "
+             "deliver to the task, not just how much its gate mixes them (the gate weights "
+             "are on the Model page). 0: the task's output does not reach that expert.")
+    for level in explanation.experts:
+        st.plotly_chart(expert_heatmap(level), width="stretch", key=f"experts::{level.title}")
 
 st.subheader("One unit")
 ranked = units.ranked_units()

@@ -92,3 +92,18 @@ def test_a_chosen_class_is_what_the_page_explains(trained_run):
     at.button[0].click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.session_state["explained"]["explainer"].options.classes == (("species", "Gentoo"),)
+
+
+def test_an_mmoe_run_shows_how_much_each_task_gets_through_each_expert(penguins_config):
+    penguins_config["model"] = {"architecture": "mmoe", "shared": [16], "head": [8],
+                                "params": {"experts": 3}}
+    run_id = run_experiment(config_from_dict(penguins_config), RunStore())["run_id"]
+    at = explain_page()
+    at.slider(key=f"explain_samples_{run_id}").set_value(16)
+    at.number_input(key="explain_steps").set_value(16)
+    at.button[0].click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "Experts × tasks" in [h.value for h in at.subheader]
+    level = at.session_state.explained["explanation"].experts[0]
+    assert level.experts == ["expert 1", "expert 2", "expert 3"]
+    assert len(at.get("plotly_chart")) == 6  # the five of a hard run, and the experts

@@ -100,6 +100,12 @@ class MTLModel(nn.Module, ABC):
         """The modules whose outputs are the representation tensors of
         `forward_with_features`, in the same order (attribution hooks onto these)."""
 
+    def expert_levels(self) -> list[tuple[str, dict[str, nn.Module]]]:
+        """Mixture-of-experts models: per level, its title and its experts by the labels the
+        gate-weight heatmaps use (no expert of a level feeds another of the same level).
+        Empty for models without experts."""
+        return []
+
     @abstractmethod
     def shared_parameters(self) -> list[nn.Parameter]:
         """Parameters that more than one task's loss reaches (the regularization term

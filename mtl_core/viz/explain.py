@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from mtl_core.analysis.explain import Explanation, UnitProfiles
+from mtl_core.analysis.explain.experts import ExpertLevel
 from mtl_core.viz.colors import DIVERGING, task_colors
 
 # How many features the per-task bars show (the rest are listed in the JSON output).
@@ -28,6 +29,19 @@ def unit_heatmap(units: UnitProfiles) -> go.Figure:
     figure.update_layout(height=140 + 36 * len(units.rows), margin={"t": 30, "b": 40},
                          xaxis={"title": "unit of the representation (clustered order)",
                                 "type": "category"},
+                         yaxis={"autorange": "reversed"})
+    return figure
+
+
+def expert_heatmap(level: ExpertLevel) -> go.Figure:
+    """Rows: tasks; columns: one level's experts; colour and text: the share of the task's
+    attribution that comes through the expert (0 where the task's output does not reach it)."""
+    figure = go.Figure(go.Heatmap(
+        z=level.share, x=level.experts, y=level.tasks, colorscale="Blues", zmin=0, zmax=1,
+        text=np.round(level.share, 2), texttemplate="%{text}", colorbar={"title": "share"},
+        hovertemplate="%{y} through %{x}: %{z:.3f} of its attribution<extra></extra>"))
+    figure.update_layout(height=140 + 40 * len(level.tasks), margin={"t": 30, "b": 40},
+                         xaxis={"title": f"expert ({level.title})", "type": "category"},
                          yaxis={"autorange": "reversed"})
     return figure
 
@@ -149,6 +163,10 @@ def completeness_table(explanation: Explanation) -> pd.DataFrame:
     for task, attribution in explanation.inputs.items():
         rows.append({"attribution": f"inputs → {task}",
                      **_completeness_cells(attribution.completeness)})
+    for level in explanation.experts:
+        for task, completeness in zip(level.tasks, level.completeness, strict=True):
+            rows.append({"attribution": f"experts ({level.title}) → {task}",
+                         **_completeness_cells(completeness)})
     return pd.DataFrame(rows)
 
 

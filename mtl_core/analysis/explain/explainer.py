@@ -20,6 +20,7 @@ from mtl_core.analysis.explain.context import (
     representation_module,
     sample_chunks,
 )
+from mtl_core.analysis.explain.experts import ExpertLevel, expert_levels
 from mtl_core.analysis.explain.inputs import InputAttribution, input_attributions
 from mtl_core.analysis.explain.units import UnitProfiles, unit_drivers, unit_profiles
 from mtl_core.data.prepare import PreparedData
@@ -56,6 +57,7 @@ class Explanation:
     architecture: str | None = None
     drivers: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
     token_texts: dict[int, str] = field(default_factory=dict)  # text: the explained ids' n-grams
+    experts: list[ExpertLevel] = field(default_factory=list)  # MMoE, PLE: per level of experts
 
     def to_json(self) -> dict[str, Any]:
         """The `explain --json` document."""
@@ -103,6 +105,7 @@ class Explanation:
                                for i, a in enumerate(units.rows)},
             },
             "inputs": inputs,
+            "experts": [level.to_json() for level in self.experts],
             "drivers": {
                 str(unit): {task: np.abs(values).mean(axis=0).reshape(-1).round(8).tolist()
                             for task, values in per_task.items()}
@@ -157,13 +160,18 @@ class Explainer:
         return sum(len(s.classes) if s.kind == "multiclass" else 1 for s in self.specs)
 
     def explain(self, progress: Progress | None = None) -> Explanation:
-        """Unit profiles and input attributions for every chosen task."""
+        """Unit profiles, input attributions and (with experts) expert shares for every
+        chosen task."""
         start = time.perf_counter()
         chunks = len(sample_chunks(len(self.x), self.options))
-        tick = self._ticker(chunks * (self._unit_rows() + len(self.specs)), progress)
+        levels = len(self.model.expert_levels())
+        tick = self._ticker(chunks * (self._unit_rows() + (1 + levels) * len(self.specs)),
+                            progress)
         units = unit_profiles(self.model, self.specs, self.x, self.baseline, self.options, tick)
         inputs = input_attributions(self.model, self.specs, self.x, self.baseline,
                                     self.options, tick)
+        experts = expert_levels(self.model, self.specs, self.x, self.baseline, self.options,
+                                tick)
         x = self.x.detach().cpu().numpy()
         shown = ({int(t): self.data.token_texts[int(t)] for t in np.unique(x)
                   if t != 0 and int(t) in self.data.token_texts}  # (0: padding)
@@ -173,7 +181,8 @@ class Explainer:
             feature_names=list(self.data.feature_names), split=self.split, x=x, units=units,
             inputs=inputs, options=self.options, device=str(self.device),
             seconds=time.perf_counter() - start, run_id=self.run_id,
-            architecture=getattr(self.model, "architecture", None), token_texts=shown)
+            architecture=getattr(self.model, "architecture", None), token_texts=shown,
+            experts=experts)
 
     def unit_shape(self) -> tuple[int, ...]:
         """Shape of one example's representation (that of the first explained task)."""

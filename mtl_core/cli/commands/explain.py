@@ -102,6 +102,10 @@ def _print_report(explanation: Explanation) -> None:
               "mean |delta|": a.completeness.mean_abs_delta,
               "more steps?": a.completeness.needs_more_steps}
              for t, a in explanation.inputs.items()]
+    rows += [{"attribution": f"experts ({level.title}) -> {t}", "relative": c.relative,
+              "mean |delta|": c.mean_abs_delta, "more steps?": c.needs_more_steps}
+             for level in explanation.experts
+             for t, c in zip(level.tasks, level.completeness, strict=True)]
     print_table(rows, ["attribution", "mean |delta|", "relative", "more steps?"])
     if any(r["more steps?"] for r in rows):
         print("some deltas are large: rerun with a larger --steps")
@@ -115,6 +119,11 @@ def _print_report(explanation: Explanation) -> None:
     similarity = units.similarity
     print_table([{"": a, **{b: float(similarity[i, j]) for j, b in enumerate(units.rows)}}
                  for i, a in enumerate(units.rows)], ["", *units.rows])
+    for level in explanation.experts:
+        print(f"\nshare of each task's attribution through each expert ({level.title}):")
+        print_table([{"": task, **dict(zip(level.experts, map(float, share), strict=True))}
+                     for task, share in zip(level.tasks, level.share, strict=True)],
+                    ["", *level.experts])
     if explanation.input_kind == "tabular":
         print("\ntop inputs per task (mean |integrated gradients|):")
         for task, attribution in explanation.inputs.items():

@@ -75,6 +75,9 @@ class MMoE(MTLModel):
     def representation_modules(self) -> list[nn.Module]:
         return list(self.gates.values())
 
+    def expert_levels(self) -> list[tuple[str, dict[str, nn.Module]]]:
+        return [("MMoE", {f"expert {i + 1}": e for i, e in enumerate(self.experts)})]
+
     def shared_parameters(self) -> list[nn.Parameter]:
         shared = [*self.encoder.parameters(), *self.experts.parameters()]
         return shared + (list(self.gates.parameters()) if self.one_gate else [])

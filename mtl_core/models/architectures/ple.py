@@ -50,14 +50,22 @@ class CGCLevel(nn.Module):
             shared_output = self.shared_gate(shared_input, torch.stack(everything, 1))
         return task_outputs, shared_output
 
+    def labelled_experts(self) -> dict[str, nn.Module]:
+        """Every expert of the level: each task's own, then the shared ones."""
+        n_task = len(next(iter(self.task_experts.values())))
+        n_shared = len(self.shared_experts)
+        out = {_expert_label(name, i, n_task): expert for name in self.task_names
+               for i, expert in enumerate(self.task_experts[name])}
+        out.update({_expert_label("shared", i, n_shared): expert
+                    for i, expert in enumerate(self.shared_experts)})
+        return out
+
     def gate_weights(self, task_inputs: dict[str, torch.Tensor], shared_input: torch.Tensor
                      ) -> tuple[np.ndarray, list[str], list[str]]:
         """Mean gate weights as [gates, all experts of the level], NaN where unseen."""
         n_task = len(next(iter(self.task_experts.values())))
         n_shared = len(self.shared_experts)
-        columns = [_expert_label(name, i, n_task) for name in self.task_names
-                   for i in range(n_task)]
-        columns += [_expert_label("shared", i, n_shared) for i in range(n_shared)]
+        columns = list(self.labelled_experts())
         rows, values = [], []
         for k, (name, gate) in enumerate(self.task_gates.items()):
             mean = gate.weights(task_inputs[name]).mean(dim=0).cpu().numpy()
@@ -140,6 +148,10 @@ class PLE(MTLModel):
                        *top.task_gates[name].parameters(),
                        *(below.task_gates[name].parameters() if below is not None else [])]
                 for name in self.task_names}
+
+    def expert_levels(self) -> list[tuple[str, dict[str, nn.Module]]]:
+        return [(f"level {i}", level.labelled_experts())
+                for i, level in enumerate(self.levels, start=1)]
 
     def shared_parameters(self) -> list[nn.Parameter]:
         own = {id(p) for params in self._task_only().values() for p in params}
