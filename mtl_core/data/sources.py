@@ -179,8 +179,8 @@ def hub_message(source: str, error: Exception, revision: str | None = None) -> s
     if "gated" in text:
         return (f"'{source}' is a gated dataset: accept its terms on its page on the hub, then "
                 "log in here with `hf auth login`")
-    if text.startswith("Revision") or "RevisionNotFound" in type(error).__name__:
-        return (f"'{source}' has no revision '{revision}' on the Hugging Face hub: check the "
+    if text.startswith("Revision"):
+        return (f"'{source}' has no revision '{revision or 'main'}' on the Hugging Face hub: check the "
                 "branch, tag or commit, or leave the revision empty for the latest version")
     if isinstance(error, ConnectionError) or "OfflineModeIsEnabled" in text or "reach" in text:
         return (
