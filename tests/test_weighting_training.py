@@ -39,17 +39,22 @@ def short_run(dataset: str, method: str, **weighting):
     })
 
 
-@pytest.mark.parametrize("dataset", list(DATASETS))
-@pytest.mark.parametrize("method", weighting_names())
-def test_every_method_trains_without_nan(prepared, dataset, method):
-    data = prepared[dataset]
-    result = train_model(short_run(dataset, method), data)
+def assert_completed_and_finite(result) -> None:
+    """The run completed, recorded a weight per task and step, and every number is finite."""
     assert result.status == "completed", result.message
     steps = result.extras["task_weights"]["steps"]
     assert len(steps) == result.steps > 0
     assert all(math.isfinite(w) for row in steps for w in row["weights"])
     for split in result.metrics.values():
         assert all(math.isfinite(v) for task in split.values() for v in task.values())
+
+
+@pytest.mark.parametrize("dataset", list(DATASETS))
+@pytest.mark.parametrize("method", weighting_names())
+def test_every_method_trains_without_nan(prepared, dataset, method):
+    data = prepared[dataset]
+    result = train_model(short_run(dataset, method), data)
+    assert_completed_and_finite(result)
     gramians = result.extras["gramians"]
     if weighting_class(method).cost_class == "gradient":
         assert len(gramians) == result.steps
@@ -95,12 +100,7 @@ def test_every_method_trains_every_sharing_architecture(prepared, architecture, 
     config.model.architecture = architecture
     config.train.epochs = 1
     result = train_model(config, prepared["penguins"])
-    assert result.status == "completed", result.message
-    steps = result.extras["task_weights"]["steps"]
-    assert len(steps) == result.steps > 0
-    assert all(math.isfinite(w) for row in steps for w in row["weights"])
-    for split in result.metrics.values():
-        assert all(math.isfinite(v) for task in split.values() for v in task.values())
+    assert_completed_and_finite(result)
     gramians = result.extras["gramians"]
     assert [g["step"] for g in gramians] == list(range(result.steps))
     for entry in gramians:
