@@ -1,5 +1,6 @@
 """Runs page: list and filter stored runs, compare them (metrics side by side, curves
-overlaid), export one as a zip, load its config back into the app, delete it."""
+overlaid), export one as a zip or file by file, load its config back into the app, delete
+it."""
 
 import pandas as pd
 import streamlit as st
@@ -7,6 +8,21 @@ import streamlit as st
 from mtl_core.errors import UserError
 from mtl_core.viz.training import compare_curves, compare_table
 from pages.common import requires, run_store, set_experiment, show_user_error
+
+FILES = {"config.yaml": ("config (YAML)", "application/yaml"),
+         "metrics.csv": ("metrics per epoch (CSV)", "text/csv"),
+         "metrics.json": ("summary (JSON)", "application/json"),
+         "model.safetensors": ("weights (safetensors)", "application/octet-stream")}
+
+
+def one_file(run_id: str, files: dict[str, bytes]) -> None:
+    """A download button per file a user may want on its own (the zip holds them all)."""
+    present = [name for name in FILES if name in files]
+    for column, name in zip(st.columns(len(present)), present, strict=True):
+        label, mime = FILES[name]
+        column.download_button(label, data=files[name], file_name=f"{run_id}-{name}",
+                               mime=mime, key=f"runs_file_{name}", icon=":material/download:")
+
 
 st.title("Runs")
 store = run_store()
@@ -61,8 +77,11 @@ if picked:
         export.download_button("Export (zip: config, metrics, weights)",
                                data=store.export_zip(picked), file_name=f"{picked}.zip",
                                mime="application/zip", key="runs_export")
+        files = store.export_files(picked)
     except UserError as error:
         show_user_error(error)
+    else:
+        one_file(picked, files)
     sure = delete.checkbox("Yes, delete this run for good", key=f"runs_sure_{picked}")
     if delete.button("Delete", disabled=not sure, key="runs_delete", type="primary"):
         store.delete_run(picked)

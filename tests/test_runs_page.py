@@ -54,3 +54,13 @@ def test_delete_needs_confirmation(penguins_config):
     at.button(key="runs_delete").click().run()
     assert not at.exception
     assert [r["id"] for r in RunStore().list_runs()] == [second]
+
+
+def test_each_file_of_a_run_can_be_downloaded_on_its_own(penguins_config):
+    first, _ = _two_runs(penguins_config)
+    at = _page()
+    at.selectbox(key="runs_picked").set_value(first).run()
+    assert not at.exception, [e.message for e in at.exception]
+    labels = [button.proto.label for button in at.get("download_button")]
+    assert labels == ["Export (zip: config, metrics, weights)", "config (YAML)",
+                      "metrics per epoch (CSV)", "summary (JSON)", "weights (safetensors)"]

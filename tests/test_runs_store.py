@@ -92,3 +92,15 @@ def test_count_runs_matches_the_listing_without_baselines(penguins_config):
     run_experiment(config_from_dict(penguins_config), store)
     assert store.count_runs() == len(store.list_runs()) == 1
     assert len(store.list_runs(include_baselines=True)) > 1  # the stored baselines
+
+
+def test_the_zip_holds_exactly_the_files_offered_one_by_one(penguins_config):
+    store = RunStore()
+    run_id = run_experiment(config_from_dict(penguins_config), store)["run_id"]
+    files = store.export_files(run_id)
+    with zipfile.ZipFile(io.BytesIO(store.export_zip(run_id))) as archive:
+        zipped = {name.removeprefix(f"{run_id}/"): archive.read(name)
+                  for name in archive.namelist()}
+    assert zipped == files
+    assert files["model.safetensors"] == (store.run_dir(run_id) / "model.safetensors").read_bytes()
+    assert files["config.yaml"].decode().startswith(("data:", "name:"))

@@ -186,18 +186,25 @@ class RunStore:
             db.execute("DELETE FROM runs WHERE id=?", (run_id,))
         shutil.rmtree(folder, ignore_errors=True)
 
-    def export_zip(self, run_id: str) -> bytes:
-        """The run as a zip: config.yaml, metrics.json, metrics.csv, extras and weights."""
+    def export_files(self, run_id: str) -> dict[str, bytes]:
+        """The run's files by name: config.yaml, metrics.json, metrics.csv (per epoch, as it
+        stands), extras and the weights (model.safetensors) when training has stored them."""
         folder = self.run_dir(run_id)
         run = self.get_run(run_id)
+        files = {"metrics.csv": epochs_csv(self.epochs(run_id)).encode()}
+        if not (folder / "metrics.json").is_file():
+            files["metrics.json"] = json.dumps(run, indent=2).encode()
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and not path.name.startswith(".") and path.name not in files:
+                files[path.name] = path.read_bytes()
+        return files
+
+    def export_zip(self, run_id: str) -> bytes:
+        """The run's files (`export_files`) as a zip, in a folder named after the run."""
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(f"{run_id}/metrics.csv", epochs_csv(self.epochs(run_id)))
-            if not (folder / "metrics.json").is_file():
-                archive.writestr(f"{run_id}/metrics.json", json.dumps(run, indent=2))
-            for path in sorted(folder.iterdir()):
-                if path.is_file() and not path.name.startswith(".") and path.name != "metrics.csv":
-                    archive.write(path, f"{run_id}/{path.name}")
+            for name, content in self.export_files(run_id).items():
+                archive.writestr(f"{run_id}/{name}", content)
         return buffer.getvalue()
 
     def write_json(self, run_id: str, name: str, document: Any) -> None:
