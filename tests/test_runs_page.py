@@ -1,6 +1,7 @@
 """Runs page under AppTest: lists, filters, compares, loads a config back, deletes only
 after confirmation."""
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from mtl_core.config import config_from_dict
@@ -30,6 +31,12 @@ def test_runs_are_listed_filtered_and_compared(penguins_config):
     assert set(at.dataframe[0].value["run"]) == {first, second}
     compared = at.dataframe[1].value
     assert {first, second} <= set(compared.columns)
+    cost = compared.set_index("metric").loc[["training seconds", "ms per step"]]
+    for run_id in (first, second):  # what each run cost, from its stored summary
+        summary = RunStore().get_run(run_id)["summary"]
+        assert cost.loc["training seconds", run_id] == summary["seconds"]
+        assert cost.loc["ms per step", run_id] == pytest.approx(
+            1000 / summary["steps_per_second"])
     assert at.get("plotly_chart")
     at.text_input(key="runs_filter").input("short").run()
     assert list(at.dataframe[0].value["run"]) == [second]

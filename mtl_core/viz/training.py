@@ -64,12 +64,18 @@ def compare_curves(histories: dict[str, list[dict[str, Any]]]) -> go.Figure:
 
 
 def compare_table(summaries: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    """Metrics side by side: one row per task and metric, one column per run."""
+    """Metrics side by side: one row per task and metric, one column per run; then Δm and
+    what each run cost (training seconds, milliseconds per step: a weighting method's price
+    on this data and machine)."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for run_id, summary in summaries.items():
-        for name, task in (summary or {}).get("tasks", {}).items():
+        summary = summary or {}
+        for name, task in summary.get("tasks", {}).items():
             for metric, value in task["metrics"].items():
                 rows.setdefault((name, metric), {"task": name, "metric": metric})[run_id] = value
-        rows.setdefault(("all", "Δm"), {"task": "all", "metric": "Δm"})[run_id] = (
-            (summary or {}).get("delta_m"))
+        speed = summary.get("steps_per_second")
+        for metric, value in (("Δm", summary.get("delta_m")),
+                              ("training seconds", summary.get("seconds")),
+                              ("ms per step", 1000 / speed if speed else None)):
+            rows.setdefault(("all", metric), {"task": "all", "metric": metric})[run_id] = value
     return pd.DataFrame(list(rows.values()))
