@@ -15,7 +15,7 @@ from pages.common import concept, run_label, run_store, teacher_mode
 
 COST_HINTS = {
     "loss": "About the cost of equal weighting (1.0-1.1x): the losses are combined, then one "
-            "backward. FAMO (a second, gradient-free forward) costs about 1.4x and GradNorm "
+            "backward. FAMO (a second, gradient-free forward) costs about 1.45x and GradNorm "
             "(per-task gradient norms) about 1.55x on a small MLP, or about 1.05x when they "
             "update every 10 steps.",
     "gradient": "Per step, one gradient per task on the shared layers: about 1.7-2.4x the time "
