@@ -84,18 +84,22 @@ def _reach(edges: list[GradientEdge]) -> tuple[dict[Node, int], dict[Node, tuple
     found shared (two bits or more) is not walked again: everything below it is shared."""
     owners: dict[Node, int] = {}
     below: dict[Node, tuple] = {}
+    get_owner, get_below = owners.get, below.get  # (bound once: this loop runs every step)
     for task, edge in enumerate(edges):
         bit, stack = 1 << task, [edge.node]
+        push, pop = stack.append, stack.pop
         while stack:
-            node = stack.pop()
-            seen = owners.get(node, 0)
+            node = pop()
+            seen = get_owner(node, 0)
             owners[node] = seen | bit
             if seen & bit or seen & (seen - 1):
                 continue
-            nexts = below.get(node)
+            nexts = get_below(node)
             if nexts is None:
                 below[node] = nexts = node.next_functions
-            stack.extend(nxt for nxt, _ in nexts if nxt is not None)
+            for nxt, _ in nexts:
+                if nxt is not None:
+                    push(nxt)
     return owners, below
 
 
@@ -114,9 +118,12 @@ class TaskCut:
         for node, mask in owners.items():
             if mask & (mask - 1):
                 continue  # shared
-            if type(node).__name__ == "AccumulateGrad":
-                self.private_leaves[id(node.variable)] = mask.bit_length() - 1
-            picks = [(slot, (nxt, number)) for slot, (nxt, number) in enumerate(below[node])
+            nexts = below[node]
+            if not nexts:  # a leaf: nothing below it to cross into
+                if type(node).__name__ == "AccumulateGrad":
+                    self.private_leaves[id(node.variable)] = mask.bit_length() - 1
+                continue
+            picks = [(slot, (nxt, number)) for slot, (nxt, number) in enumerate(nexts)
                      if nxt is not None and owners[nxt] & (owners[nxt] - 1)]
             if picks:
                 self._senders.append((node, mask.bit_length() - 1, picks))
