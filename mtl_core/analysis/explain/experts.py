@@ -119,43 +119,45 @@ def expert_levels(
     """One `ExpertLevel` per level of the model's experts ([] without experts)."""
     levels = []
     for title, experts in model.expert_levels():
-        labels = list(experts)
-        importance, completeness = [], []
-        for spec in specs:
-            reached = _reaching(model, list(experts.values()), spec.name, x[:2])
-            modules = [m for m, used in zip(experts.values(), reached, strict=True) if used]
-            if not modules:  # no expert of this level on the task's path
-                importance.append(np.zeros(len(labels)))
-                completeness.append(Completeness(0.0, 0.0, 0.0))
-                continue
-            forward = task_forward(model, spec.name)
-            with warnings.catch_warnings():  # "each layer not solely dependent on another":
-                warnings.simplefilter("ignore", UserWarning)  # a level's experts are not
-                attribution = LayerIntegratedGradients(forward, modules)
-            with torch.no_grad():
-                outputs = forward(x)
-            target = task_target(spec, outputs, options.chosen_class(spec.name))
-            per_expert, totals, changes = [], [], []
-            for chunk in sample_chunks(len(x), options):
-                parts = attribution.attribute(
-                    x[chunk], baselines=baseline[chunk], target=chunk_target(target, chunk),
-                    n_steps=options.n_steps, internal_batch_size=options.internal_batch_size)
-                flat = iter([part.detach().flatten(1) for part in parts])
-                used = [next(flat) if hit else None for hit in reached]
-                size = chunk.stop - chunk.start
-                per_expert.append(torch.stack(
-                    [f.abs().sum(1) if f is not None else torch.zeros(size, device=x.device)
-                     for f in used], dim=1))
-                totals.append(sum(f.sum(1) for f in used if f is not None))
-                at_baseline = _outputs_of(model, modules, baseline[chunk])
-                with _outputs_replaced(modules, at_baseline), torch.no_grad():
-                    held = forward(x[chunk])
-                changes.append(target_values(outputs[chunk], chunk_target(target, chunk))
-                               - target_values(held, chunk_target(target, chunk)))
-                tick(f"experts ({title}): {spec.name}")
-            importance.append(torch.cat(per_expert).mean(0).double().cpu().numpy())
-            change = torch.cat(changes)
-            completeness.append(Completeness.of(torch.cat(totals) - change, change))
-        levels.append(ExpertLevel(title, labels, [s.name for s in specs],
-                                  np.stack(importance), completeness))
+        rows = [_task_row(model, spec, list(experts.values()), x, baseline, options,
+                          lambda spec=spec, title=title: tick(f"experts ({title}): {spec.name}"))
+                for spec in specs]
+        levels.append(ExpertLevel(title, list(experts), [s.name for s in specs],
+                                  np.stack([row[0] for row in rows]), [row[1] for row in rows]))
     return levels
+
+
+def _task_row(model: MTLModel, spec: TaskSpec, experts: list[nn.Module], x: torch.Tensor,
+              baseline: torch.Tensor, options: ExplainOptions, tick: Callable[[], None]
+              ) -> tuple[np.ndarray, Completeness]:
+    """One task's mean Σ_units |attribution| per expert of a level, and its completeness."""
+    reached = _reaching(model, experts, spec.name, x[:2])
+    modules = [m for m, used in zip(experts, reached, strict=True) if used]
+    if not modules:  # no expert of this level on the task's path
+        return np.zeros(len(experts)), Completeness(0.0, 0.0, 0.0)
+    forward = task_forward(model, spec.name)
+    with warnings.catch_warnings():  # "each layer not solely dependent on another": a
+        warnings.simplefilter("ignore", UserWarning)  # level's experts are not
+        attribution = LayerIntegratedGradients(forward, modules)
+    with torch.no_grad():
+        outputs = forward(x)
+    target = task_target(spec, outputs, options.chosen_class(spec.name))
+    per_expert, totals, changes = [], [], []
+    for chunk in sample_chunks(len(x), options):
+        aim = chunk_target(target, chunk)
+        parts = iter(part.detach().flatten(1) for part in attribution.attribute(
+            x[chunk], baselines=baseline[chunk], target=aim, n_steps=options.n_steps,
+            internal_batch_size=options.internal_batch_size))
+        used = [next(parts) if hit else None for hit in reached]
+        nothing = torch.zeros(chunk.stop - chunk.start, device=x.device)
+        per_expert.append(torch.stack([nothing if f is None else f.abs().sum(1) for f in used],
+                                      dim=1))
+        totals.append(sum(f.sum(1) for f in used if f is not None))
+        with _outputs_replaced(modules, _outputs_of(model, modules, baseline[chunk])), \
+                torch.no_grad():
+            held = forward(x[chunk])
+        changes.append(target_values(outputs[chunk], aim) - target_values(held, aim))
+        tick()
+    change = torch.cat(changes)
+    return (torch.cat(per_expert).mean(0).double().cpu().numpy(),
+            Completeness.of(torch.cat(totals) - change, change))
