@@ -9,6 +9,7 @@ from mtl_core.errors import UserError
 from mtl_core.viz.training import compare_curves, compare_table
 from pages.common import requires, run_store, set_experiment, show_user_error
 
+ROW_PX = 35  # a dataframe row's height
 FILES = {"config.yaml": ("config (YAML)", "application/yaml"),
          "metrics.csv": ("metrics per epoch (CSV)", "text/csv"),
          "metrics.json": ("summary (JSON)", "application/json"),
@@ -58,8 +59,9 @@ ids = [r["id"] for r in shown]
 st.subheader("Compare")
 compared = st.multiselect("Runs to compare", ids, default=ids[:2], key="runs_compare")
 if compared:
-    st.dataframe(compare_table({i: store.get_run(i)["summary"] for i in compared}),
-                 hide_index=True, width="stretch")
+    compared_table = compare_table({i: store.get_run(i)["summary"] for i in compared})
+    st.dataframe(compared_table, hide_index=True, width="stretch",  # every row, up to 20
+                 height=ROW_PX * (min(len(compared_table), 20) + 1) + 3)
     st.plotly_chart(compare_curves({i: store.epochs(i) for i in compared}), width="stretch",
                     key="runs_curves")
 

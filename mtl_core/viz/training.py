@@ -10,6 +10,11 @@ import plotly.graph_objects as go
 from mtl_core.viz.colors import task_colors
 
 
+def epoch_axis(last_epoch: int) -> dict[str, Any]:
+    """An x axis of whole epochs (no 1.5), about ten ticks at most."""
+    return {"title": "epoch", "tick0": 1, "dtick": max(1, -(-last_epoch // 10))}
+
+
 def loss_curves(history: list[dict[str, Any]], task_names: list[str]) -> go.Figure:
     """Train (dashed) and validation (solid) loss per task over epochs."""
     colors = task_colors(task_names)
@@ -20,7 +25,8 @@ def loss_curves(history: list[dict[str, Any]], task_names: list[str]) -> go.Figu
                            name=f"{name} (train)", line={"color": colors[name], "dash": "dash"})
         figure.add_scatter(x=epochs, y=[h["val"][name]["loss"] for h in history], mode="lines",
                            name=f"{name} (validation)", line={"color": colors[name]})
-    figure.update_layout(xaxis_title="epoch", yaxis_title="loss (per task, own scale)",
+    figure.update_layout(xaxis=epoch_axis(max(epochs, default=1)),
+                         yaxis_title="loss (per task, own scale)",
                          yaxis_type="log", height=380, margin={"t": 30, "b": 40},
                          legend={"orientation": "h", "y": -0.25})
     return figure
@@ -57,7 +63,8 @@ def compare_curves(histories: dict[str, list[dict[str, Any]]]) -> go.Figure:
                 figure.add_scatter(x=[p[0] for p in points], y=[p[1] for p in points],
                                    mode="lines", name=f"{name} · {run_id}",
                                    line={"color": colors[name], "dash": dashes[i % len(dashes)]})
-    figure.update_layout(xaxis_title="epoch", yaxis_title="validation loss (per task)",
+    last = max((row["epoch"] for history in histories.values() for row in history), default=1)
+    figure.update_layout(xaxis=epoch_axis(last), yaxis_title="validation loss (per task)",
                          yaxis_type="log", height=420, margin={"t": 30, "b": 40},
                          legend={"orientation": "h", "y": -0.25})
     return figure
