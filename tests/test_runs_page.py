@@ -31,11 +31,11 @@ def test_runs_are_listed_filtered_and_compared(penguins_config):
     assert set(at.dataframe[0].value["run"]) == {first, second}
     compared = at.dataframe[1].value
     assert {first, second} <= set(compared.columns)
-    cost = compared.set_index("metric").loc[["training seconds", "ms per step"]]
+    cost = compared.set_index("metric").loc[["training seconds", "ms per step, evaluation included"]]
     for run_id in (first, second):  # what each run cost, from its stored summary
         summary = RunStore().get_run(run_id)["summary"]
         assert cost.loc["training seconds", run_id] == summary["seconds"]
-        assert cost.loc["ms per step", run_id] == pytest.approx(
+        assert cost.loc["ms per step, evaluation included", run_id] == pytest.approx(
             1000 / summary["steps_per_second"])
     assert at.get("plotly_chart")
     at.text_input(key="runs_filter").input("short").run()

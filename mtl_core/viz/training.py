@@ -83,6 +83,6 @@ def compare_table(summaries: dict[str, dict[str, Any]]) -> pd.DataFrame:
         speed = summary.get("steps_per_second")
         for metric, value in (("Δm", summary.get("delta_m")),
                               ("training seconds", summary.get("seconds")),
-                              ("ms per step", 1000 / speed if speed else None)):
+                              ("ms per step, evaluation included", 1000 / speed if speed else None)):
             rows.setdefault(("all", metric), {"task": "all", "metric": metric})[run_id] = value
     return pd.DataFrame(list(rows.values()))
