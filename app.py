@@ -3,7 +3,7 @@ the current experiment and where the user is, and the URL kept in sync with the 
 
 import streamlit as st
 
-from pages.common import experiment, sidebar_summary, sync_link, teacher_mode
+from pages.common import SidebarSummary, experiment, sync_link, teacher_mode
 
 st.set_page_config(page_title="MTL Workbench", page_icon=":material/hub:", layout="wide")
 
@@ -22,7 +22,8 @@ PAGES = {
 page = st.navigation(PAGES)
 experiment()  # the session's experiment exists (from a shared link, if any) before pages read it
 teacher_mode()
-sidebar_summary()
+summary = SidebarSummary()  # drawn now, so it is there even when a page stops early ...
 sync_link()
 page.run()
-sync_link()  # the page may have changed the settings
+summary.update()  # ... and again once the page ran, so it shows what the page just changed
+sync_link()

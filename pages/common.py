@@ -112,28 +112,37 @@ def _flow_status(exp: dict[str, Any]) -> dict[str, bool]:
             "Train": has_runs, "Affinity": has_runs, "Explain": has_runs, "Runs": has_runs}
 
 
-def sidebar_summary() -> None:
-    exp = experiment()
-    with st.sidebar:
-        if "link_error" in st.session_state:
-            st.warning(st.session_state.pop("link_error"))
-        st.caption("Current experiment")
-        tasks = ", ".join(t["name"] for t in exp["data"]["tasks"]) or "none chosen"
-        config = f" ({exp['data']['config']})" if exp["data"].get("config") else ""
-        st.markdown(
-            f"**Data:** `{exp['data']['source']}`{config}  \n"
-            f"**Tasks:** {tasks}  \n"
-            f"**Architecture:** {exp['model']['architecture']}  \n"
-            f"**Weighting:** {exp['weighting']['method']}  \n"
-            f"**Device:** {exp['train']['device']}"
-        )
-        done = _flow_status(exp)
-        st.caption("Progress: " + " → ".join(
-            f"{'✓' if done[name] else '○'} {name}" for name, _ in FLOW))
-        with st.popover("Share this setup", icon=":material/link:"):
-            st.caption("Anyone opening this link gets the same experiment settings.")
-            st.code(share_link(), language=None, wrap_lines=True)
-        st.toggle("Teacher mode (hide advanced controls)", key="teacher")
+class SidebarSummary:
+    """The sidebar's view of the current experiment (data, tasks, model, progress, share link)
+    in a placeholder that `update` redraws, above the teacher-mode toggle."""
+
+    def __init__(self) -> None:
+        with st.sidebar:
+            if "link_error" in st.session_state:
+                st.warning(st.session_state.pop("link_error"))
+            self._placeholder = st.empty()
+            st.toggle("Teacher mode (hide advanced controls)", key="teacher")
+        self.update()
+
+    def update(self) -> None:
+        exp = experiment()
+        with self._placeholder.container():
+            st.caption("Current experiment")
+            tasks = ", ".join(t["name"] for t in exp["data"]["tasks"]) or "none chosen"
+            config = f" ({exp['data']['config']})" if exp["data"].get("config") else ""
+            st.markdown(
+                f"**Data:** `{exp['data']['source']}`{config}  \n"
+                f"**Tasks:** {tasks}  \n"
+                f"**Architecture:** {exp['model']['architecture']}  \n"
+                f"**Weighting:** {exp['weighting']['method']}  \n"
+                f"**Device:** {exp['train']['device']}"
+            )
+            done = _flow_status(exp)
+            st.caption("Progress: " + " → ".join(
+                f"{'✓' if done[name] else '○'} {name}" for name, _ in FLOW))
+            with st.popover("Share this setup", icon=":material/link:"):
+                st.caption("Anyone opening this link gets the same experiment settings.")
+                st.code(share_link(), language=None, wrap_lines=True)
 
 
 def concept(key: str) -> None:
