@@ -134,4 +134,3 @@ def test_pages_that_need_a_run_link_to_train_when_there_is_none(page):
     assert not at.exception, [e.message for e in at.exception]
     assert any(link.proto.page.endswith("train") and link.proto.label == "Go to Train"
                for link in at.get("page_link"))
-
