@@ -26,6 +26,7 @@ from pages.common import (
     run_label,
     run_store,
     show_user_error,
+    stop,
     teacher_mode,
     validated_experiment,
 )
@@ -159,7 +160,7 @@ if analysis is not None:
             show_user_error(error)
 
 if teacher_mode():  # sweeps train many runs: an advanced tool, hidden when teaching
-    st.stop()
+    stop()
 st.divider()
 st.header("Sweep: train task combinations")
 exp = experiment()

@@ -112,11 +112,15 @@ def _flow_status(exp: dict[str, Any]) -> dict[str, bool]:
             "Train": has_runs, "Affinity": has_runs, "Explain": has_runs, "Runs": has_runs}
 
 
+_SUMMARY = "_sidebar_summary"
+
+
 class SidebarSummary:
     """The sidebar's view of the current experiment (data, tasks, model, progress, share link)
     in a placeholder that `update` redraws, above the teacher-mode toggle."""
 
     def __init__(self) -> None:
+        st.session_state[_SUMMARY] = self  # so that `stop` can redraw it
         with st.sidebar:
             if "link_error" in st.session_state:
                 st.warning(st.session_state.pop("link_error"))
@@ -145,6 +149,16 @@ class SidebarSummary:
                 st.code(share_link(), language=None, wrap_lines=True)
 
 
+def stop() -> None:
+    """End the page here, after redrawing the sidebar summary and the URL with what the page
+    changed so far (app.py redraws them after a page that runs to its end)."""
+    summary = st.session_state.get(_SUMMARY)
+    if summary is not None:
+        summary.update()
+    sync_link()
+    st.stop()
+
+
 def concept(key: str) -> None:
     """A short explanation of one concept, folded away."""
     title, text = CONCEPTS[key]
@@ -157,7 +171,7 @@ def requires(condition: bool, message: str, page: str, label: str) -> None:
     if not condition:
         st.info(message, icon=":material/info:")
         st.page_link(page, label=label, icon=":material/arrow_forward:")
-        st.stop()
+        stop()
 
 
 def show_user_error(error: UserError) -> None:

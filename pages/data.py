@@ -29,7 +29,7 @@ from mtl_core.errors import UserError
 from mtl_core.samples import list_samples
 from mtl_core.viz.colors import task_colors
 from mtl_core.viz.data import association_heatmap, label_distribution
-from pages.common import concept, experiment, show_user_error
+from pages.common import concept, experiment, show_user_error, stop
 from pages.parts.splits import splits_section
 
 SAMPLE, HUB, LOCAL, UPLOAD = "Embedded sample", "Hugging Face hub", "Local file or folder", \
@@ -63,7 +63,7 @@ def cached_task_report(data_json: str) -> dict:
 
 def _stop_on(error: UserError) -> None:
     show_user_error(error)
-    st.stop()
+    stop()
 
 
 exp = experiment()
@@ -121,7 +121,7 @@ else:
 
 if not source:
     st.info("Choose a sample, enter a hub id or a path, or upload a file to continue.")
-    st.stop()
+    stop()
 
 try:
     report = cached_inspect(source, config, revision)
@@ -202,7 +202,7 @@ with st.expander("Tasks from other datasets (same kind of input)", icon=":materi
 
 if not exp["data"]["tasks"]:
     st.warning("Mark at least one column as a target; two or more make it multi-task.")
-    st.stop()
+    stop()
 
 st.subheader("Tasks before training")
 try:

@@ -25,6 +25,7 @@ from pages.common import (
     run_label,
     run_store,
     show_user_error,
+    stop,
     teacher_mode,
 )
 
@@ -49,7 +50,7 @@ try:
     run = trained(run_id)
 except UserError as error:
     show_user_error(error)
-    st.stop()
+    stop()
 data = run.data
 split_rows = len(data.splits["test"]) or len(data.splits["validation"]) or len(data.splits["train"])
 
@@ -120,7 +121,7 @@ def explain(options: ExplainOptions) -> None:
     except UserError as error:
         bar.empty()
         show_user_error(error)
-        st.stop()
+        stop()
     bar.empty()
     st.session_state.explained = {"run": run_id, "explainer": explainer,
                                   "explanation": explanation}
@@ -139,7 +140,7 @@ def raise_steps() -> None:
 if submitted or st.session_state.pop("explain_again", False):
     if not tasks:
         st.warning("Pick at least one task.")
-        st.stop()
+        stop()
     explain(ExplainOptions(samples=int(samples), n_steps=int(steps), baseline=baseline,
                            tasks=tuple(tasks), by_class=by_class, smoothgrad=int(smoothgrad),
                            noise=float(noise),
@@ -148,7 +149,7 @@ if submitted or st.session_state.pop("explain_again", False):
 state = st.session_state.get("explained")
 if not state or state["run"] != run_id:
     st.info("Choose the options and press Explain (a few seconds).")
-    st.stop()
+    stop()
 explainer, explanation = state["explainer"], state["explanation"]
 units = explanation.units
 options = explanation.options

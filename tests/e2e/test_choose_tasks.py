@@ -21,9 +21,9 @@ def sidebar(page):
     return page.get_by_test_id("stSidebarUserContent")
 
 
-def mark_as_target(page, row: int) -> None:
+def set_role(page, row: int, role: str) -> None:
     """Select the table's first cell, move to the role cell of `row` (0-based) with the
-    arrow keys, open its editor and pick 'target' (the grid is drawn on a canvas)."""
+    arrow keys, open its editor and pick `role` (the grid is drawn on a canvas)."""
     table = page.get_by_test_id("stDataFrame").first
     table.scroll_into_view_if_needed()
     box = table.bounding_box()
@@ -32,7 +32,7 @@ def mark_as_target(page, row: int) -> None:
     for _ in range(row):
         page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
-    page.get_by_role("option", name="target", exact=True).click()
+    page.get_by_role("option", name=role, exact=True).click()
     page.keyboard.press("Escape")
     wait_idle(page)
 
@@ -49,7 +49,7 @@ def test_choose_a_task_in_the_table_and_train_it(app_url, runs_dir, page):
         expect(table).to_contain_text(name)
     text = table.text_content()
     assert [text.index(name) for name in order] == sorted(text.index(name) for name in order)
-    mark_as_target(page, order.index("sex"))
+    set_role(page, order.index("sex"), "target")
     expect(sidebar(page)).to_contain_text("Tasks: species, sex")  # at once, not a click later
     expect(page.get_by_text(re.compile(r"^sex \(binary, \d+ labelled\)"))).to_be_visible()
     screenshot(page, "data-task-chosen")
@@ -63,11 +63,14 @@ def test_choose_a_task_in_the_table_and_train_it(app_url, runs_dir, page):
     assert RunStore(runs_dir).get_run(run_id)["tasks"] == "species,sex"
 
 
-def test_a_page_that_stops_early_keeps_the_sidebar(app_url, page):
-    page.goto(app_url)
+def test_a_page_that_stops_early_keeps_the_sidebar_up_to_date(app_url, page):
+    page.goto(f"{app_url}/?tasks=species")
     wait_idle(page)
+    set_role(page, 0, "input")  # the only task: the page then stops at its warning
+    expect(page.get_by_text("Mark at least one column as a target")).to_be_visible()
+    expect(sidebar(page)).to_contain_text("Tasks: none chosen")
+    expect(page).to_have_url(re.compile(r"[?&]tasks=(&|$)"))  # the link follows too
     page.get_by_text("Upload a file", exact=True).click()
     wait_idle(page)
     expect(page.get_by_text("Choose a sample, enter a hub id")).to_be_visible()
     expect(sidebar(page)).to_contain_text("Current experiment")
-    expect(sidebar(page)).to_contain_text("Tasks: species, sex, body_mass_g")
