@@ -132,6 +132,13 @@ def example_index() -> int:
     return st.slider("Example", 0, count - 1, 0, key="explain_example") if count > 1 else 0
 
 
+def pick_clicked_unit() -> None:
+    """A click on the unit heatmap picks that unit in the 'One unit' section."""
+    points = st.session_state.unit_heatmap.selection.points
+    if points:
+        st.session_state.explain_unit = int(str(points[0]["x"]).removeprefix("u"))
+
+
 def raise_steps() -> None:
     st.session_state.explain_steps = min(1000, 2 * int(st.session_state.explain_steps))
     st.session_state.explain_again = True
@@ -174,7 +181,9 @@ method = ("layer integrated gradients" if explanation.input_kind == "text"
 st.write(f"Each row shows how a task's output splits over the units of {where} "
          f"(mean |{method}|, as a share of the row); units that serve the same tasks "
          "are clustered next to each other.")
-st.plotly_chart(unit_heatmap(units), width="stretch", key="unit_heatmap")
+st.plotly_chart(unit_heatmap(units), width="stretch", key="unit_heatmap",
+                on_select=pick_clicked_unit, selection_mode="points")
+st.caption("Click a cell to look at that unit below.")
 left, right = st.columns([2, 3])
 with left:
     st.plotly_chart(similarity_heatmap(units), key="similarity")

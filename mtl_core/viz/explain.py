@@ -19,17 +19,24 @@ MAX_BARS = 20
 
 def unit_heatmap(units: UnitProfiles) -> go.Figure:
     """Rows: tasks (or task: class); columns: units in clustered order; colour: the share of
-    the row's attribution that flows through the unit."""
+    the row's attribution that flows through the unit. Each cell can be clicked (selected)."""
     order = units.order
     labels = [f"u{u}" for u in order]
-    figure = go.Figure(go.Heatmap(
-        z=units.share[:, order], x=labels, y=units.rows, colorscale="Blues", zmin=0,
-        colorbar={"title": "share"},
-        hovertemplate="%{y}<br>unit %{x}<br>share of attribution %{z:.3f}<extra></extra>"))
+    share = units.share[:, order]
+    figure = go.Figure(go.Heatmap(z=share, x=labels, y=units.rows, colorscale="Blues", zmin=0,
+                                  colorbar={"title": "share"}, hoverinfo="skip"))
+    # An invisible marker on every cell: a heatmap cannot be clicked to select (Streamlit
+    # selections need points), these can, and they carry the cell's tooltip.
+    figure.add_scatter(
+        x=labels * len(units.rows), y=[row for row in units.rows for _ in labels],
+        customdata=share.reshape(-1), mode="markers", marker={"opacity": 0, "size": 14},
+        showlegend=False,
+        hovertemplate="%{y}<br>unit %{x}<br>share of attribution %{customdata:.3f}"
+                      "<extra></extra>")
     figure.update_layout(height=140 + 36 * len(units.rows), margin={"t": 30, "b": 40},
                          xaxis={"title": "unit of the representation (clustered order)",
-                                "type": "category"},
-                         yaxis={"autorange": "reversed"})
+                                "type": "category", "range": [-0.5, len(labels) - 0.5]},
+                         yaxis={"type": "category", "range": [len(units.rows) - 0.5, -0.5]})
     return figure
 
 

@@ -22,6 +22,21 @@ def goto(page, title: str) -> None:
     expect(page.get_by_role("heading", name=title, exact=True).first).to_be_visible()
 
 
+def click_unit_cell(page, row: int, column: int) -> str:
+    """Click a cell of the Explain page's unit heatmap; -> the unit label under the cursor,
+    read from the figure the browser holds."""
+    chart = page.get_by_test_id("stPlotlyChart").first
+    chart.scroll_into_view_if_needed()
+    figure = chart.locator(".js-plotly-plot").first
+    rows = figure.evaluate("plot => plot.data[0].y")
+    labels = figure.evaluate("plot => plot.data[0].x")
+    area = chart.locator(".nsewdrag").first.bounding_box()
+    page.mouse.click(area["x"] + (column + 0.5) * area["width"] / len(labels),
+                     area["y"] + (row + 0.5) * area["height"] / len(rows))
+    wait_idle(page)
+    return labels[column]
+
+
 def test_every_page_renders_without_an_exception(app_url, page):
     page.goto(app_url)
     wait_idle(page)
@@ -60,6 +75,8 @@ def test_train_check_numbers_analyse_and_find_the_run_after_a_reload(app_url, ru
     expect(page.get_by_text(re.compile(r"examples · \d+ steps"))).to_be_visible(timeout=120_000)
     expect(page.get_by_test_id("stException")).to_have_count(0)
     screenshot(page, "explain-of-run")
+    clicked = click_unit_cell(page, row=1, column=5)
+    expect(page.get_by_text(f"flows through unit {clicked}.")).to_be_visible()
 
     page.reload()
     wait_idle(page)
