@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from mtl_core.errors import UserError
+from mtl_core.runs.store import zip_files
 from mtl_core.viz.training import compare_curves, compare_table
 from pages.common import requires, run_store, set_experiment, show_user_error
 
@@ -76,13 +77,13 @@ if picked:
         set_experiment(store.load_config(picked))
         st.success("Loaded: the Data, Model and Train pages now show this run's settings.")
     try:
-        export.download_button("Export (zip: config, metrics, weights)",
-                               data=store.export_zip(picked), file_name=f"{picked}.zip",
-                               mime="application/zip", key="runs_export")
-        files = store.export_files(picked)
+        files = store.export_files(picked)  # read once: the zip and each file's button
     except UserError as error:
         show_user_error(error)
     else:
+        export.download_button("Export (zip: config, metrics, weights)",
+                               data=zip_files(picked, files), file_name=f"{picked}.zip",
+                               mime="application/zip", key="runs_export")
         one_file(picked, files)
     sure = delete.checkbox("Yes, delete this run for good", key=f"runs_sure_{picked}")
     if delete.button("Delete", disabled=not sure, key="runs_delete", type="primary"):

@@ -201,11 +201,7 @@ class RunStore:
 
     def export_zip(self, run_id: str) -> bytes:
         """The run's files (`export_files`) as a zip, in a folder named after the run."""
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, content in self.export_files(run_id).items():
-                archive.writestr(f"{run_id}/{name}", content)
-        return buffer.getvalue()
+        return zip_files(run_id, self.export_files(run_id))
 
     def write_json(self, run_id: str, name: str, document: Any) -> None:
         """Store a JSON document (e.g. extras.json) in the run's folder."""
@@ -267,3 +263,12 @@ def epochs_csv(epochs: list[dict[str, Any]]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()
+
+
+def zip_files(run_id: str, files: dict[str, bytes]) -> bytes:
+    """`files` (name -> content) as a zip, in a folder named after the run."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(f"{run_id}/{name}", content)
+    return buffer.getvalue()

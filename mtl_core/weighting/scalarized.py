@@ -42,8 +42,15 @@ class ScalarizerWeighting(LossWeighting):
         return self.scalarizer_on(losses.device)(losses)
 
     def weighted_backward(self, losses, step, recorder):
-        """The weight a task got is d(total)/d(L_i), read off the backward itself (the losses
-        retain their gradient), so it is exact for any scalarization."""
+        """A scalarizer that gives d(total)/d(L_i) in closed form (`weights_for`, FAMO and
+        STCH) has the losses back-propagated with those weights: no graph is built for the
+        scalarization. Otherwise the weight a task got is read off the backward itself (the
+        losses retain their gradient), so it is exact for any scalarization."""
+        closed_form = getattr(self.scalarizer_on(losses.device), "weights_for", None)
+        if closed_form is not None:
+            weights = closed_form(losses).reshape(losses.shape).to(losses.dtype)
+            backward_recording(losses, recorder, weights)
+            return weights
         losses.retain_grad()
         backward_recording(self.combine(losses, step), recorder)
         weights = losses.grad

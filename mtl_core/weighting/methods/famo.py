@@ -6,7 +6,6 @@ import torch
 from torchjd.scalarization import FAMO
 
 from mtl_core.weighting.base import Param
-from mtl_core.weighting.jacobian import backward_recording
 from mtl_core.weighting.registry import register
 from mtl_core.weighting.scalarized import ScalarizerWeighting
 
@@ -53,11 +52,6 @@ class FastAdaptiveMultitask(ScalarizerWeighting):
 
     def make_scalarizer(self, n_tasks, params):
         return FAMOWithWeights(n_tasks, lr=params["lr"], weight_decay=params["weight_decay"])
-
-    def weighted_backward(self, losses, step, recorder):
-        weights = self.scalarizer_on(losses.device).weights_for(losses)
-        backward_recording(losses, recorder, weights.to(losses.dtype))
-        return weights
 
     def after_step(self, model, step, losses_after=None) -> None:
         if losses_after is None:

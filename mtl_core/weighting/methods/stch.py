@@ -6,7 +6,6 @@ import torch
 from torchjd.scalarization import STCH
 
 from mtl_core.weighting.base import Param
-from mtl_core.weighting.jacobian import backward_recording
 from mtl_core.weighting.registry import register
 from mtl_core.weighting.scalarized import ScalarizerWeighting
 
@@ -38,8 +37,3 @@ class SmoothTchebycheff(ScalarizerWeighting):
 
     def make_scalarizer(self, n_tasks, params):
         return STCHWithWeights(mu=params["mu"])
-
-    def weighted_backward(self, losses, step, recorder):
-        weights = self.scalarizer.weights_for(losses).reshape(losses.shape)
-        backward_recording(losses, recorder, weights)
-        return weights
