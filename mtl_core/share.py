@@ -31,7 +31,7 @@ _SCALARS: dict[str, tuple[str, str, type]] = {
     "device": ("train", "device", str),
 }
 _WIDTHS = {"shared": "shared", "head": "head"}
-# Method-specific settings travel as compact JSON (e.g. ?arch_params={"n_experts":8}).
+# Method-specific settings travel as compact JSON (e.g. ?arch_params={"experts":8}).
 _PARAM_DICTS = {"arch_params": "model", "weighting_params": "weighting"}
 # Parameters that are not experiment settings but belong in a link all the same.
 VIEW_PARAMS = ("teacher",)
@@ -75,7 +75,7 @@ def _json_object(params: dict[str, str], name: str) -> dict[str, Any]:
         value = None
     if not isinstance(value, dict):
         raise UserError(f"link parameter '{name}' must be a JSON object, like "
-                        '{"n_experts":8} or {"grad_clip":1.0}')
+                        '{"experts":8} or {"grad_clip":1.0}')
     return value
 
 

@@ -67,6 +67,23 @@ def test_wrong_type_is_one_line(tmp_path, penguins_config):
     _assert_user_error(run_cli("train", str(config)), "train.batch_size")
 
 
+def test_unknown_architecture_parameter_is_one_line_before_any_training(tmp_path,
+                                                                        penguins_config):
+    penguins_config["model"] = {"architecture": "hard", "params": {"n_experts": 8}}
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(penguins_config))
+    _assert_user_error(run_cli("train", str(config), "--runs-dir", str(tmp_path / "runs")),
+                       "'model.params.n_experts'", "has no parameter")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_unknown_weighting_method_is_one_line(tmp_path, penguins_config):
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(penguins_config))
+    _assert_user_error(run_cli("train", str(config), "--set", "weighting.method=nope"),
+                       "'weighting.method'", "unknown method 'nope'")
+
+
 def test_inspect_json_lists_columns_with_kinds():
     done = run_cli("inspect", "penguins", "--json")
     assert done.returncode == 0, done.stderr

@@ -73,3 +73,62 @@ def test_load_config_reports_broken_yaml(tmp_path):
 def test_load_config_reports_missing_file(tmp_path):
     with pytest.raises(UserError, match="not found"):
         load_config(tmp_path / "nope.yaml")
+
+
+# Architecture and weighting names and their `params` are checked when the config is loaded
+# (against the registries' specs), not only when the model or the method is built.
+@pytest.mark.parametrize(
+    ("patch", "key", "problem"),
+    [
+        ({"model": {"architecture": "hardd"}}, "model.architecture", "unknown architecture"),
+        ({"model": {"architecture": "hard", "params": {"n_experts": 8}}},
+         "model.params.n_experts", "has no parameter 'n_experts'"),
+        ({"model": {"architecture": "mmoe", "params": {"n_experts": 8}}},
+         "model.params.n_experts", "its parameters: experts, gate"),
+        ({"model": {"architecture": "mmoe", "params": {"experts": "eight"}}},
+         "model.params.experts", "expected a whole number"),
+        ({"model": {"architecture": "mmoe", "params": {"experts": 0}}},
+         "model.params.experts", "at least"),
+        ({"model": {"architecture": "mmoe", "params": {"gate": "some"}}},
+         "model.params.gate", "not one of"),
+        ({"model": {"architecture": "cross_stitch", "params": {"per_channel": "yes"}}},
+         "model.params.per_channel", "true or false"),
+        ({"weighting": {"method": "nope"}}, "weighting.method", "unknown method 'nope'"),
+        ({"weighting": {"method": "upgrad", "params": {"mu": 1.0}}},
+         "weighting.params.mu", "has no parameter 'mu'"),
+        ({"weighting": {"method": "cagrad", "params": {"c": "big"}}},
+         "weighting.params.c", "expected a number"),
+        ({"weighting": {"method": "cagrad", "params": {"c": -1.0}}},
+         "weighting.params.c", "at least"),
+    ],
+)
+def test_unknown_architectures_methods_and_their_params_name_the_key(patch, key, problem):
+    with pytest.raises(UserError, match=rf"^config error at '{key}': .*{problem}"):
+        config_from_dict({**MINIMAL, **patch})
+
+
+def test_registry_choices_are_listed_in_the_message():
+    from mtl_core.models.registry import architecture_names
+    from mtl_core.weighting.registry import weighting_names
+
+    with pytest.raises(UserError) as architecture:
+        config_from_dict({**MINIMAL, "model": {"architecture": "nope"}})
+    with pytest.raises(UserError) as method:
+        config_from_dict({**MINIMAL, "weighting": {"method": "nope"}})
+    assert f"(choose one of: {', '.join(architecture_names())})" in str(architecture.value)
+    assert f"(choose one of: {', '.join(weighting_names())})" in str(method.value)
+
+
+def test_valid_architecture_and_method_params_load_unchanged():
+    raw = {**MINIMAL, "model": {"architecture": "mmoe", "params": {"experts": 3}},
+           "weighting": {"method": "static", "params": {"weights": {"a": 2.0}}}}
+    config = config_from_dict(raw)
+    assert config.model.params == {"experts": 3}
+    assert config.weighting.params == {"weights": {"a": 2.0}}
+
+
+def test_overrides_are_checked_against_the_registries_too(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("data: {source: penguins, tasks: [{name: a, column: a}]}\n")
+    with pytest.raises(UserError, match="'model.params.experts'"):
+        load_config(path, ["model.architecture=mmoe", "model.params.experts=1.5"])

@@ -54,11 +54,23 @@ def test_bad_link_parameters_are_named(params, needle):
 
 def test_method_parameters_travel_in_the_link():
     experiment = params_to_experiment({}, DEFAULT_EXPERIMENT)
-    experiment["model"].update(architecture="mmoe", params={"n_experts": 8, "gate": "shared"})
+    experiment["model"].update(architecture="mmoe", params={"experts": 8, "gate": "shared"})
     experiment["weighting"].update(method="static", params={"weights": {"species": 2.0}})
     restored = params_to_experiment(experiment_to_params(experiment), DEFAULT_EXPERIMENT)
-    assert restored["model"]["params"] == {"n_experts": 8, "gate": "shared"}
+    assert restored["model"]["params"] == {"experts": 8, "gate": "shared"}
     assert restored["weighting"]["params"] == {"weights": {"species": 2.0}}
+
+
+@pytest.mark.parametrize(("params", "needle"), [
+    ({"arch": "mmoe", "arch_params": '{"n_experts":8}'}, "'model.params.n_experts'"),
+    ({"arch": "mmoe", "arch_params": '{"experts":"many"}'}, "'model.params.experts'"),
+    ({"arch": "nope"}, "'model.architecture'"),
+    ({"weighting": "nope"}, "'weighting.method'"),
+    ({"weighting": "cagrad", "weighting_params": '{"c":"big"}'}, "'weighting.params.c'"),
+])
+def test_a_link_with_a_wrong_architecture_or_method_setting_is_named(params, needle):
+    with pytest.raises(UserError, match=f"this link's settings are not valid: .*{needle}"):
+        params_to_experiment(params, DEFAULT_EXPERIMENT)
 
 
 def test_broken_parameter_json_is_named():

@@ -1,5 +1,7 @@
 """Read a config file (YAML or JSON), apply `key=value` overrides, validate, and turn
-pydantic's errors into one line that names the key."""
+pydantic's errors into one line that names the key. Architecture and weighting names and
+their `params` are checked here too, against the registries' specs (schema.py's validators
+raise the registries' UserError, which names the key itself)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ def _describe(error: ValidationError) -> str:
     first = error.errors()[0]
     key = ".".join(str(p) for p in first["loc"]) or "(top level)"
     if first["type"] == "extra_forbidden":
-        problem = "unknown key (check its spelling against DESIGN.md's config)"
+        problem = "unknown key (check its spelling against docs/design.md's config)"
     elif first["type"] == "missing":
         problem = "required key is missing"
     else:
@@ -76,6 +78,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    """The validated config of a YAML/JSON file, with `--set` style overrides applied."""
     raw = _parse_file(Path(path))
     return config_from_dict(apply_overrides(raw, overrides or []))
 

@@ -1,5 +1,5 @@
 """The experiment config as pydantic models: unknown keys, wrong types and impossible
-values are rejected, and the error names the key (see DESIGN.md, "Experiment config")."""
+values are rejected, and the error names the key (see docs/design.md, "Experiment config")."""
 
 from __future__ import annotations
 
@@ -108,6 +108,15 @@ class ModelConfig(_Strict):
             raise ValueError("layer widths must be positive integers")
         return widths
 
+    @model_validator(mode="after")
+    def _registered_architecture_and_params(self) -> ModelConfig:
+        """The architecture is registered and `params` fit its spec. The registry's UserError
+        names the key and passes through pydantic unchanged (imported here: it loads torch)."""
+        from mtl_core.models.registry import resolve_params
+
+        resolve_params(self.architecture, self.params)
+        return self
+
 
 class WeightingConfig(_Strict):
     method: str = "equal"
@@ -115,6 +124,14 @@ class WeightingConfig(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     # Loss-based methods: also record the task-gradient Gramian every N steps (0 = off).
     gramian_every: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _registered_method_and_params(self) -> WeightingConfig:
+        """The method is registered and `params` fit its specs (see ModelConfig's check)."""
+        from mtl_core.weighting.registry import resolve_params
+
+        resolve_params(self.method, self.params)
+        return self
 
 
 class TrainConfig(_Strict):
@@ -173,7 +190,8 @@ class ExperimentConfig(_Strict):
 
     name: str | None = None
     data: DataConfig
-    model: ModelConfig = ModelConfig()
-    weighting: WeightingConfig = WeightingConfig()
+    # Factories, not instances: building one runs the registry checks, which import torch.
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    weighting: WeightingConfig = Field(default_factory=WeightingConfig)
     train: TrainConfig = TrainConfig()
     analysis: AnalysisConfig = AnalysisConfig()

@@ -95,8 +95,8 @@ def architecture_class(name: str) -> type:
     cls = ARCHITECTURES.get(name)
     if cls is None:
         names = ", ".join(sorted(ARCHITECTURES))
-        raise UserError(f"config error at 'model.architecture': unknown '{name}' "
-                        f"(choose one of: {names})")
+        raise UserError(f"config error at 'model.architecture': unknown architecture "
+                        f"'{name}' (choose one of: {names})")
     return cls
 
 
@@ -116,12 +116,14 @@ def resolve_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_params(specs: tuple[Param, ...], name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """`params` checked against `specs` (architecture `name`'s), defaults filled in; a
+    UserError names the first unknown or bad `model.params` key."""
     spec = {p.name: p for p in specs}
     unknown = sorted(set(params) - set(spec))
     if unknown:
         known = ", ".join(spec) or "none"
-        raise UserError(f"config error at 'model.params.{unknown[0]}': '{name}' has no such "
-                        f"parameter (it takes: {known})")
+        raise UserError(f"config error at 'model.params.{unknown[0]}': architecture '{name}' "
+                        f"has no parameter '{unknown[0]}' (its parameters: {known})")
     return {key: p.check(params[key]) if key in params else p.default
             for key, p in spec.items()}
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mtl_core.config import WeightingConfig
 from mtl_core.errors import UserError
 from mtl_core.plugins import import_all
@@ -29,16 +31,33 @@ def weighting_names() -> list[str]:
 
 
 def build_weighting(config: WeightingConfig, task_names: list[str]):
-    _load_builtin()
-    cls = WEIGHTINGS.get(config.method)
-    if cls is None:
-        names = ", ".join(sorted(WEIGHTINGS))
-        raise UserError(f"config error at 'weighting.method': unknown '{config.method}' "
-                        f"(choose one of: {names})")
+    cls = weighting_class(config.method)
     return cls(task_names, config.params, config.update_every, config.gramian_every)
 
 
 def weighting_class(name: str) -> type:
-    """The class registered as `name` (for the app's method descriptions)."""
+    """The class registered as `name`; a UserError naming `weighting.method` if none is."""
     _load_builtin()
-    return WEIGHTINGS[name]
+    cls = WEIGHTINGS.get(name)
+    if cls is None:
+        names = ", ".join(sorted(WEIGHTINGS))
+        raise UserError(f"config error at 'weighting.method': unknown method '{name}' "
+                        f"(choose one of: {names})")
+    return cls
+
+
+def resolve_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """`weighting.params` checked against method `name`'s `param_specs` (numbers read, their
+    defaults filled in) and `extra_params` (passed through: the method reads them itself); a
+    UserError names the first unknown or bad key."""
+    cls = weighting_class(name)
+    known = [*cls.param_specs, *cls.extra_params]
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise UserError(f"config error at 'weighting.params.{unknown[0]}': method '{name}' "
+                        f"has no parameter '{unknown[0]}' (its parameters: "
+                        f"{', '.join(known) or 'none'})")
+    resolved = {key: spec.read(key, params.get(key, spec.default))
+                for key, spec in cls.param_specs.items()}
+    resolved.update({key: params[key] for key in cls.extra_params if key in params})
+    return resolved
