@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mtl_core.config import config_from_dict
+from mtl_core.config import SplitConfig, config_from_dict
 from mtl_core.data.prepare import prepare_data
-from pages.parts.splits import CARVE, role_options, training_split
+from mtl_core.data.splits import role_split, split_plan, training_split
+from pages.parts.splits import CARVE, role_options
 from tests.conftest import REPO
 
 
@@ -45,6 +46,20 @@ def test_a_role_with_a_split_of_its_name_reads_it_and_others_may_be_held_out():
     assert role_options(sizes, "train", "validation") == ["validation", "extra"]
     assert role_options(sizes, "train", "test") == [CARVE, "validation", "extra"]
     assert CARVE not in role_options(sizes, "extra", "validation")
+
+
+@pytest.mark.parametrize("sizes", [{"train": 100, "validation": 20, "extra": 30},
+                                   {"train": 100, "extra": 30}, {"validation": 80, "test": 20},
+                                   {"fit": 100, "test": 30}])
+def test_the_page_offers_holding_out_exactly_when_the_config_would_hold_out(sizes):
+    """One rule: the page offers "held out" for a role exactly when split_plan, given no split
+    for that role, carves the role's rows out of the training split."""
+    train = training_split(sizes, None)
+    plan = split_plan(sizes, SplitConfig(train=train), None)
+    for role in ("validation", "test"):
+        held_out = plan[role][0] == train
+        assert (CARVE in role_options(sizes, train, role)) == held_out
+        assert (role_split(sizes, train, role, None) is None) == held_out
 
 
 def test_the_page_trains_on_a_chosen_split_and_tests_on_another(odd_splits):

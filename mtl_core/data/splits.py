@@ -1,7 +1,10 @@
 """Train/validation/test splits: the dataset's own where present, otherwise seeded random
-splits stratified on the first classification task."""
+splits stratified on the first classification task. The rules of which split plays which
+role live here; the Data page's pickers call them."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -50,6 +53,23 @@ def _carve(
     return shuffled[n_holdout:], shuffled[:n_holdout]
 
 
+def training_split(sizes: Mapping[str, int], current: str | None) -> str:
+    """The split to train on when offering a choice: the one chosen before, else `train`,
+    else the largest."""
+    if current in sizes:
+        return current
+    return "train" if "train" in sizes else max(sizes, key=sizes.__getitem__)
+
+
+def role_split(sizes: Mapping[str, int], train: str, role: str, chosen: str | None) -> str | None:
+    """The dataset split that plays `role` ("validation" or "test"): the chosen one, else the
+    split named like the role when it is not the training split; None: the role's rows are
+    held out of the training split."""
+    if chosen is not None:
+        return chosen
+    return role if role in sizes and role != train else None
+
+
 def split_plan(
     sizes: dict[str, int], config: SplitConfig, labels: np.ndarray | None
 ) -> dict[str, tuple[str, np.ndarray]]:
@@ -59,11 +79,10 @@ def split_plan(
     if config.train not in sizes:
         have = ", ".join(sizes)
         raise UserError(f"split '{config.train}' not in the dataset (it has: {have})")
-    own = {"validation": config.validation, "test": config.test}
-    for role, name in own.items():
-        if name is None and role in sizes and role != config.train:
-            own[role] = role
-        elif name is not None and name not in sizes:
+    own = {role: role_split(sizes, config.train, role, chosen)
+           for role, chosen in (("validation", config.validation), ("test", config.test))}
+    for name in own.values():
+        if name is not None and name not in sizes:
             raise UserError(f"split '{name}' not in the dataset (it has: {', '.join(sizes)})")
     rows = np.arange(sizes[config.train])
     plan: dict[str, tuple[str, np.ndarray]] = {}
