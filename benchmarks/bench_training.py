@@ -35,8 +35,8 @@ from mtl_core.config import config_from_dict  # noqa: E402
 from mtl_core.data.prepare import prepare_data  # noqa: E402
 from mtl_core.models import build_model  # noqa: E402
 from mtl_core.runs import RunStore  # noqa: E402
-from mtl_core.train.experiment import run_experiment  # noqa: E402
-from mtl_core.train.jobs import TrainingJob  # noqa: E402
+from mtl_core.experiment import run_experiment  # noqa: E402
+from mtl_core.experiment.jobs import TrainingJob  # noqa: E402
 
 ENGINE_GOAL, APP_GOAL = 0.95, 0.90
 

@@ -7,6 +7,7 @@ import streamlit as st
 
 from mtl_core.errors import UserError
 from mtl_core.runs.store import zip_files
+from mtl_core.viz.evidence import format_delta
 from mtl_core.viz.training import compare_curves, compare_table
 from pages.common import requires, run_store, set_experiment, show_user_error
 
@@ -49,12 +50,14 @@ table = pd.DataFrame([
     {"run": r["id"], "name": r["name"], "status": r["status"], "data": r["source"],
      "tasks": r["tasks"], "architecture": r["architecture"], "weighting": r["weighting"],
      "device": r["device"], "seconds": r["seconds"],
-     "Δm": (r["summary"] or {}).get("delta_m")}
+     "Δm [95% interval]": format_delta((r["summary"] or {}).get("delta_m"),
+                                       (r["summary"] or {}).get("delta_m_ci"))}
     for r in shown
 ])
 st.dataframe(table, hide_index=True, width="stretch")
 st.caption(f"{len(shown)} of {len(runs)} runs. Δm: positive = multi-task better than the "
-           "single-task baselines.")
+           "single-task baselines; the interval covers test-row sampling and seed noise "
+           "(docs/evidence.md).")
 ids = [r["id"] for r in shown]
 
 st.subheader("Compare")

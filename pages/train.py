@@ -2,9 +2,10 @@
 
 import streamlit as st
 
+from mtl_core.experiment.jobs import TrainingJob
 from mtl_core.train.device import available_accelerators, resolve_device
-from mtl_core.train.jobs import TrainingJob
 from mtl_core.viz.training import loss_curves, metrics_table
+from pages.parts.verdicts import show_verdicts
 from pages.common import experiment, run_store, teacher_mode, validated_experiment
 
 st.title("Train")
@@ -41,9 +42,15 @@ if not teacher_mode():  # the optimiser's details are advanced
         monitor = train.get("monitor", "normalised_loss")
         train["monitor"] = c.selectbox("Early stopping watches", list(MONITORS),
                                        list(MONITORS).index(monitor), format_func=MONITORS.get)
-        train["baseline_seeds"] = a.number_input(
-            "Seeds per baseline (> 1 gives mean ± std: a delta below it is noise)", 1, 10,
-            int(train.get("baseline_seeds", 1)))
+        seeds = train.get("seeds", "auto")
+        seed_choices = ["auto", *range(1, 11)]
+        train["seeds"] = a.selectbox(
+            "Seeds (multi-task and each baseline)", seed_choices,
+            seed_choices.index(seeds) if seeds in seed_choices else 0,
+            format_func=lambda s: "auto (3 on small test sets or unclear results, else 1)"
+            if s == "auto" else str(s),
+            help="Intervals need seeds: one seed can never confirm that a task was helped or "
+                 "hurt. See docs/evidence.md.")
         train["amp"] = b.checkbox("Mixed precision (bf16, CUDA only)", value=bool(train.get("amp")))
         device = train.get("device", "auto")
         devices = ["auto", "cpu", *available_accelerators()]
@@ -108,9 +115,9 @@ def progress_panel() -> None:
                    f"on {summary['device']}")
         for warning in summary["warnings"]:
             st.warning(warning)
-        st.dataframe(metrics_table(summary), hide_index=True, width="stretch")
-        if summary["delta_m"] is not None:
-            st.metric("Δm (positive = multi-task better)", f"{summary['delta_m']:+.2%}")
+        show_verdicts(summary)
+        with st.expander("Every metric"):
+            st.dataframe(metrics_table(summary), hide_index=True, width="stretch")
     if running and snap.state != "running":
         st.rerun()
 

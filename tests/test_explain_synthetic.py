@@ -13,7 +13,7 @@ import pytest
 from mtl_core.analysis.explain import ExplainOptions, explain_run
 from mtl_core.config import config_from_dict
 from mtl_core.runs import RunStore
-from mtl_core.train.experiment import run_experiment
+from mtl_core.experiment import run_experiment
 
 
 def synthetic_table(path, rows=1200, seed=0):

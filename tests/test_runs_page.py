@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from mtl_core.config import config_from_dict
 from mtl_core.runs import RunStore
-from mtl_core.train.experiment import run_experiment
+from mtl_core.experiment import run_experiment
 from tests.conftest import REPO
 
 

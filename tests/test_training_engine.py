@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from mtl_core.config import TrainConfig, config_from_dict
 from mtl_core.data.prepare import prepare_data
 from mtl_core.runs import RunStore
-from mtl_core.train.experiment import run_experiment
-from mtl_core.train.jobs import TrainingJob
+from mtl_core.experiment import run_experiment
+from mtl_core.experiment.jobs import TrainingJob
 from mtl_core.train.loop import train_model
 from mtl_core.train.schedules import curriculum_factors, lr_factor
 
@@ -105,7 +105,7 @@ def test_warm_start_copies_the_shared_weights(penguins_config):
     penguins_config["train"].update(warm_start=source["run_id"], epochs=1, lr=1e-12,
                                     optimizer="sgd", seed=5)
     config = config_from_dict(penguins_config)
-    from mtl_core.train.experiment import load_warm_weights
+    from mtl_core.experiment import load_warm_weights
     warm = load_warm_weights(store, source["run_id"])
     model = train_model(config, prepare_data(config.data), warm_weights=warm).model
     shared = {id(p) for p in model.shared_parameters()}

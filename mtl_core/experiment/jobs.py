@@ -15,7 +15,7 @@ from mtl_core.data.prepare import PreparedData
 from mtl_core.errors import UserError
 from mtl_core.runs import RunStore
 from mtl_core.train.device import resolve_device
-from mtl_core.train.experiment import run_experiment
+from mtl_core.experiment.run import run_experiment
 
 
 @dataclass
@@ -79,8 +79,13 @@ class TrainingJob(BackgroundJob):
             elif event["type"] == "epoch":
                 self._history.append({k: v for k, v in event.items() if k != "type"})
                 self._steps, self._seconds = event["steps"], event["seconds"]
+            elif event["type"] == "seed":
+                self._phase = (f"training the multi-task model again, seed {event['seed']} "
+                               f"of {event['seeds']} (to measure seed noise)")
             elif event["type"] == "baselines":
-                self._phase = "training single-task baselines"
+                seeds = event.get("seeds", 1)
+                self._phase = ("training single-task baselines"
+                               + (f", {seeds} seeds each" if seeds > 1 else ""))
 
     def _train(self) -> dict[str, Any]:
         if resolve_device(self.config.train.device).type != "cuda":

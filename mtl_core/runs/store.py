@@ -22,9 +22,13 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from mtl_core.errors import UserError
+
+# Model outputs on the test rows, per model and seed: what a run's intervals are computed from.
+TEST_OUTPUTS = "test_outputs.safetensors"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -210,6 +214,22 @@ class RunStore:
     def read_json(self, run_id: str, name: str) -> Any | None:
         path = self.run_dir(run_id) / name
         return json.loads(path.read_text()) if path.is_file() else None
+
+    def write_test_outputs(self, run_id: str, outputs: dict[str, np.ndarray]) -> None:
+        """Store the model outputs on the test rows (the bootstrap's input; see
+        docs/evidence.md) as safetensors, keyed as the caller names them."""
+        from safetensors.numpy import save
+
+        arrays = {key: np.ascontiguousarray(value, dtype=np.float32)
+                  for key, value in outputs.items()}
+        atomic_write(self.run_dir(run_id) / TEST_OUTPUTS, save(arrays))
+
+    def read_test_outputs(self, run_id: str) -> dict[str, np.ndarray] | None:
+        """The stored test outputs, or None for a run that stored none (an older run)."""
+        from safetensors.numpy import load
+
+        path = self.run_dir(run_id) / TEST_OUTPUTS
+        return load(path.read_bytes()) if path.is_file() else None
 
     def list_runs(self, include_baselines: bool = False) -> list[dict[str, Any]]:
         """Runs, newest first; stored single-task baselines only when asked for."""

@@ -32,7 +32,7 @@ def train_subset(config: dict[str, Any], runs_dir: str, stop_path: str) -> dict[
     """Train one subset's experiment and store it; returns its summary."""
     from mtl_core.config import config_from_dict
     from mtl_core.runs import RunStore
-    from mtl_core.train.experiment import run_experiment
+    from mtl_core.experiment import run_experiment
 
     stop = StopFlag(stop_path)
     if stop.is_set():

@@ -1,2 +1,2 @@
-"""Training: the loop, device choice, masked per-task losses, metrics, and the experiment
-runner that adds single-task baselines and stores the run."""
+"""Training: the loop, device choice, masked per-task losses and metrics. Experiments
+(seeds, baselines, comparisons) are in `mtl_core.experiment`."""

@@ -7,7 +7,9 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from mtl_core.analysis.verdicts import verdict_of
 from mtl_core.viz.colors import task_colors
+from mtl_core.viz.evidence import format_delta
 
 
 def epoch_axis(last_epoch: int) -> dict[str, Any]:
@@ -75,13 +77,20 @@ def compare_table(summaries: dict[str, dict[str, Any]]) -> pd.DataFrame:
     what each run cost (training seconds, milliseconds per step: a weighting method's price
     on this data and machine)."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for run_id, summary in summaries.items():
+    for run_id, summary in summaries.items():  # (cells are text where they hold intervals)
         summary = summary or {}
         for name, task in summary.get("tasks", {}).items():
             for metric, value in task["metrics"].items():
                 rows.setdefault((name, metric), {"task": name, "metric": metric})[run_id] = value
+            if task.get("baseline_metrics"):
+                rows.setdefault((name, "delta [95% interval]"), {
+                    "task": name, "metric": "delta [95% interval]"})[run_id] = format_delta(
+                    task.get("delta"), task.get("delta_ci"))
+                rows.setdefault((name, "verdict"), {"task": name, "metric": "verdict"})[
+                    run_id] = verdict_of(task)
         speed = summary.get("steps_per_second")
-        for metric, value in (("Δm", summary.get("delta_m")),
+        for metric, value in (("Δm [95% interval]", format_delta(summary.get("delta_m"),
+                                                                 summary.get("delta_m_ci"))),
                               ("training seconds", summary.get("seconds")),
                               ("ms per step, evaluation included", 1000 / speed if speed else None)):
             rows.setdefault(("all", metric), {"task": "all", "metric": metric})[run_id] = value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mtl_core.cli.output import print_json, print_table
 from mtl_core.runs import RunStore
+from mtl_core.viz.evidence import format_delta
 
 
 def add_parser(commands) -> None:
@@ -20,7 +21,9 @@ def run(args) -> int:
     if args.json:
         print_json(runs)
         return 0
-    rows = [{**r, "delta_m": (r["summary"] or {}).get("delta_m")} for r in runs]
+    rows = [{**r, "delta_m": format_delta((r["summary"] or {}).get("delta_m"),
+                                          (r["summary"] or {}).get("delta_m_ci"))}
+            for r in runs]
     print_table(rows, ["id", "status", "source", "architecture", "weighting", "tasks",
                        "seconds", "delta_m"])
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from mtl_core.cli.output import format_number, print_json, print_table
+from mtl_core.cli.output import print_json, print_table
 from mtl_core.config import load_config
 from mtl_core.runs import RunStore
 
@@ -23,12 +23,17 @@ def _progress(event) -> None:
     if event["type"] == "epoch":
         losses = " ".join(f"{k}={v['loss']:.4f}" for k, v in event["val"].items())
         print(f"epoch {event['epoch']}/{event['epochs']}  val loss: {losses}", file=sys.stderr)
+    elif event["type"] == "seed":
+        print(f"training the multi-task model again: seed {event['seed']} of {event['seeds']}"
+              " ...", file=sys.stderr)
     elif event["type"] == "baselines":
-        print("training single-task baselines ...", file=sys.stderr)
+        print(f"training single-task baselines ({event.get('seeds', 1)} seed(s) each) ...",
+              file=sys.stderr)
 
 
 def run(args) -> int:
-    from mtl_core.train.experiment import run_experiment
+    from mtl_core.experiment import run_experiment
+    from mtl_core.viz.evidence import delta_m_text, verdict_rows
 
     config = load_config(args.config, args.set)
     summary = run_experiment(config, RunStore(args.runs_dir),
@@ -41,12 +46,17 @@ def run(args) -> int:
           f"{summary['split']} metrics")
     rows = []
     for name, task in summary["tasks"].items():
-        row = {"task": name, "kind": task["kind"], **task["metrics"],
-               "delta": task["delta"]}
-        rows.append(row)
-    columns = ["task", "kind", "accuracy", "macro_f1", "mse", "mae", "r2", "delta"]
+        rows.append({"task": name, "kind": task["kind"], **task["metrics"]})
+    columns = ["task", "kind", "accuracy", "macro_f1", "roc_auc", "pr_auc", "f1", "mse", "mae",
+               "r2"]
     print_table(rows, [c for c in columns if any(c in r for r in rows)])
-    print(f"delta_m (positive = MTL better): {format_number(summary['delta_m'])}")
+    if any(task.get("baseline_metrics") for task in summary["tasks"].values()):
+        print()
+        verdicts = verdict_rows(summary)
+        print_table(verdicts, list(verdicts[0]))
+        print(f"{delta_m_text(summary)} (positive = MTL better; 95% intervals over the test "
+              "rows and seeds)")
+        print(f"seeds: {summary['noise']['seeds_reason']}")
     for warning in summary["warnings"]:
         print(f"warning: {warning}")
     return 0
