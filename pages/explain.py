@@ -34,7 +34,7 @@ st.caption("Which units of the shared representation each task relies on, whethe
            "on the same ones, and which inputs drive them (Captum, on a copy of the model).")
 concept("attribution")
 
-runs = [r for r in run_store().list_runs() if r["status"] != "running"]
+runs = run_store().usable_runs()
 requires(bool(runs), "No trained run yet: train one, then explain it here.", "pages/train.py",
          "Go to Train")
 

@@ -149,8 +149,7 @@ if not cls.mixing_help:
     st.caption(f"{label} learns no mixing to inspect: cross-stitch (α matrices), MMoE and PLE "
                "(gate weights per task) and soft sharing (how far the towers drifted) do.")
 else:
-    runs = [r for r in run_store().list_runs() if r["architecture"] == model["architecture"]
-            and r["status"] in ("completed", "stopped")]
+    runs = [r for r in run_store().usable_runs() if r["architecture"] == model["architecture"]]
     if not runs:
         st.info(f"Train a {label} model to see what it learned. {cls.mixing_help}",
                 icon=":material/info:")

@@ -6,16 +6,16 @@ import pandas as pd
 import streamlit as st
 
 from mtl_core.errors import UserError
-from mtl_core.runs.store import zip_files
+from mtl_core.runs.store import CONFIG_FILE, EPOCHS_FILE, SUMMARY_FILE, WEIGHTS_FILE, zip_files
 from mtl_core.viz.evidence import format_delta
 from mtl_core.viz.training import compare_curves, compare_table
 from pages.common import requires, run_store, set_experiment, show_user_error
 
 ROW_PX = 35  # a dataframe row's height
-FILES = {"config.yaml": ("config (YAML)", "application/yaml"),
-         "metrics.csv": ("metrics per epoch (CSV)", "text/csv"),
-         "metrics.json": ("summary (JSON)", "application/json"),
-         "model.safetensors": ("weights (safetensors)", "application/octet-stream")}
+FILES = {CONFIG_FILE: ("config (YAML)", "application/yaml"),
+         EPOCHS_FILE: ("metrics per epoch (CSV)", "text/csv"),
+         SUMMARY_FILE: ("summary (JSON)", "application/json"),
+         WEIGHTS_FILE: ("weights (safetensors)", "application/octet-stream")}
 
 
 def one_file(run_id: str, files: dict[str, bytes]) -> None:

@@ -59,7 +59,7 @@ if not teacher_mode():  # the optimiser's details are advanced
             "Device", devices, devices.index(device),
             format_func=lambda d: f"auto (here: {resolve_device('auto').type})" if d == "auto"
             else d, help="auto takes a CUDA GPU, then Apple's MPS, then the CPU.")
-        finished = [r["id"] for r in run_store().list_runs() if r["status"] == "completed"]
+        finished = [r["id"] for r in run_store().usable_runs()]
         warm = train.get("warm_start")
         options = [None, *finished] if warm in (None, *finished) else [None, warm, *finished]
         train["warm_start"] = c.selectbox(

@@ -1,8 +1,9 @@
 """Run store: SQLite index (`runs.sqlite`) and one folder per run holding `config.yaml`,
-`metrics.json`, `metrics.csv` and `model.safetensors`. Files are written to a temporary name
-and renamed, so an interrupted write never leaves a half file behind. A running run records
-its process id and a heartbeat; opening the store marks a 'running' run whose process is gone
-(killed, crashed) as 'interrupted'."""
+`metrics.json`, `metrics.csv`, `model.safetensors` and `extras.json`. The file names live
+here only: other modules go through RunStore's methods (or these constants). Files are
+written to a temporary name and renamed, so an interrupted write never leaves a half file
+behind. A running run records its process id and a heartbeat; opening the store marks a
+'running' run whose process is gone (killed, crashed) as 'interrupted'."""
 
 from __future__ import annotations
 
@@ -26,6 +27,16 @@ import numpy as np
 import yaml
 
 from mtl_core.errors import UserError
+
+# The files of a run's folder.
+CONFIG_FILE = "config.yaml"  # the validated experiment config
+SUMMARY_FILE = "metrics.json"  # the run summary (`train --json`'s document)
+EPOCHS_FILE = "metrics.csv"  # per-epoch metrics
+WEIGHTS_FILE = "model.safetensors"  # the trained model's state dict
+EXTRAS_FILE = "extras.json"  # what analyses recorded during training (task weights, probes)
+# Statuses of a run that stored a trained model: a stopped run keeps its best checkpoint and a
+# diverged one its last good checkpoint; failed and interrupted runs stored none.
+USABLE_STATUSES = ("completed", "stopped", "diverged")
 
 # Model outputs on the test rows, per model and seed: what a run's intervals are computed from.
 TEST_OUTPUTS = "test_outputs.safetensors"
@@ -140,7 +151,7 @@ class RunStore:
                  model["architecture"], weighting["method"], tasks, os.getpid(),
                  socket.gethostname(), time.time(), baseline_key),
             )
-        atomic_write(self.run_dir(run_id) / "config.yaml",
+        atomic_write(self.run_dir(run_id) / CONFIG_FILE,
                      yaml.safe_dump(config, sort_keys=False).encode())
         return run_id
 
@@ -155,10 +166,10 @@ class RunStore:
         if weights is not None:
             from safetensors.torch import save
 
-            atomic_write(folder / "model.safetensors",
+            atomic_write(folder / WEIGHTS_FILE,
                          save({k: v.detach().cpu().contiguous() for k, v in weights.items()}))
-        atomic_write(folder / "metrics.json", json.dumps(summary, indent=2).encode())
-        atomic_write(folder / "metrics.csv", epochs_csv(self.epochs(run_id)).encode())
+        atomic_write(folder / SUMMARY_FILE, json.dumps(summary, indent=2).encode())
+        atomic_write(folder / EPOCHS_FILE, epochs_csv(self.epochs(run_id)).encode())
         with closing(self._connect()) as db, db:
             db.execute(
                 "UPDATE runs SET status=?, device=?, seconds=?, summary=? WHERE id=?",
@@ -169,7 +180,7 @@ class RunStore:
     def fail_run(self, run_id: str, message: str) -> None:
         """An unexpected error ended the run: keep what it stored, say why."""
         summary = {"run_id": run_id, "status": "failed", "message": message}
-        self.write_json(run_id, "metrics.json", summary)
+        self.write_json(run_id, SUMMARY_FILE, summary)
         with closing(self._connect()) as db, db:
             db.execute("UPDATE runs SET status='failed', summary=? WHERE id=?",
                        (json.dumps(summary), run_id))
@@ -195,9 +206,9 @@ class RunStore:
         stands), extras and the weights (model.safetensors) when training has stored them."""
         folder = self.run_dir(run_id)
         run = self.get_run(run_id)
-        files = {"metrics.csv": epochs_csv(self.epochs(run_id)).encode()}
-        if not (folder / "metrics.json").is_file():
-            files["metrics.json"] = json.dumps(run, indent=2).encode()
+        files = {EPOCHS_FILE: epochs_csv(self.epochs(run_id)).encode()}
+        if not (folder / SUMMARY_FILE).is_file():
+            files[SUMMARY_FILE] = json.dumps(run, indent=2).encode()
         for path in sorted(folder.iterdir()):
             if path.is_file() and not path.name.startswith(".") and path.name not in files:
                 files[path.name] = path.read_bytes()
@@ -212,8 +223,31 @@ class RunStore:
         atomic_write(self.run_dir(run_id) / name, json.dumps(document).encode())
 
     def read_json(self, run_id: str, name: str) -> Any | None:
+        """A JSON document of the run's folder, or None when the run has none by that name."""
         path = self.run_dir(run_id) / name
         return json.loads(path.read_text()) if path.is_file() else None
+
+    def write_extras(self, run_id: str, extras: dict[str, Any]) -> None:
+        """Store what analyses recorded during training (`TrainResult.extras`)."""
+        self.write_json(run_id, EXTRAS_FILE, extras)
+
+    def read_extras(self, run_id: str) -> dict[str, Any]:
+        """What analyses recorded during training; {} for a run that stored none."""
+        return self.read_json(run_id, EXTRAS_FILE) or {}
+
+    def weights_path(self, run_id: str) -> Path:
+        """Where the run's trained weights are (the file exists once training stored them)."""
+        return self.run_dir(run_id) / WEIGHTS_FILE
+
+    def load_weights(self, run_id: str) -> dict[str, Any]:
+        """The run's trained state dict (torch tensors, on the CPU); UserError when the run
+        stored none."""
+        from safetensors.torch import load_file
+
+        path = self.weights_path(run_id)
+        if not path.is_file():
+            raise UserError(f"run '{run_id}' has no stored weights (it did not finish)")
+        return load_file(str(path))
 
     def write_test_outputs(self, run_id: str, outputs: dict[str, np.ndarray]) -> None:
         """Store the model outputs on the test rows (the bootstrap's input; see
@@ -238,6 +272,11 @@ class RunStore:
             rows = db.execute(f"SELECT * FROM runs{where} ORDER BY created DESC").fetchall()
         return [self._row(row) for row in rows]
 
+    def usable_runs(self) -> list[dict[str, Any]]:
+        """The runs (not baselines) that stored a trained model, newest first: what the pages
+        offer to look at, explain, compare or warm-start from."""
+        return [run for run in self.list_runs() if run["status"] in USABLE_STATUSES]
+
     def count_runs(self) -> int:
         """How many runs (not baselines) the store holds, without reading their summaries."""
         with closing(self._connect()) as db:
@@ -258,7 +297,8 @@ class RunStore:
         return [json.loads(r["record"]) for r in rows]
 
     def load_config(self, run_id: str) -> dict[str, Any]:
-        return yaml.safe_load((self.run_dir(run_id) / "config.yaml").read_text())
+        """The run's stored config as a plain dict (validate it with `config_from_dict`)."""
+        return yaml.safe_load((self.run_dir(run_id) / CONFIG_FILE).read_text())
 
     @staticmethod
     def _row(row: sqlite3.Row) -> dict[str, Any]:
