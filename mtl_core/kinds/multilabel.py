@@ -1,0 +1,46 @@
+"""Multilabel tasks: one logit per label, a 0/1 indicator row, binary cross-entropy per
+label."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from mtl_core.kinds import scores
+from mtl_core.kinds.base import TaskKind
+from mtl_core.kinds.binary import constant_logit
+
+
+class Multilabel(TaskKind):
+    name = "multilabel"
+    label = "multilabel"
+    is_classification = True
+    metrics = ("macro_f1", "accuracy")  # accuracy: exact match of the whole label set
+    default_metric = "macro_f1"
+
+    def output_size(self, classes: Sequence[str]) -> int:
+        return len(classes)
+
+    def loss(self, output: torch.Tensor, target: torch.Tensor, reduction: str) -> torch.Tensor:
+        return F.binary_cross_entropy_with_logits(output, target.float(), reduction=reduction)
+
+    def predict(self, outputs: np.ndarray) -> np.ndarray:
+        return (outputs > 0).astype(np.int64)
+
+    def trivial_outputs(self, train_targets: np.ndarray, n_rows: int) -> np.ndarray:
+        """Each label's constant log-odds: every label predicted as its majority."""
+        return np.tile(constant_logit(np.asarray(train_targets)), (n_rows, 1))
+
+    def empty_targets(self, n_rows: int, n_classes: int) -> torch.Tensor:
+        return torch.zeros((n_rows, n_classes))
+
+    def _scores(self, metric: str, truth: np.ndarray, outputs: np.ndarray,
+                weights: np.ndarray) -> np.ndarray:
+        truth = truth.astype(np.int64)
+        predicted = self.predict(outputs)
+        if metric == "accuracy":
+            return scores.weighted_mean((truth == predicted).all(axis=-1), weights)
+        return scores.macro_f1_columns(truth, predicted, weights)

@@ -1,0 +1,157 @@
+"""Weighted metric arithmetic in numpy, shared by every task kind.
+
+Each function takes `weights`, a (B, n) array of non-negative row counts (one row per
+bootstrap resample; a single row of ones is the plain metric) and returns B values. A
+weighted metric equals the plain one on the rows repeated by their counts: counts enter as
+matrix products (`weights @ indicator`), and the rank metrics sort the scores once and take
+cumulative sums over groups of tied scores, so no resample is looped over in Python.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _sums(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """`weights @ values` for 0/1 or numeric per-row `values` ((n,) or (n, k)): in integers
+    when both are counts and indicators (exact, and no float copy of the weights)."""
+    if weights.dtype.kind in "iub" and values.dtype.kind in "iub":
+        return weights @ values.astype(weights.dtype)
+    return weights @ values.astype(np.float64)
+
+
+def weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted mean of per-row `values` (n,); NaN for a resample without rows."""
+    total = weights.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _sums(weights, values) / total
+
+
+def _f1(true_count: np.ndarray, predicted_count: np.ndarray, hits: np.ndarray) -> np.ndarray:
+    """F1 = 2TP / (#true + #predicted), 0 where a label is neither true nor predicted."""
+    denominator = true_count + predicted_count
+    return np.divide(2 * hits, denominator, out=np.zeros(hits.shape), where=denominator > 0)
+
+
+def macro_f1_labels(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Mean F1 over the labels present in a resample's truth or predictions, as
+    scikit-learn's `f1_score(average="macro", zero_division=0)`; 0 for a resample without
+    rows. `truth` and `predicted` are label arrays (n,)."""
+    n = len(truth)
+    labels, index = np.unique(np.concatenate([truth, predicted]), return_inverse=True)
+    true_index, predicted_index = index[:n], index[n:]
+    true_onehot = true_index[:, None] == np.arange(len(labels))
+    predicted_onehot = predicted_index[:, None] == np.arange(len(labels))
+    true_count = _sums(weights, true_onehot)
+    predicted_count = _sums(weights, predicted_onehot)
+    hits = _sums(weights, true_onehot & predicted_onehot)
+    present = (true_count + predicted_count) > 0
+    scores = _f1(true_count, predicted_count, hits)
+    counted = present.sum(axis=1)
+    return np.divide(scores.sum(axis=1), counted, out=np.zeros(len(weights)), where=counted > 0)
+
+
+def macro_f1_columns(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Mean F1 over every column of (n, L) 0/1 indicator matrices (a column never true nor
+    predicted scores 0), as scikit-learn's macro F1 of a multilabel indicator matrix."""
+    truth, predicted = truth.astype(bool), predicted.astype(bool)
+    scores = _f1(_sums(weights, truth), _sums(weights, predicted),
+                 _sums(weights, truth & predicted))
+    return scores.mean(axis=1) if scores.shape[1] else np.zeros(len(weights))
+
+
+def f1_positive(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """F1 of the positive class from 0/1 arrays (n,); 0 when nothing is true nor predicted."""
+    truth, predicted = truth.astype(bool), predicted.astype(bool)
+    return _f1(_sums(weights, truth), _sums(weights, predicted), _sums(weights, truth & predicted))
+
+
+class _Ranked:
+    """Rows sorted once by score and split into positives and negatives (both ascending),
+    with each resample's cumulative weights over each side: what both AUCs are read from."""
+
+    def __init__(self, truth: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> None:
+        order = np.argsort(scores, kind="stable")  # the one sort
+        positive = truth[order].astype(bool)
+        positive_rows, negative_rows = order[positive], order[~positive]
+        self.positive_scores = scores[positive_rows]
+        self.negative_scores = scores[negative_rows]
+        self.positive_weights = np.take(weights, positive_rows, axis=1)
+        # Cumulative weights with a leading 0: column k sums the k lowest-scoring rows.
+        self.negatives_below = _cumulative(np.take(weights, negative_rows, axis=1))
+        self.positives_below = _cumulative(self.positive_weights)
+
+    @property
+    def positives(self) -> np.ndarray:
+        return self.positives_below[:, -1].astype(np.float64)
+
+    @property
+    def negatives(self) -> np.ndarray:
+        return self.negatives_below[:, -1].astype(np.float64)
+
+
+def _cumulative(weights: np.ndarray) -> np.ndarray:
+    """Row-wise cumulative sums of (B, k) weights with a leading column of zeros: (B, k+1)."""
+    total = np.zeros((len(weights), weights.shape[1] + 1), dtype=weights.dtype)
+    np.cumsum(weights, axis=1, out=total[:, 1:])
+    return total
+
+
+def _paired(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per resample, the sum over rows of weight times value (both (B, k))."""
+    return np.einsum("bi,bi->b", weights, values).astype(np.float64)
+
+
+def roc_auc(truth: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Area under the ROC curve: the chance that a positive row scores above a negative one,
+    ties counting half (scikit-learn's `roc_auc_score`). NaN for a resample without a
+    positive or without a negative row."""
+    ranked = _Ranked(truth, scores, weights)
+    lower = np.searchsorted(ranked.negative_scores, ranked.positive_scores, side="left")
+    pairs = _paired(ranked.positive_weights, ranked.negatives_below[:, lower])
+    tied = np.flatnonzero(np.searchsorted(ranked.negative_scores, ranked.positive_scores,
+                                          side="right") != lower)
+    if len(tied):  # negatives with the same score as a positive count half
+        upper = np.searchsorted(ranked.negative_scores, ranked.positive_scores[tied], "right")
+        pairs += 0.5 * _paired(ranked.positive_weights[:, tied],
+                               ranked.negatives_below[:, upper]
+                               - ranked.negatives_below[:, lower[tied]])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        area = pairs / (ranked.positives * ranked.negatives)
+    return np.where(np.isfinite(area), area, np.nan)
+
+
+def average_precision(truth: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Area under the precision-recall curve as scikit-learn's `average_precision_score`:
+    the mean over positive rows of the precision at their score's threshold (every row
+    scoring at least as high counts as predicted positive). NaN for a resample without a
+    positive row (scikit-learn warns and returns 0 there)."""
+    ranked = _Ranked(truth, scores, weights)
+    scores_at = ranked.positive_scores
+    positives, negatives = ranked.positives, ranked.negatives
+    true_positives = (positives[:, None]
+                      - ranked.positives_below[:, np.searchsorted(scores_at, scores_at, "left")])
+    false_positives = (negatives[:, None] - ranked.negatives_below[
+        :, np.searchsorted(ranked.negative_scores, scores_at, "left")])
+    selected = true_positives + false_positives
+    precision = np.divide(true_positives, selected, out=np.zeros(selected.shape),
+                          where=selected > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        area = _paired(ranked.positive_weights, precision) / positives
+    return np.where(positives > 0, area, np.nan)
+
+
+def r_squared(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """1 - SSE/SST around the resample's weighted mean of the truth; 0 where that truth has
+    no variance (every counted row has the same value), NaN for a resample without rows."""
+    truth = truth.astype(np.float64)
+    errors = _sums(weights, (predicted.astype(np.float64) - truth) ** 2)
+    centred = truth - truth.mean() if len(truth) else truth  # shifts keep SST; fewer roundings
+    total = weights.sum(axis=1)
+    counted = weights > 0
+    varies = (np.where(counted, truth, np.inf).min(axis=1, initial=np.inf)
+              < np.where(counted, truth, -np.inf).max(axis=1, initial=-np.inf))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spread = _sums(weights, centred**2) - _sums(weights, centred) ** 2 / total
+        score = np.where(varies, 1.0 - errors / spread, 0.0)
+    return np.where(total > 0, score, np.nan)
