@@ -9,10 +9,11 @@ import threading
 import pytest
 
 from mtl_core.config import config_from_dict
+from mtl_core.data.prepare import prepare_data
 from mtl_core.errors import UserError
 from mtl_core.runs import RunStore
 from mtl_core.sweep import run_sweep, subset_config, sweep_subsets
-from mtl_core.sweep.results import sweep_report
+from mtl_core.sweep.results import sweep_report, transfer_rows
 from mtl_core.sweep.run import SubsetRun, SweepResult
 
 
@@ -27,14 +28,15 @@ def test_plans_count_singles_pairs_and_every_subset(count):
         sweep_subsets(tasks[:1], "pairs")
 
 
-def test_subset_config_keeps_only_its_tasks_and_trains_no_extra_baselines(penguins_config):
-    penguins_config["train"]["baselines"] = True
+def test_subset_config_keeps_its_tasks_the_full_inputs_and_compares_with_baselines(
+        penguins_config):
     config = config_from_dict(penguins_config)
-    pair = subset_config(config, ("species", "body_mass"))
+    full = prepare_data(config.data)
+    pair = subset_config(config, ("species", "body_mass"), full)
     assert [t.name for t in pair.data.tasks] == ["species", "body_mass"]
-    assert pair.train.baselines is False and pair.model == config.model
-    single = subset_config(config, ("sex",))
-    assert [t.name for t in single.data.tasks] == ["sex"]
+    assert pair.data.inputs == full.input_columns["sample_data/penguins"]
+    assert "sex" not in pair.data.inputs
+    assert pair.train.baselines is True and pair.model == config.model
 
 
 def test_bad_sweep_requests_are_user_errors(penguins_config):
@@ -48,38 +50,65 @@ def test_bad_sweep_requests_are_user_errors(penguins_config):
         run_sweep(config_from_dict(penguins_config), RunStore(), "dask")
 
 
-def _run(subset, metrics):
-    tasks = {name: {"kind": "regression", "metrics": {"mse": metrics[name]}} for name in subset}
+def _verdict(ci):
+    return "no detectable difference" if ci[0] <= 0 <= ci[1] else (
+        "helped" if ci[0] > 0 else "hurt")
+
+
+def _run(subset, deltas, width=0.05):
+    """A finished subset run's summary: per task its delta, interval and verdict (a single
+    has only metrics)."""
+    tasks = {}
+    for name in subset:
+        delta = deltas.get(name, 0.0)
+        ci = [delta - width, delta + width]
+        tasks[name] = {"kind": "regression", "metrics": {"mse": 1.0 - delta}}
+        if len(subset) > 1:
+            tasks[name].update(delta=delta, delta_ci=ci, verdict=_verdict(ci),
+                               verdict_reason="made up", baseline_runs=[f"base-{name}"])
     return SubsetRun(subset, "completed", f"id-{'-'.join(subset)}",
                      {"status": "completed", "tasks": tasks})
 
 
-def test_report_orients_pair_effects_and_groups_helpful_partners():
-    alone = {"a": 1.0, "b": 1.0, "c": 1.0}
-    runs = [_run((t,), alone) for t in "abc"] + [
-        _run(("a", "b"), {"a": 0.8, "b": 0.9}),  # a and b help each other
-        _run(("a", "c"), {"a": 1.5, "c": 1.2}),  # c hurts a, a hurts c
-        _run(("b", "c"), {"b": 1.1, "c": 1.3}),
+def test_report_orients_pair_effects_and_groups_from_measured_pairs():
+    runs = [_run((t,), {}) for t in "abc"] + [
+        _run(("a", "b"), {"a": 0.2, "b": 0.1}),  # a and b help each other
+        _run(("a", "c"), {"a": -0.5, "c": -0.2}),  # c hurts a, a hurts c
+        _run(("b", "c"), {"b": -0.1, "c": -0.1}, width=0.2),  # within noise
     ]
     result = SweepResult(["a", "b", "c"], "pairs", "local", 6, runs)
     report = sweep_report(result)
     matrix = report["pair_matrix"]["values"]  # [row][column] = Δ_row({row, column})
     assert matrix[0][1] == pytest.approx(0.2) and matrix[2][0] == pytest.approx(-0.2)
+    assert report["pair_matrix"]["intervals"][0][1] == pytest.approx([0.15, 0.25])
     assert report["helped_by"] == {"a": ["b"], "b": ["a"], "c": []}
-    assert report["transfer"]["a"][0] == {"partners": ["b"], "delta": pytest.approx(0.2)}
+    assert report["hurt_by"] == {"a": ["c"], "b": [], "c": ["a"]}  # b-c: no detectable
+    first = report["transfer"]["a"][0]
+    assert first["partners"] == ["b"] and first["delta"] == pytest.approx(0.2)
+    assert first["delta_ci"] == pytest.approx([0.15, 0.25]) and first["verdict"] == "helped"
+    assert first["run_id"] == "id-a-b"
     best = report["grouping"]["candidates"][0]
     assert best["groups"] == [["a", "b"], ["c"]]
-    assert "HOA" in report["grouping"]["method"]
+    assert report["grouping"]["method"].startswith(
+        "from measured pairs (higher-order approximation")
+    shown = {(r["task"], r["partners"]): r for r in transfer_rows(report)}
+    assert shown[("c", "b")]["verdict"] == "no detectable difference"
+    assert shown[("a", "b")]["delta_ci"] == "[+15.0%, +25.0%]"
 
 
 def test_partial_results_report_what_finished():
-    runs = [_run(("a",), {"a": 1.0}), _run(("a", "b"), {"a": 0.5, "b": 2.0})]
+    runs = [_run(("a",), {}), _run(("a", "b"), {"a": 0.5, "b": -1.0})]
     result = SweepResult(["a", "b"], "pairs", "local", 3, runs, stopped=True)
     report = sweep_report(result)
     assert report["done"] == 2 and report["stopped"]
-    assert report["transfer"]["a"] == [{"partners": ["b"], "delta": pytest.approx(0.5)}]
-    assert report["transfer"]["b"] == []  # its single run never finished
-    assert report["grouping"] is None
+    assert [r["delta"] for r in report["transfer"]["a"]] == [pytest.approx(0.5)]
+    assert [r["delta"] for r in report["transfer"]["b"]] == [pytest.approx(-1.0)]
+    assert report["grouping"]["candidates"][0]["groups"] == [["a"], ["b"]]
+
+
+def test_a_sweep_without_a_finished_group_suggests_nothing():
+    result = SweepResult(["a", "b"], "pairs", "local", 3, [_run(("a",), {})])
+    assert sweep_report(result)["grouping"] is None
 
 
 def _tiny(penguins_config):

@@ -13,7 +13,8 @@ from mtl_core.plugins import import_all
 
 # Commands are the modules of mtl_core/cli/commands/, each with `add_parser(subparsers)` and
 # `run(args) -> int`; this is the order `--help` lists them in (others follow by name).
-COMMAND_ORDER = ("samples", "inspect", "train", "runs", "affinity", "sweep", "explain", "bench")
+COMMAND_ORDER = ("samples", "inspect", "train", "runs", "affinity", "sweep", "verify",
+                 "explain", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,6 +1,7 @@
 """Where a sweep's runs execute: a local process pool (spawned workers, the default) or a
 Ray cluster (`ray` is optional and imported only when asked for). Both call
-`worker.train_subset` and yield each finished subset as soon as it is done; after a stop,
+`worker.train_subset` wave after wave (the singles, whose baselines the larger subsets
+reuse, before the rest) and yield each finished subset as soon as it is done; after a stop,
 work not yet started is cancelled and running work ends within a batch."""
 
 from __future__ import annotations
@@ -15,30 +16,35 @@ from typing import Any
 from mtl_core.errors import UserError
 from mtl_core.sweep.worker import StopFlag, init_worker, train_subset
 
-Job = tuple[tuple[str, ...], dict[str, Any]]  # (subset, its config as a dict)
+Job = tuple[tuple[str, ...], dict[str, Any]]  # (subset, the full experiment's config)
 Outcome = tuple[tuple[str, ...], dict[str, Any] | None, str | None]  # subset, summary, error
 POLL_SECONDS = 0.5
 
 
-def run_local(jobs: list[Job], runs_dir: str, flag: StopFlag, stop: threading.Event,
+def run_local(waves: list[list[Job]], runs_dir: str, flag: StopFlag, stop: threading.Event,
               workers: int) -> Iterator[Outcome]:
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
+    widest = max(len(jobs) for jobs in waves)
+    with ProcessPoolExecutor(max_workers=min(workers, widest), mp_context=context,
                              initializer=init_worker) as pool:
-        futures = {pool.submit(train_subset, config, runs_dir, flag.path): subset
-                   for subset, config in jobs}
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
-            if stop.is_set() and not flag.is_set():
-                flag.set()
-                for future in pending:
-                    future.cancel()
-            for future in done:
-                if future.cancelled():
-                    continue
-                error = future.exception()
-                yield futures[future], None if error else future.result(), _describe(error)
+        for jobs in waves:
+            if flag.is_set():
+                return
+            futures = {pool.submit(train_subset, config, list(subset), runs_dir, flag.path):
+                       subset for subset, config in jobs}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=POLL_SECONDS,
+                                     return_when=FIRST_COMPLETED)
+                if stop.is_set() and not flag.is_set():
+                    flag.set()
+                    for future in pending:
+                        future.cancel()
+                for future in done:
+                    if future.cancelled():
+                        continue
+                    error = future.exception()
+                    yield futures[future], None if error else future.result(), _describe(error)
 
 
 def _ray():
@@ -50,7 +56,7 @@ def _ray():
     return ray
 
 
-def run_ray(jobs: list[Job], runs_dir: str, flag: StopFlag, stop: threading.Event,
+def run_ray(waves: list[list[Job]], runs_dir: str, flag: StopFlag, stop: threading.Event,
             workers: int, address: str | None) -> Iterator[Outcome]:
     """On a cluster (`address`), mtl_core must be importable on every node and the run store
     folder must be one that every node can write (shared storage)."""
@@ -69,21 +75,25 @@ def run_ray(jobs: list[Job], runs_dir: str, flag: StopFlag, stop: threading.Even
                 from None
     try:
         remote = ray.remote(num_cpus=1)(train_subset)
-        refs = {remote.remote(config, runs_dir, flag.path): subset for subset, config in jobs}
-        pending = list(refs)
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1, timeout=POLL_SECONDS)
-            if stop.is_set() and not flag.is_set():
-                flag.set()
-                for ref in pending:
-                    ray.cancel(ref)
-            for ref in done:
-                try:
-                    yield refs[ref], ray.get(ref), None
-                except ray.exceptions.TaskCancelledError:
-                    continue
-                except ray.exceptions.RayError as error:
-                    yield refs[ref], None, _describe(error)
+        for jobs in waves:
+            if flag.is_set():
+                return
+            refs = {remote.remote(config, list(subset), runs_dir, flag.path): subset
+                    for subset, config in jobs}
+            pending = list(refs)
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1, timeout=POLL_SECONDS)
+                if stop.is_set() and not flag.is_set():
+                    flag.set()
+                    for ref in pending:
+                        ray.cancel(ref)
+                for ref in done:
+                    try:
+                        yield refs[ref], ray.get(ref), None
+                    except ray.exceptions.TaskCancelledError:
+                        continue
+                    except ray.exceptions.RayError as error:
+                        yield refs[ref], None, _describe(error)
     finally:
         if started_here:
             ray.shutdown()

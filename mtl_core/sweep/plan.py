@@ -1,12 +1,15 @@
-"""What a sweep trains: the task subsets and the experiment config of each."""
+"""What a sweep trains: the task subsets and the experiment config of each. A subset run is
+the full experiment restricted to some tasks (`mtl_core.data.subsets`): the same rows and
+the same inputs, so another task's label column never becomes one of its inputs."""
 
 from __future__ import annotations
 
 import itertools
 
 from mtl_core.config import ExperimentConfig
+from mtl_core.data.prepare import PreparedData
+from mtl_core.data.subsets import restricted_config
 from mtl_core.errors import UserError
-from mtl_core.train.experiment import baseline_config
 
 MAX_SUBSETS = 255  # every subset of 8 tasks
 
@@ -34,14 +37,13 @@ def chosen_tasks(config: ExperimentConfig) -> list[str]:
     return [n for n in names if n in chosen]
 
 
-def subset_config(config: ExperimentConfig, subset: tuple[str, ...]) -> ExperimentConfig:
-    """The experiment restricted to `subset`; a single task trains as its single-task
-    baseline would, and no run trains extra baselines (the singles are the baselines)."""
-    base = baseline_config(config) if len(subset) == 1 else config
-    data = config.data.model_copy(update={
-        "tasks": [t for t in config.data.tasks if t.name in subset]})
-    return base.model_copy(update={
+def subset_config(config: ExperimentConfig, subset: tuple[str, ...],
+                  data: PreparedData) -> ExperimentConfig:
+    """The experiment restricted to `subset` (`data`: the full experiment's prepared data),
+    with the full experiment's inputs written out. It compares with the single-task
+    baselines, which the full experiment's baselines share (same key, reused)."""
+    return config.model_copy(update={
         "name": f"{config.name or 'sweep'} [{' + '.join(subset)}]",
-        "data": data,
-        "train": base.train.model_copy(update={"baselines": False}),
+        "data": restricted_config(config.data, data, subset),
+        "train": config.train.model_copy(update={"baselines": True}),
     })

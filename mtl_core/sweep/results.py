@@ -1,7 +1,9 @@
-"""What a sweep says: per task, the relative change of its metric when trained with each
-partner set instead of alone (Δ, positive = the partners help), and the grouping that
-follows — measured for every-subset sweeps, predicted from pairs (HOA, Standley et al.
-2020) for pairs sweeps. Works on partial results: only finished runs count."""
+"""What a sweep says: per task, the relative change of its primary metric when trained with
+each partner set instead of alone (Δ, positive = the partners help), with the interval and
+verdict of the subset run's own comparison against the task's single-task baselines (the
+same baselines `train` uses), and the grouping that follows: measured for a finished
+every-subset sweep, else from the measured pairs by Standley et al.'s higher-order
+approximation. Works on partial results: only finished runs count."""
 
 from __future__ import annotations
 
@@ -13,68 +15,88 @@ from mtl_core.analysis.grouping import (
     pairwise_group_scores,
     select_groups,
 )
-from mtl_core.analysis.transfer import task_delta
 from mtl_core.sweep.run import SweepResult
 
+Evidence = dict[str, Any]  # delta, delta_ci, verdict, verdict_reason, run_id
+HOA_METHOD = ("from measured pairs (higher-order approximation, Standley et al. 2020): a "
+              "task's Δ in a group is the mean of its measured pair Δs with the group's other "
+              "tasks; pairs not finished count as 0")
+MEASURED_METHOD = "measured: every subset was trained; a task alone scores 0"
 
-def _task(run, name: str) -> dict[str, Any]:
-    return run.summary["tasks"][name]
 
-
-def subset_deltas(result: SweepResult) -> dict[str, dict[tuple[str, ...], float | None]]:
-    """Δ_i(G) for every finished group G ∋ i with |G| ≥ 2 whose single run also finished."""
-    finished = result.completed()
-    deltas: dict[str, dict[tuple[str, ...], float | None]] = {t: {} for t in result.tasks}
-    for subset, run in finished.items():
+def subset_evidence(result: SweepResult) -> dict[str, dict[tuple[str, ...], Evidence]]:
+    """Per task i, for every finished group G ∋ i with |G| ≥ 2: Δ_i(G) with its interval
+    and verdict, as the group's run compared i with its single-task baselines."""
+    found: dict[str, dict[tuple[str, ...], Evidence]] = {t: {} for t in result.tasks}
+    for subset, run in result.completed().items():
         if len(subset) < 2:
             continue
         for name in subset:
-            single = finished.get((name,))
-            if single is None:
-                continue
-            task = _task(run, name)
-            deltas[name][subset] = task_delta(task["kind"], task["metrics"],
-                                              _task(single, name)["metrics"])
-    return deltas
+            task = run.summary["tasks"][name]
+            found[name][subset] = {"delta": task.get("delta"), "delta_ci": task.get("delta_ci"),
+                                   "verdict": task.get("verdict", "inconclusive"),
+                                   "verdict_reason": task.get("verdict_reason"),
+                                   "run_id": run.run_id}
+    return found
 
 
-def pair_matrix(result: SweepResult) -> list[list[float | None]]:
-    """[row i][column j] = Δ_i({i, j}): the effect of partner j (column) on task i (row)."""
-    deltas = subset_deltas(result)
-    pairs = {(i, j): deltas[i].get(tuple(t for t in result.tasks if t in (i, j)))
+def _pair(result: SweepResult, i: str, j: str) -> tuple[str, ...]:
+    return tuple(t for t in result.tasks if t in (i, j))
+
+
+def pair_matrix(result: SweepResult, field: str = "delta") -> list[list[Any]]:
+    """[row i][column j] = Δ_i({i, j}) (or its `field`: "delta_ci", "verdict"): the effect
+    of partner j (column) on task i (row); None where that pair has not finished."""
+    evidence = subset_evidence(result)
+    pairs = {(i, j): (evidence[i].get(_pair(result, i, j)) or {}).get(field)
              for i in result.tasks for j in result.tasks if i != j}
     return hoa_scores(result.tasks, pairs)
 
 
-def _grouping(result: SweepResult, max_groups: int) -> dict[str, Any] | None:
-    deltas = subset_deltas(result)
-    singles_done = all((t,) in result.completed() for t in result.tasks)
-    if not singles_done:
+def _unlearnable(evidence: dict[str, dict[tuple[str, ...], Evidence]]) -> list[str]:
+    """Tasks that every finished run with them found unlearnable."""
+    return [task for task, by_subset in evidence.items()
+            if by_subset and all(e["verdict"] == "unlearnable" for e in by_subset.values())]
+
+
+def _grouping(result: SweepResult, max_groups: int | None) -> dict[str, Any] | None:
+    evidence = subset_evidence(result)
+    if not any(evidence.values()):
         return None
     if result.mode == "all" and result.done == result.total and not result.stopped:
         scores: GroupScores = {frozenset((t,)): {t: 0.0} for t in result.tasks}
-        for task, by_subset in deltas.items():
-            for subset, delta in by_subset.items():
-                scores.setdefault(frozenset(subset), {})[task] = delta if delta is not None \
-                    else 0.0
-        method = "measured: every subset was trained; a task alone scores 0"
+        for task, by_subset in evidence.items():
+            for subset, found in by_subset.items():
+                delta = found["delta"]
+                scores.setdefault(frozenset(subset), {})[task] = 0.0 if delta is None else delta
+        method = MEASURED_METHOD
     else:
         scores = pairwise_group_scores(result.tasks, pair_matrix(result))
-        method = ("higher-order approximation (HOA): a task's Δ in a group is the mean of its "
-                  "pair Δs with the group's other tasks; unfinished pairs count as 0")
-    candidates = select_groups(result.tasks, scores, max_groups, top=10)
+        method = HOA_METHOD
+    candidates = select_groups(result.tasks, scores, max_groups, top=10,
+                               unlearnable=_unlearnable(evidence))
     return {"method": method, "candidates": [c.to_json() for c in candidates]}
 
 
-def sweep_report(result: SweepResult, max_groups: int = 3) -> dict[str, Any]:
+def transfer_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per task and partner set of a sweep report: Δ, its interval, the verdict."""
+    def interval(ci: list[float] | None) -> str:
+        return f"[{ci[0]:+.1%}, {ci[1]:+.1%}]" if ci else "none"
+
+    return [{"task": task, "partners": " + ".join(row["partners"]),
+             "delta": row["delta"], "delta_ci": interval(row["delta_ci"]),
+             "verdict": row["verdict"]}
+            for task, rows in report["transfer"].items() for row in rows]
+
+
+def sweep_report(result: SweepResult, max_groups: int | None = 3) -> dict[str, Any]:
     """The `sweep --json` document (also valid for a stopped or running sweep)."""
-    deltas = subset_deltas(result)
-    matrix = pair_matrix(result)
-    helps = {
-        task: [partner for partner, delta in zip(result.tasks, row, strict=True)
-               if delta is not None and delta > 0]
-        for task, row in zip(result.tasks, matrix, strict=True)
-    }
+    evidence = subset_evidence(result)
+    verdicts = pair_matrix(result, "verdict")
+
+    def partners(row: list[Any], verdict: str) -> list[str]:
+        return [p for p, found in zip(result.tasks, row, strict=True) if found == verdict]
+
     return {
         "tasks": result.tasks,
         "mode": result.mode,
@@ -85,13 +107,18 @@ def sweep_report(result: SweepResult, max_groups: int = 3) -> dict[str, Any]:
         "runs": [r.to_json() for r in result.runs],
         "delta_sign": "positive = the task is better with these partners than alone",
         "transfer": {
-            task: sorted(({"partners": [t for t in subset if t != task], "delta": delta}
-                          for subset, delta in by_subset.items()),
+            task: sorted(({"partners": [t for t in subset if t != task], **found}
+                          for subset, found in by_subset.items()),
                          key=lambda row: -(row["delta"] if row["delta"] is not None else -1e9))
-            for task, by_subset in deltas.items()
+            for task, by_subset in evidence.items()
         },
         "pair_matrix": {"rows": result.tasks, "columns": result.tasks,
-                        "direction": "effect of column task on row task", "values": matrix},
-        "helped_by": helps,
+                        "direction": "effect of column task on row task",
+                        "values": pair_matrix(result),
+                        "intervals": pair_matrix(result, "delta_ci"), "verdicts": verdicts},
+        "helped_by": {task: partners(row, "helped")
+                      for task, row in zip(result.tasks, verdicts, strict=True)},
+        "hurt_by": {task: partners(row, "hurt")
+                    for task, row in zip(result.tasks, verdicts, strict=True)},
         "grouping": _grouping(result, max_groups),
     }

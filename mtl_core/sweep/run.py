@@ -1,4 +1,5 @@
-"""Run a sweep: plan the subsets, hand them to an engine, collect each finished run as it
+"""Run a sweep: plan the subsets, hand them to an engine (the singles first: they are the
+single-task baselines the larger subsets compare with), collect each finished run as it
 arrives (progress callback with partial results), and keep what finished when stopped."""
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from mtl_core.config import ExperimentConfig, to_dict
 from mtl_core.errors import UserError
 from mtl_core.runs import RunStore
 from mtl_core.sweep.engines import run_local, run_ray
-from mtl_core.sweep.plan import chosen_tasks, subset_config, sweep_subsets
+from mtl_core.sweep.plan import chosen_tasks, sweep_subsets
 from mtl_core.sweep.worker import StopFlag
 
 ENGINES = ("local", "ray")
+# What a subset run's summary says of each task's comparison with its baselines.
+TASK_EVIDENCE = ("primary_metric", "delta", "delta_ci", "verdict", "verdict_reason")
 
 
 @dataclass
@@ -29,10 +32,16 @@ class SubsetRun:
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The run's metrics per task and, for a group of two or more, each task's delta
+        against its single-task baselines, with the interval and verdict."""
         tasks = (self.summary or {}).get("tasks") or {}
+        compared = {name: {key: t.get(key) for key in TASK_EVIDENCE}
+                    for name, t in tasks.items()} if len(self.subset) > 1 else {}
         return {"subset": list(self.subset), "status": self.status, "run_id": self.run_id,
                 "metrics": {name: t["metrics"] for name, t in tasks.items()},
-                "error": self.error}
+                "baseline_runs": {name: t.get("baseline_runs") for name, t in tasks.items()},
+                "tasks": compared, "delta_m": (self.summary or {}).get("delta_m"),
+                "delta_m_ci": (self.summary or {}).get("delta_m_ci"), "error": self.error}
 
 
 @dataclass
@@ -63,21 +72,26 @@ def run_sweep(
     on_progress: ProgressHandler | None = None,
     stop: threading.Event | None = None,
 ) -> SweepResult:
-    """Train every planned subset, each stored as its own run in `store`. Returns when all finished or, after `stop`, when the running ones have stopped."""
+    """Train every planned subset on the full experiment's rows and inputs, each stored as
+    its own run in `store` (a single: its baselines, shared with `train`). Returns when all
+    finished or, after `stop`, when the running ones have stopped."""
     if engine not in ENGINES:
         raise UserError(f"unknown engine '{engine}' (choose one of: {', '.join(ENGINES)})")
     if address and engine != "ray":
         raise UserError("--address is a Ray cluster address: use it with --engine ray")
     tasks = chosen_tasks(config)
     subsets = sweep_subsets(tasks, config.analysis.sweep)
-    jobs = [(subset, to_dict(subset_config(config, subset))) for subset in subsets]
-    result = SweepResult(tasks, config.analysis.sweep, engine, len(jobs))
+    full = to_dict(config)
+    waves = [[(s, full) for s in subsets if len(s) == 1],
+             [(s, full) for s in subsets if len(s) > 1]]
+    result = SweepResult(tasks, config.analysis.sweep, engine, len(subsets))
     stop = stop or threading.Event()
     with tempfile.TemporaryDirectory(prefix="mtl-sweep-") as folder:
         flag = StopFlag(str(Path(folder) / "stop"))
         workers = config.analysis.sweep_workers
-        outcomes = (run_ray(jobs, str(store.root), flag, stop, workers, address)
-                    if engine == "ray" else run_local(jobs, str(store.root), flag, stop, workers))
+        outcomes = (run_ray(waves, str(store.root), flag, stop, workers, address)
+                    if engine == "ray" else run_local(waves, str(store.root), flag, stop,
+                                                      workers))
         for subset, summary, error in outcomes:
             status = "failed" if error else summary["status"]
             if status == "skipped":  # reached a worker after the stop: never trained

@@ -1,5 +1,5 @@
-"""The unit of work of a sweep: train one subset and store its run. A top-level function
-of plain arguments, so a spawned process or a Ray worker can run it."""
+"""The unit of work of a sweep: train one subset of the experiment and store its run. A
+top-level function of plain arguments, so a spawned process or a Ray worker can run it."""
 
 from __future__ import annotations
 
@@ -28,13 +28,18 @@ def init_worker() -> None:
     torch.set_num_threads(1)
 
 
-def train_subset(config: dict[str, Any], runs_dir: str, stop_path: str) -> dict[str, Any]:
-    """Train one subset's experiment and store it; returns its summary."""
+def train_subset(config: dict[str, Any], subset: list[str], runs_dir: str,
+                 stop_path: str) -> dict[str, Any]:
+    """Train one subset of the experiment `config` (prepared in full, so the subset keeps
+    its rows and inputs) and store it; returns its summary."""
     from mtl_core.config import config_from_dict
+    from mtl_core.data.prepare import prepare_data
     from mtl_core.runs import RunStore
-    from mtl_core.experiment import run_experiment
+    from mtl_core.sweep.groups import train_group
 
     stop = StopFlag(stop_path)
     if stop.is_set():
         return {"status": "skipped"}
-    return run_experiment(config_from_dict(config), RunStore(runs_dir), stop=stop)
+    experiment = config_from_dict(config)
+    return train_group(experiment, prepare_data(experiment.data), tuple(subset),
+                       RunStore(runs_dir), stop)

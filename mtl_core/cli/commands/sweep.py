@@ -1,5 +1,6 @@
 """`sweep CONFIG`: train every subset (or singles and pairs) of the experiment's tasks and
-report which partners help each task. Ctrl-C stops it and keeps the finished runs."""
+report, per task and partner set, Δ with its interval and verdict, and the grouping from
+the measured pairs. Ctrl-C stops it and keeps the finished runs."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def _progress(result) -> None:
 
 def run(args) -> int:
     from mtl_core.sweep import run_sweep
-    from mtl_core.sweep.results import sweep_report
+    from mtl_core.sweep.results import sweep_report, transfer_rows
 
     config = load_config(args.config, args.set)
     store, stop = RunStore(args.runs_dir), threading.Event()
@@ -51,14 +52,15 @@ def run(args) -> int:
         return 0
     print(f"sweep ({report['mode']}, {report['engine']}): {report['done']}/{report['total']} "
           f"runs{' (stopped)' if report['stopped'] else ''}. Δ: positive = better than alone.")
-    rows = [{"task": task, "partners": ", ".join(row["partners"]), "delta": row["delta"]}
-            for task, by_partners in report["transfer"].items() for row in by_partners]
-    print_table(rows, ["task", "partners", "delta"])
+    print_table(transfer_rows(report), ["task", "partners", "delta", "delta_ci", "verdict"])
     for task, helpers in report["helped_by"].items():
-        print(f"{task} is helped by: {', '.join(helpers) or 'no partner'}")
+        hurting = report["hurt_by"][task]
+        print(f"{task}: helped by {', '.join(helpers) or 'no partner'}; hurt by "
+              f"{', '.join(hurting) or 'no partner'} (verdicts: 95% interval and 3 seeds)")
     if report["grouping"]:
         best = report["grouping"]["candidates"][0]
-        groups = " | ".join(", ".join(g) for g in best["groups"])
+        groups = " | ".join(" + ".join(g) for g in best["groups"])
         print(f"suggested groups (score {format_number(best['score'])}): {groups}")
-        print(f"  ({report['grouping']['method']})")
+        print(f"  ({report['grouping']['method']}); check it with: python -m mtl_core verify "
+              f"{args.config} --groups \"{','.join('+'.join(g) for g in best['groups'])}\"")
     return 0
