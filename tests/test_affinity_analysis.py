@@ -1,5 +1,6 @@
-"""Properties of the pure analysis functions: gradient statistics from a Gramian, the
-grouping search (against brute force) and the two warning levels."""
+"""Properties of the pure analysis functions: gradient statistics from a Gramian and the
+grouping search against brute force (the signal rules and warnings:
+test_affinity_signals.py; the grouping rules: test_affinity_grouping.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from mtl_core.analysis.grouping import (
     select_groups,
     tag_grouping,
 )
-from mtl_core.analysis.warnings import measured_warnings, negative_transfer_warnings
 from mtl_core.errors import UserError
 
 jacobians = st.integers(2, 5).flatmap(lambda t: st.lists(
@@ -62,31 +62,52 @@ def test_zero_gradient_is_neither_agreeing_nor_conflicting():
     assert conflict(gramian)[0, 2]
 
 
-def _brute_force(tasks, scores, max_groups):
-    groups = list(scores)
+def _brute_force(tasks, scores):
+    """Best partition score over admissible groups, by labelling every task with a group."""
     best = -np.inf
-    for size in range(1, max_groups + 1):
-        for combo in itertools.combinations(groups, size):
-            if set().union(*combo) != set(tasks):
-                continue
-            per_task = [max(scores[g][t] for g in combo if t in g) for t in tasks]
-            best = max(best, float(np.mean(per_task)))
+    for labels in itertools.product(range(len(tasks)), repeat=len(tasks)):
+        blocks = {}
+        for task, label in zip(tasks, labels, strict=True):
+            blocks.setdefault(label, []).append(task)
+        per_task = {}
+        for block in blocks.values():
+            values = scores[frozenset(block)]
+            if len(block) > 1 and (min(values.values()) < 0 or sum(values.values()) <= 0):
+                break  # a member worse off than alone, or no gain: not suggested
+            per_task.update(values)
+        else:
+            best = max(best, float(np.mean([per_task[t] for t in tasks])))
     return best
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 4),
+       st.lists(st.floats(-1, 1, allow_nan=False), min_size=16, max_size=16))
+def test_exhaustive_grouping_finds_the_brute_force_optimum(count, values):
+    tasks = [f"t{k}" for k in range(count)]
+    matrix = np.array(values).reshape(4, 4)[:count, :count].tolist()
+    scores = pairwise_group_scores(tasks, matrix)
+    found = select_groups(tasks, scores, top=5)
+    assert found[0].score == pytest.approx(_brute_force(tasks, scores))
+    assert [g.score for g in found] == sorted((g.score for g in found), reverse=True)
+    for grouping in found:
+        assert sorted(t for g in grouping.groups for t in g) == sorted(tasks)  # a partition
 
 
 @settings(max_examples=25, deadline=None)
 @given(st.integers(2, 4), st.integers(1, 3),
        st.lists(st.floats(-1, 1, allow_nan=False), min_size=16, max_size=16))
-def test_exhaustive_grouping_finds_the_brute_force_optimum(count, max_groups, values):
+def test_overlapping_groups_cover_every_task_within_the_limit(count, max_groups, values):
     tasks = [f"t{k}" for k in range(count)]
     matrix = np.array(values).reshape(4, 4)[:count, :count].tolist()
-    scores = pairwise_group_scores(tasks, matrix)
-    found = select_groups(tasks, scores, max_groups, top=5)
-    assert found[0].score == pytest.approx(_brute_force(tasks, scores, max_groups))
-    assert [g.score for g in found] == sorted((g.score for g in found), reverse=True)
+    found = select_groups(tasks, pairwise_group_scores(tasks, matrix), max_groups, top=5,
+                          overlap=True)
     for grouping in found:
         assert set().union(*grouping.groups) == set(tasks)
-        assert len(grouping.groups) <= max_groups
+        assert len(grouping.groups) <= max_groups or grouping.each_alone
+    assert any(g.each_alone for g in found)
+    partition = select_groups(tasks, pairwise_group_scores(tasks, matrix), max_groups)[0]
+    assert found[0].score >= partition.score - 1e-12  # overlapping sets include partitions
 
 
 def test_grouping_keeps_a_harmful_task_apart_and_states_scores():
@@ -96,6 +117,7 @@ def test_grouping_keeps_a_harmful_task_apart_and_states_scores():
     assert best.groups == [["a", "b"], ["c"]]
     assert best.per_task == {"a": 0.5, "b": 0.4, "c": 0.0}
     assert best.score == pytest.approx(0.3)
+    assert best.reasons[0].startswith("a and b: each step on one lowered the other's loss")
     forced = tag_grouping(tasks, lookahead, singleton_score=-1e6)[0]  # TAG's own convention
     assert all(len(g) > 1 for g in forced.groups)
 
@@ -115,59 +137,6 @@ def test_hoa_predicts_a_triple_from_its_pairs():
     scores = pairwise_group_scores(tasks, matrix)
     assert scores[frozenset(tasks)]["a"] == pytest.approx(-0.1)  # mean of its two pairs
     assert scores[frozenset(tasks)]["c"] == pytest.approx(0.1)
-
-
-def _summary(delta, mtl, base, **extra):
-    return {"tasks": {"mass": {"kind": "regression", "delta": delta, "metrics": {"mse": mtl},
-                               "baseline_metrics": {"mse": base}, **extra}}}
-
-
-def test_single_seed_deficit_is_only_suspected_and_says_so():
-    (warning,) = measured_warnings(_summary(-0.2, 1.2, 1.0))
-    assert warning.level == "suspected" and warning.tasks == ["mass"]
-    assert "single seed" in warning.evidence and "20.0% worse" in warning.evidence
-    assert "training it apart" in warning.advice
-
-
-def test_deficit_beyond_seed_noise_is_confirmed_and_within_noise_is_not():
-    seeds = [{"mse": 1.0}, {"mse": 1.02}, {"mse": 0.98}]
-    (confirmed,) = measured_warnings(_summary(-0.2, 1.2, 1.0, baseline_seeds=seeds))
-    assert confirmed.level == "confirmed" and "3 seeds" in confirmed.evidence
-    noisy = [{"mse": 0.7}, {"mse": 1.3}, {"mse": 1.0}]
-    (suspected,) = measured_warnings(_summary(-0.2, 1.2, 1.0, baseline_seeds=noisy))
-    assert suspected.level == "suspected" and "within" in suspected.evidence
-    assert measured_warnings(_summary(0.1, 0.9, 1.0, baseline_seeds=seeds)) == []
-
-
-def _record(lookahead, gramian, weights, probes=8):
-    return {"tasks": ["a", "b"], "every": 10, "optimizer": "Adam", "lr": 0.001,
-            "probes": [{"step": 10 * k, "epoch": 1 + k // 4, "losses": [1.0, 1.0],
-                        "lookahead": lookahead, "gramian": gramian, "weights": weights}
-                       for k in range(probes)]}
-
-
-def test_signals_raise_suspected_warnings_with_numbers():
-    record = _record([[0.02, -0.01], [0.01, 0.03]], [[1.0, -0.5], [-0.5, 2.0]], [1.0, 0.01])
-    warnings = negative_transfer_warnings(None, affinity_report(record))
-    kinds = {w.kind: w for w in warnings}
-    assert set(kinds) == {"conflict", "lookahead", "weight"}
-    assert all(w.level == "suspected" for w in warnings)
-    assert "100% of 8 probed steps" in kinds["conflict"].evidence
-    assert kinds["lookahead"].tasks == ["b", "a"]  # the step on b raised a's loss
-    assert "Z(b→a) = -0.0100" in kinds["lookahead"].evidence
-    assert kinds["weight"].tasks == ["b"]
-
-
-def test_agreeing_tasks_raise_no_signal_and_confirmed_comes_first():
-    quiet = affinity_report(_record([[0.02, 0.01], [0.01, 0.03]], [[1.0, 0.5], [0.5, 2.0]],
-                                    [1.0, 1.0]))
-    assert negative_transfer_warnings(None, quiet) == []
-    loud = affinity_report(_record([[0.02, -0.01], [0.01, 0.03]], [[1.0, -0.5], [-0.5, 2.0]],
-                                   [1.0, 1.0]))
-    seeds = [{"mse": 1.0}, {"mse": 1.01}]
-    summary = _summary(-0.2, 1.2, 1.0, baseline_seeds=seeds)
-    levels = [w.level for w in negative_transfer_warnings(summary, loud)]
-    assert levels[0] == "confirmed" and set(levels[1:]) == {"suspected"}
 
 
 def test_a_run_without_probes_is_a_user_error():

@@ -5,6 +5,7 @@ import json
 import pytest
 import yaml
 
+from mtl_core.analysis.verdicts import VERDICTS
 from tests.test_cli import run_cli
 
 
@@ -34,11 +35,25 @@ def test_affinity_json_has_labelled_matrices_grouping_and_warnings(tmp_path, pen
         values = doc["affinity"]["mean"][name]["values"]
         assert all(values[i][j] == values[j][i] for i in range(3) for j in range(3))
     best = doc["grouping"]["candidates"][0]
-    assert set().union(*map(set, best["groups"])) == set(tasks)
-    assert all(w["level"] in ("confirmed", "suspected") for w in doc["warnings"])
-    assert "loosely" in doc["caveat"]
+    assert sorted(t for g in best["groups"] for t in g) == sorted(tasks)  # a partition
+    assert len(best["reasons"]) == len(best["groups"])
+    assert any(c["each_alone"] for c in doc["grouping"]["candidates"])
+    assert doc["grouping"]["max_groups"] == 3  # default: one group per task
+    assert [(p["first"], p["second"]) for p in doc["pairs"]] == [
+        ("species", "sex"), ("species", "body_mass"), ("sex", "body_mass")]
+    assert all(p["conflict_status"] in ("signal", "within noise", "contradicted")
+               for p in doc["pairs"])
+    for name in tasks:
+        measured = doc["transfer"][name]
+        assert measured["verdict"] in VERDICTS and measured["label"].count(" · ") == 2
+    assert all(w["level"] in ("measured", "note", "signal", "contradicted")
+               for w in doc["warnings"])
+    assert "loosely" in doc["caveat"] and "lookahead" in doc["signal_rules"]
     text = run_cli("affinity", run_id, "--runs-dir", str(tmp_path / "runs"))
     assert text.returncode == 0 and "effect of the column task on the row task" in text.stdout
+    assert "task pairs (mean ± standard error over probes)" in text.stdout
+    species = doc["transfer"]["species"]
+    assert f"species ({species['metric']}): {species['label']}" in text.stdout
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
 """The explanation figures say what they claim: units in clustered order, task colours from
-the shared palette, signed maps on a diverging scale centred at 0, padding left out."""
+the shared palette, attribution bars of all tasks on one axis with their totals, signed
+maps on a diverging scale centred at 0, padding left out."""
 
 from __future__ import annotations
 
@@ -43,6 +44,21 @@ def test_unit_figures_follow_the_clustered_order_and_task_colours():
     per_task = input_bars(explanation).data
     assert [b.marker.color for b in per_task] == [colors[t] for t in explanation.tasks]
     assert len(completeness_table(explanation)) == len(units.rows) + len(explanation.tasks)
+
+
+def test_attribution_bars_of_all_tasks_share_one_axis_and_show_their_totals():
+    explanation = tabular_explanation()
+    figure = input_bars(explanation)
+    ranges = {tuple(figure.layout[f"xaxis{k if k > 1 else ''}"].range)
+              for k in range(1, len(explanation.tasks) + 1)}
+    assert len(ranges) == 1  # one shared axis: a bar means the same length in every panel
+    titles = [a.text for a in figure.layout.annotations]
+    for bar, task, title in zip(figure.data, explanation.tasks, titles, strict=True):
+        raw = explanation.inputs[task].mean_abs()
+        total = float(np.abs(raw).sum())
+        assert title == f"{task} (total {total:.3g})"
+        assert np.allclose(np.asarray(bar.x), np.abs(np.asarray(bar.customdata)) / total)
+        assert np.asarray(bar.x).max() <= max(ranges)[1]
 
 
 def test_signed_image_maps_are_centred_at_zero_and_magnitudes_are_not():

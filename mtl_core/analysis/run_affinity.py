@@ -1,22 +1,24 @@
 """Everything the Affinity page and `python -m mtl_core affinity RUN` show for one stored
-run: the affinity report, the TAG grouping suggestion with candidate scores, measured
-transfer per task and the negative-transfer warnings."""
+run: the affinity report, the compact task × task table, the grouping suggestion with its
+reasons, what was measured per task (delta, interval, verdict) and the warnings."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from mtl_core.analysis.affinity import AffinityReport, affinity_report
+from mtl_core.analysis.affinity import RULES, AffinityReport, affinity_report, pair_table
 from mtl_core.analysis.grouping import Grouping, tag_grouping
+from mtl_core.analysis.measured import MeasuredTask, measured_tasks, verdict_map
 from mtl_core.analysis.warnings import CAVEAT, TransferWarning, negative_transfer_warnings
 from mtl_core.errors import UserError
 from mtl_core.runs import RunStore
-from mtl_core.train.metrics import PRIMARY
 
-GROUPING_METHOD = ("TAG selection on the mean lookahead affinity: at most b groups covering "
-                   "every task, maximising the mean over tasks of the mean affinity onto each "
-                   "task from its group partners; a task alone scores 0")
+GROUPING_METHOD = ("TAG on the mean lookahead affinity, entries within noise counted as 0: "
+                   "each task scores the mean Z onto it from its group partners (alone = 0); "
+                   "a partition of at most max_groups groups maximising the mean over tasks; "
+                   "a task joins a group only if it scores at least what it scores alone, "
+                   "an unlearnable task stays alone, and 'each alone' is always a candidate")
 
 
 @dataclass
@@ -26,9 +28,11 @@ class RunAffinity:
     report: AffinityReport
     max_groups: int
     groupings: list[Grouping]
-    transfer: dict[str, dict[str, Any]]  # task -> {metric, multi_task, single_task, delta}
+    measured: dict[str, MeasuredTask]
     delta_m: float | None
+    delta_m_ci: list[float] | None
     warnings: list[TransferWarning]
+    pairs: list[dict[str, Any]]
     grouping_error: str | None = None  # why there is no suggestion (e.g. too many tasks)
 
     def to_json(self) -> dict[str, Any]:
@@ -36,51 +40,50 @@ class RunAffinity:
             "run_id": self.run_id,
             "status": self.status,
             "affinity": self.report.to_json(),
+            "pairs": self.pairs,
             "grouping": {"method": GROUPING_METHOD, "max_groups": self.max_groups,
                          "candidates": [g.to_json() for g in self.groupings],
                          "error": self.grouping_error},
-            "transfer": self.transfer,
+            "transfer": {name: task.to_json() for name, task in self.measured.items()},
             "delta_m": self.delta_m,
+            "delta_m_ci": self.delta_m_ci,
             "warnings": [w.to_json() for w in self.warnings],
+            "signal_rules": RULES,
             "caveat": CAVEAT,
         }
 
 
-def measured_transfer(summary: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """Per task: primary metric of the multi-task model and of its single-task baseline, and
-    the relative delta (positive = multi-task better)."""
-    transfer = {}
-    for name, task in ((summary or {}).get("tasks") or {}).items():
-        metric = PRIMARY[task["kind"]][0]
-        baseline = task.get("baseline_metrics") or {}
-        transfer[name] = {"metric": metric, "multi_task": task["metrics"].get(metric),
-                          "single_task": baseline.get(metric), "delta": task.get("delta")}
-    return transfer
-
-
-def analyse_run(store: RunStore, run_id: str, max_groups: int | None = None) -> RunAffinity:
-    """Affinity, grouping, transfer and warnings of a stored run (UserError if it has no
-    affinity measurements)."""
+def analyse_run(store: RunStore, run_id: str, max_groups: int | None = None,
+                overlap: bool = False) -> RunAffinity:
+    """Affinity, grouping, measured transfer and warnings of a stored run (UserError if it
+    has no affinity measurements). `max_groups` None: the run's analysis.max_groups, or one
+    group per task; `overlap`: TAG's overlapping groups instead of a partition."""
     run = store.get_run(run_id)
-    extras = store.read_json(run_id, "extras.json") or {}
-    report = affinity_report(extras.get("affinity"))
+    report = affinity_report(store.read_extras(run_id).get("affinity"))
     if max_groups is None:
-        max_groups = int((store.load_config(run_id).get("analysis") or {})
-                          .get("max_groups", 3))
-    summary = run.get("summary")
+        max_groups = ((store.load_config(run_id).get("analysis") or {}).get("max_groups")
+                      or len(report.tasks))
+    summary = run.get("summary") or {}
+    measured = measured_tasks(summary)
+    verdicts = verdict_map(measured)
     try:
         groupings, grouping_error = tag_grouping(
-            report.tasks, report.mean["lookahead"].values, max_groups), None
+            report.tasks, report.mean["lookahead"].values, max_groups,
+            standard_errors=report.se["lookahead"].values, probes=report.probes,
+            unlearnable=[t for t in report.tasks if verdicts.get(t) == "unlearnable"],
+            overlap=overlap), None
     except UserError as error:  # the matrices are still worth showing
         groupings, grouping_error = [], str(error)
     return RunAffinity(
         run_id=run_id,
         status=run["status"],
         report=report,
-        max_groups=max_groups,
+        max_groups=int(max_groups),
         groupings=groupings,
-        transfer=measured_transfer(summary),
-        delta_m=(summary or {}).get("delta_m"),
+        measured=measured,
+        delta_m=summary.get("delta_m"),
+        delta_m_ci=summary.get("delta_m_ci"),
         warnings=negative_transfer_warnings(summary, report),
+        pairs=pair_table(report, verdicts),
         grouping_error=grouping_error,
     )

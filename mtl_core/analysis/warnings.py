@@ -1,45 +1,57 @@
-"""Negative-transfer warnings at two levels that are never mixed up:
+"""Warnings about transfer between tasks, at four levels that are never mixed up:
 
-- **confirmed**: a task's test metric is worse than its single-task baseline by more than
-  the seed noise. The noise comes from the run summary: per task `baseline_seeds` (and, if
-  present, `seeds`) as lists of metric dicts, or `baseline_std` as {metric: std}. Worse
-  beyond 2 standard deviations (of the difference) is confirmed.
-- **suspected**: a signal that often comes with negative transfer but does not prove it:
-  a measured deficit on a single seed (it may be seed noise), persistent gradient conflict,
-  negative lookahead affinity, or a task weight collapsing to about 0.
+- **measured**: the task's verdict is "hurt" (its delta's interval is below 0, from at
+  least 3 seeds of both): negative transfer, measured;
+- **note**: the verdict says the numbers cannot tell: "unlearnable" (the task cannot be
+  learned from these inputs, so nothing about transfer follows; never called negative
+  transfer), or "inconclusive" with a negative delta (one seed or too few test rows; what
+  to do to know);
+- **signal**: a probe measure that often comes with negative transfer and lies beyond its
+  own probe-to-probe noise (`mtl_core.analysis.affinity`: persistent gradient conflict, a
+  negative lookahead affinity, a collapsed task weight);
+- **contradicted**: such a signal about a task whose verdict is "helped": shown, not
+  advised on.
 
-Affinity measures predict transfer only loosely ("It's a Match!", Azorin et al. 2023), so
-they only ever raise suspected warnings. Every warning names the task(s), the evidence
-with numbers, and what to try.
+"helped" and "no detectable difference" raise no measured warning. Affinity measures
+predict transfer only loosely ("It's a Match!", Azorin et al. 2023): a signal never
+outranks a verdict. Every warning names the task(s), the evidence with numbers, and what to
+try.
 """
 
 from __future__ import annotations
 
-import math
-import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mtl_core.analysis.affinity import AffinityReport
-from mtl_core.train.metrics import PRIMARY
+from mtl_core.analysis.affinity import (
+    AffinityReport,
+    conflict_is_signal,
+    contradicts,
+    lookahead_is_signal,
+    weight_has_collapsed,
+)
+from mtl_core.analysis.measured import MeasuredTask, measured_tasks, verdict_map
+from mtl_core.analysis.verdicts import MIN_SEEDS
 
 CAVEAT = (
     "Affinity and gradient measures predict transfer only loosely (Azorin et al., 2023): they "
-    "raise suspicions. Only a task's metric against its single-task baseline, beyond the "
-    "noise of several seeds, confirms negative transfer."
+    "count as signals only beyond their probe-to-probe noise, and never outrank a measured "
+    "verdict. Only a task's metric against its single-task baseline, with an interval from "
+    f"at least {MIN_SEEDS} seeds of both, shows negative transfer."
 )
-CONFLICT_RATE = 0.6  # share of probed steps with cosine < 0 that counts as persistent
-WEIGHT_COLLAPSE = 0.05  # a weight below this share of the mean task weight has collapsed
-MIN_PROBES = 5
-NOISE_SIGMAS = 2.0
+LEVELS = ("measured", "note", "signal", "contradicted")
+FEW_TEST_ROWS = 500  # docs/evidence.md: below this, seeds: auto trains 3 seeds
 ADVICE_TRANSFER = ("a lower weight for it, another weighting method (e.g. uncertainty or "
                    "UPGrad), soft sharing or MMoE, or training it apart")
+ADVICE_CONTRADICTED = "nothing: the measured gain outweighs this signal"
 
 
 @dataclass
 class TransferWarning:
-    level: str  # "confirmed" or "suspected"
-    kind: str  # "measured", "conflict", "lookahead", "weight"
+    level: str  # one of LEVELS
+    kind: str  # "negative transfer", "unlearnable", "inconclusive", "conflict", "lookahead",
+    # "weight"
     tasks: list[str]
     evidence: str
     advice: str
@@ -53,112 +65,116 @@ class TransferWarning:
                 "evidence": self.evidence, "advice": self.advice}
 
 
-def _values(runs: Any, metric: str) -> list[float]:
-    return [float(r[metric]) for r in runs or [] if isinstance(r, dict) and metric in r]
+def _compared(task: MeasuredTask) -> str:
+    values = (f"{task.metric} {task.multi_task:.4g} multi-task vs {task.single_task:.4g} "
+              "single-task, " if task.multi_task is not None and task.single_task is not None
+              else "")
+    return f"{values}Δ {task.label}"
 
 
-def _noise(task: dict[str, Any], metric: str) -> tuple[float | None, int]:
-    """(std of MTL − baseline, number of baseline seeds), from what the summary holds."""
-    baseline = _values(task.get("baseline_seeds"), metric)
-    mtl = _values(task.get("seeds"), metric)
-    std = (task.get("baseline_std") or {}).get(metric)
-    if len(baseline) >= 2:
-        std = statistics.stdev(baseline)
-    if std is None:
-        return None, max(len(baseline), 1)
-    mtl_std = statistics.stdev(mtl) if len(mtl) >= 2 else 0.0
-    return math.hypot(float(std), mtl_std), max(len(baseline), 2)
+def _inconclusive(task: MeasuredTask) -> TransferWarning:
+    seeds = min(task.seeds, task.baseline_seeds)
+    causes, advice = [], []
+    if task.delta_ci is None:
+        causes.append(f"there is no interval ({task.verdict_reason or 'no baseline'})")
+        advice.append("train it again with baselines on, to get an interval")
+    if seeds < MIN_SEEDS:
+        causes.append(f"{seeds} seed{'s' if seeds != 1 else ''} cannot tell it from seed noise")
+        advice.append(f"train {MIN_SEEDS} or more seeds of both (train.seeds: {MIN_SEEDS}, "
+                      f"train.baseline_seeds: {MIN_SEEDS})")
+    if task.test_rows is not None and task.test_rows < FEW_TEST_ROWS:
+        causes.append(f"{task.test_rows} test rows give a wide interval")
+        advice.append("a larger test split (data.splits.test_fraction) if there is more data")
+    why = "; ".join(causes) or task.verdict_reason
+    return TransferWarning(
+        "note", "inconclusive", [task.task],
+        f"'{task.task}' is worse multi-task ({_compared(task)}), but that is not evidence of "
+        f"negative transfer: {why}", "; or ".join(advice) or "more seeds or more test rows")
 
 
 def measured_warnings(summary: dict[str, Any] | None) -> list[TransferWarning]:
-    """Tasks whose metric is worse than their single-task baseline (confirmed beyond seed
-    noise when the summary has seeds, else suspected and said to be one seed)."""
+    """The measured part: follows each task's verdict (module docstring)."""
     found = []
-    for name, task in ((summary or {}).get("tasks") or {}).items():
-        delta, base = task.get("delta"), task.get("baseline_metrics")
-        if delta is None or delta >= 0 or not base:
-            continue
-        metric, higher_is_better = PRIMARY[task["kind"]]
-        mtl_values = _values(task.get("seeds"), metric)
-        baseline_values = _values(task.get("baseline_seeds"), metric)
-        mtl_value = statistics.mean(mtl_values) if mtl_values else task["metrics"][metric]
-        base_value = statistics.mean(baseline_values) if baseline_values else base[metric]
-        gap = (mtl_value - base_value) if higher_is_better else (base_value - mtl_value)
-        std, seeds = _noise(task, metric)
-        head = (f"'{name}': {metric} {mtl_value:.4g} multi-task vs {base_value:.4g} single-task "
-                f"({abs(delta):.1%} worse)")
-        if std is None:
-            found.append(TransferWarning("suspected", "measured", [name],
-                                         f"{head}, on a single seed: not confirmed beyond "
-                                         "seed noise (train several seeds to confirm)",
-                                         ADVICE_TRANSFER))
-        elif -gap > NOISE_SIGMAS * std:
-            found.append(TransferWarning("confirmed", "measured", [name],
-                                         f"{head}; the gap {abs(gap):.3g} exceeds "
-                                         f"{NOISE_SIGMAS:g}× the seed noise ({std:.3g}, "
-                                         f"{seeds} seeds)", ADVICE_TRANSFER))
-        else:
-            found.append(TransferWarning("suspected", "measured", [name],
-                                         f"{head}; the gap {abs(gap):.3g} is within "
-                                         f"{NOISE_SIGMAS:g}× the seed noise ({std:.3g}, "
-                                         f"{seeds} seeds)", ADVICE_TRANSFER))
+    for task in measured_tasks(summary).values():
+        if task.verdict == "hurt":
+            found.append(TransferWarning(
+                "measured", "negative transfer", [task.task],
+                f"'{task.task}' is worse multi-task beyond noise: {_compared(task)}",
+                ADVICE_TRANSFER))
+        elif task.verdict == "unlearnable":
+            found.append(TransferWarning(
+                "note", "unlearnable", [task.task],
+                f"'{task.task}' cannot be learned from these inputs: "
+                f"{task.verdict_reason or 'neither model beats a trivial predictor'}; so "
+                "its delta says nothing about transfer",
+                "check that its column is the target you meant and that the inputs can "
+                "predict it; it is kept alone in the grouping"))
+        elif task.verdict == "inconclusive" and task.delta is not None and task.delta < 0:
+            found.append(_inconclusive(task))
     return found
 
 
-def signal_warnings(report: AffinityReport) -> list[TransferWarning]:
-    """Suspicions from the probe: persistent conflict, negative lookahead, collapsed weight."""
-    if report.probes < MIN_PROBES:
-        return []
+def _signal(kind: str, tasks: list[str], affected: list[str], harm: bool, evidence: str,
+            advice: str, verdicts: Mapping[str, str]) -> TransferWarning:
+    if contradicts(harm, affected, verdicts):
+        names = " and ".join(f"'{t}'" for t in affected)
+        return TransferWarning("contradicted", kind, tasks,
+                               f"{evidence}; contradicted by the measured gain: {names} "
+                               f"{'was' if len(affected) == 1 else 'were'} helped",
+                               ADVICE_CONTRADICTED)
+    return TransferWarning("signal", kind, tasks, evidence, advice)
+
+
+def signal_warnings(report: AffinityReport, verdicts: Mapping[str, str] | None = None
+                    ) -> list[TransferWarning]:
+    """Signals beyond probe noise: persistent conflict, negative lookahead, collapsed weight;
+    "contradicted" where the affected tasks' verdicts are "helped"."""
+    verdicts = verdicts or {}
     tasks, found = report.tasks, []
-    conflict, cosine = report.mean["conflict_rate"], report.mean["cosine"]
-    lookahead = report.mean["lookahead"]
+    mean, se = report.mean, report.se
     for a, first in enumerate(tasks):
         for second in tasks[a + 1:]:
-            rate = conflict[first, second]
-            if rate is not None and rate >= CONFLICT_RATE:
-                found.append(TransferWarning(
-                    "suspected", "conflict", [first, second],
-                    f"'{first}' and '{second}': their gradients conflict (cosine < 0) in "
-                    f"{rate:.0%} of {report.probes} probed steps, mean cosine "
-                    f"{cosine[first, second]:+.3f}",
-                    "a gradient method that removes conflicts (PCGrad, UPGrad), soft sharing "
-                    "or MMoE, or training them apart"))
+            rate, rate_se = mean["conflict_rate"][first, second], se["conflict_rate"][first, second]
+            if not conflict_is_signal(rate, rate_se, report.probes):
+                continue
+            cosine, cosine_se = mean["cosine"][first, second], se["cosine"][first, second]
+            found.append(_signal(
+                "conflict", [first, second], [first, second], True,
+                f"'{first}' and '{second}': their gradients conflict (cosine < 0) in "
+                f"{rate:.0%} ± {rate_se or 0:.0%} of {report.probes} probed steps (50% is "
+                f"what unrelated directions give), mean cosine {cosine:+.3f} ± "
+                f"{cosine_se or 0:.2g}",
+                "a gradient method that removes conflicts (PCGrad, UPGrad), soft sharing or "
+                "MMoE, or training them apart", verdicts))
     for row in tasks:
         for column in tasks:
-            value = lookahead[row, column]
-            if row == column or value is None or value >= 0:
+            value, value_se = mean["lookahead"][row, column], se["lookahead"][row, column]
+            if (row == column or value is None or value >= 0 or not lookahead_is_signal(
+                    value, value_se, mean["lookahead"][row, row], report.probes)):
                 continue
-            epochs = [ms["lookahead"][row, column] for ms in report.per_epoch.values()]
-            negative = [v for v in epochs if v is not None and v < 0]
-            if len(negative) * 2 < len([v for v in epochs if v is not None]):
-                continue  # negative on average but not persistently
-            found.append(TransferWarning(
-                "suspected", "lookahead", [column, row],
+            found.append(_signal(
+                "lookahead", [column, row], [row], True,
                 f"a step on '{column}' raised the loss of '{row}': mean lookahead affinity "
-                f"Z({column}→{row}) = {value:+.4f}, negative in {len(negative)} of "
-                f"{len(epochs)} epochs",
+                f"Z({column}→{row}) = {value:+.4f} ± {value_se:.2g} over {report.probes} "
+                "probes",
                 f"a lower weight for '{column}', training '{row}' apart from it, or soft "
-                "sharing or MMoE"))
-    epoch_means = [statistics.mean(w for w in column if w is not None)
-                   for column in zip(*report.weights.values(), strict=True)
-                   if any(w is not None for w in column)]
-    for task, weights in report.weights.items():
-        last = next((w for w in reversed(weights) if w is not None), None)
-        if last is None or not epoch_means or epoch_means[-1] <= 0:
+                "sharing or MMoE", verdicts))
+    for task, share in report.weight_share.items():
+        if not weight_has_collapsed(share, report.probes):
             continue
-        if last < WEIGHT_COLLAPSE * epoch_means[-1]:
-            found.append(TransferWarning(
-                "suspected", "weight", [task],
-                f"the weighting method gave '{task}' a weight of {last:.3g} in the last probed "
-                f"epoch, {last / epoch_means[-1]:.1%} of the mean task weight: the task is "
-                "barely trained", "another weighting method, or static weights; check the "
-                "scale of its loss"))
+        found.append(_signal(
+            "weight", [task], [task], True,
+            f"the weighting method gave '{task}' {share[0]:.1%} ± {share[1]:.1%} of the mean "
+            "task weight over the last probed epoch: the task is barely trained",
+            "another weighting method, or static weights; check the scale of its loss",
+            verdicts))
     return found
 
 
 def negative_transfer_warnings(
     summary: dict[str, Any] | None, report: AffinityReport | None
 ) -> list[TransferWarning]:
-    """All warnings, confirmed first."""
-    found = measured_warnings(summary) + (signal_warnings(report) if report else [])
-    return sorted(found, key=lambda w: w.level != "confirmed")
+    """All warnings: measured, notes, signals, contradicted signals, in that order."""
+    verdicts = verdict_map(measured_tasks(summary))
+    found = measured_warnings(summary) + (signal_warnings(report, verdicts) if report else [])
+    return sorted(found, key=lambda w: LEVELS.index(w.level))

@@ -176,8 +176,9 @@ class AnalysisConfig(_Strict):
 
     # Lookahead affinity probe every this many training steps (0 = off).
     affinity_every: int = Field(10, ge=0)
-    # Grouping suggestion: cover the tasks with at most this many groups.
-    max_groups: int = Field(3, ge=1, le=9)
+    # Grouping suggestion: at most this many groups (None: as many as there are tasks, so
+    # "each task alone" is always possible).
+    max_groups: int | None = Field(None, ge=1, le=9)
     # Sweep: "pairs" trains singles and pairs (higher-order approximation), "all" every
     # subset; `sweep_tasks` limits it to some tasks (default: all), over `sweep_workers`.
     sweep: Literal["pairs", "all"] = "pairs"

@@ -1,6 +1,7 @@
 """Figures and tables of an explanation: the tasks x units heatmap, the task x task profile
 similarity, a unit's use by each task and the inputs that drive it, and the input
-attributions per task (tabular bars side by side, image heatmaps side by side)."""
+attributions per task (tabular bars side by side on one shared axis of shares, image
+heatmaps side by side)."""
 
 from __future__ import annotations
 
@@ -81,21 +82,28 @@ def unit_usage_bars(units: UnitProfiles, unit: int) -> go.Figure:
 def _side_by_side_bars(
     values: dict[str, np.ndarray], feature_names: list[str], title: str
 ) -> go.Figure:
-    """One horizontal bar chart per task (each on its own scale), same features in the same
-    order on a shared axis."""
+    """One horizontal bar chart per task, all on one shared axis: each feature's share of
+    the task's total (tasks' outputs live on different scales, so raw attributions are not
+    comparable across tasks; the total is in each panel's title, the raw value in the
+    hover). Same features in the same order on a shared y axis."""
     tasks = list(values)
     colors = task_colors(tasks)
-    # Order by the summed per-task shares, so a task on a small output scale counts as much.
-    shares = [np.abs(v) / max(float(np.abs(v).sum()), 1e-30) for v in values.values()]
-    keep = np.argsort(-np.sum(shares, axis=0), kind="stable")[:MAX_BARS][::-1]
+    totals = {t: float(np.abs(v).sum()) for t, v in values.items()}
+    shares = {t: np.abs(v) / max(totals[t], 1e-30) for t, v in values.items()}
+    keep = np.argsort(-np.sum(list(shares.values()), axis=0), kind="stable")[:MAX_BARS][::-1]
     names = [feature_names[i] for i in keep]
-    figure = make_subplots(rows=1, cols=len(tasks), shared_yaxes=True,
-                           subplot_titles=tasks, horizontal_spacing=0.02)
+    figure = make_subplots(rows=1, cols=len(tasks), shared_yaxes=True, shared_xaxes="all",
+                           subplot_titles=[f"{t} (total {totals[t]:.3g})" for t in tasks],
+                           horizontal_spacing=0.02)
     for col, task in enumerate(tasks, start=1):
-        figure.add_bar(x=values[task][keep], y=names, orientation="h", name=task,
-                       marker_color=colors[task], row=1, col=col,
-                       hovertemplate="%{y}: %{x:.4f}<extra>" + task + "</extra>")
-        figure.update_xaxes(title_text=title if col == 1 else None, row=1, col=col)
+        figure.add_bar(x=shares[task][keep], y=names, orientation="h", name=task,
+                       customdata=values[task][keep], marker_color=colors[task], row=1, col=col,
+                       hovertemplate="%{y}: %{customdata:.4f} (%{x:.1%} of the total)<extra>"
+                                     + task + "</extra>")
+        figure.update_xaxes(title_text=f"share of {title}" if col == 1 else None,
+                            tickformat=".0%", row=1, col=col)
+    top = max((float(s[keep].max()) for s in shares.values() if len(keep)), default=1.0)
+    figure.update_xaxes(range=[0, 1.05 * top])
     figure.update_layout(height=120 + 22 * len(names), showlegend=False,
                          margin={"t": 40, "b": 40})
     return figure

@@ -1,5 +1,6 @@
-"""`affinity RUN`: a stored run's task-affinity and gradient matrices, grouping suggestion,
-measured transfer and negative-transfer warnings."""
+"""`affinity RUN`: a stored run's task-affinity and gradient matrices, the compact pair
+table with what is a signal and what is within noise, per task the measured verdict with
+its delta and interval, the grouping suggestion with its reasons, and the warnings."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from mtl_core.runs import RunStore
 
 def add_parser(commands) -> None:
     parser = commands.add_parser(
-        "affinity", help="affinity and gradient-conflict matrices, warnings")
+        "affinity", help="affinity and gradient-conflict matrices, verdicts, grouping, warnings")
     parser.add_argument("run_id", metavar="RUN", help="run id (see `python -m mtl_core runs`)")
     parser.add_argument("--groups", type=int, default=None,
                         help="at most this many groups in the suggestion (default: the "
-                             "run's analysis.max_groups)")
+                             "run's analysis.max_groups, else one per task)")
     parser.add_argument("--runs-dir", default=None, help="run store folder (default: ./runs)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(run=run)
@@ -29,6 +30,7 @@ def _print_matrix(title: str, tasks: list[str], values) -> None:
 
 def run(args) -> int:
     from mtl_core.analysis.run_affinity import analyse_run
+    from mtl_core.viz.affinity import pair_rows
 
     result = analyse_run(RunStore(args.runs_dir), args.run_id, args.groups)
     if args.json:
@@ -38,19 +40,25 @@ def run(args) -> int:
     print(f"run {result.run_id} ({result.status}): {report.probes} probes every {report.every} "
           f"steps, {report.optimizer} lr={report.lr:g}. Entries: effect of the column task on "
           "the row task.")
+    print("\nmeasured per task (delta: positive = multi-task better):")
+    for task in result.measured.values():
+        print(f"  {task.task} ({task.metric}): {task.label}")
     for name, title in [("lookahead", "lookahead affinity Z(column -> row)"),
                         ("cosine", "gradient cosine"),
                         ("conflict_rate", "gradient conflict rate (share of steps, cos < 0)"),
                         ("magnitude_similarity", "gradient magnitude similarity")]:
         _print_matrix(title, report.tasks, report.mean[name].values)
+    print("\ntask pairs (mean ± standard error over probes):")
+    rows = pair_rows(result.pairs)
+    print_table(rows, list(rows[0]) if rows else ["pair"])
     print(f"\ngrouping suggestion (at most {result.max_groups} groups):"
           + (f" none: {result.grouping_error}" if result.grouping_error else ""))
     for candidate in result.groupings[:5]:
         groups = " | ".join(", ".join(g) for g in candidate.groups)
         print(f"  score {candidate.score:+.4g}: {groups}")
-    print("\nmeasured transfer (delta: positive = multi-task better):")
-    print_table([{"task": t, **v} for t, v in result.transfer.items()],
-                ["task", "metric", "multi_task", "single_task", "delta"])
+        for reason in candidate.reasons:
+            print(f"    - {reason}")
+    print()
     for warning in result.warnings:
-        print(f"{warning.level.upper()}: {warning.message}")
+        print(f"{warning.level.upper()} ({warning.kind}): {warning.message}")
     return 0
