@@ -18,7 +18,7 @@ from mtl_core.data.prepare import PreparedData, SplitTensors
 from mtl_core.data.subsets import restricted_config, rows_fingerprint
 from mtl_core.experiment.outputs import model_outputs
 from mtl_core.runs import RunStore
-from mtl_core.train.loop import train_model
+from mtl_core.train.ensemble import train_ensemble
 
 Metrics = dict[str, dict[str, dict[str, float]]]  # split -> task -> metric -> value
 
@@ -95,47 +95,53 @@ def _stored(store: RunStore | None, key: str, task_name: str, seed: int) -> Base
     return BaselineRun(task_name, seed, metrics, outputs[task_name], found["id"], True)
 
 
-def _train_one(single: ExperimentConfig, data: PreparedData, task_name: str,
-               store: RunStore | None, stop: threading.Event | None) -> BaselineRun | None:
-    """Train (and store) one baseline; None when it did not complete."""
-    key = baseline_key(single, data, task_name)
-    run_id = None
-    if store:
-        document = to_dict(single_task_view(single, data, task_name))
+def _train_together(single: ExperimentConfig, data: PreparedData, pairs: list[tuple[str, int]],
+                    store: RunStore | None,
+                    stop: threading.Event | None) -> list[BaselineRun | None]:
+    """Train (and store, one run per task and seed) the baselines of these (task, seed) pairs
+    as one batched ensemble; None for each one that did not complete."""
+    run_ids: dict[tuple[str, int], str] = {}
+    for task_name, seed in pairs if store else ():
+        at_seed = seeded(single, seed)
+        document = to_dict(single_task_view(at_seed, data, task_name))
         document["name"] = f"baseline: {task_name}"
-        run_id = store.create_run(document, baseline_key=key)
-    task_data = single_task_data(data, task_name)
-    result = train_model(single, task_data, stop=stop)
-    outputs = model_outputs(result.model, task_data)[task_name]
-    if store:
-        store.write_test_outputs(run_id, {task_name: outputs})
-        store.finish_run(run_id, {"run_id": run_id, "status": result.status,
-                                  "device": result.device, "seconds": result.seconds,
-                                  "metrics": result.metrics}, result.model.state_dict())
-    if result.status != "completed":
-        return None
-    return BaselineRun(task_name, single.train.seed, result.metrics, outputs, run_id, False)
+        run_ids[task_name, seed] = store.create_run(
+            document, baseline_key=baseline_key(at_seed, data, task_name))
+    members = train_ensemble(single, data, pairs, stop=stop)
+    runs: list[BaselineRun | None] = []
+    for member in members:
+        outputs = model_outputs(member.model, single_task_data(data, member.task))[member.task]
+        run_id = run_ids.get((member.task, member.seed))
+        if store:
+            store.write_test_outputs(run_id, {member.task: outputs})
+            store.finish_run(run_id, {
+                "run_id": run_id, "status": member.status, "device": member.device,
+                "seconds": member.seconds / len(members),  # its share of the ensemble's time
+                "ensemble": {"members": len(members), "seconds": member.seconds},
+                "metrics": member.metrics}, member.state_dict())
+        runs.append(BaselineRun(member.task, member.seed, member.metrics, outputs, run_id, False)
+                    if member.status == "completed" else None)
+    return runs
 
 
 def train_baselines(
     config: ExperimentConfig, data: PreparedData, seeds: list[int],
     store: RunStore | None = None, stop: threading.Event | None = None,
 ) -> dict[str, list[BaselineRun]]:
-    """Per task, one baseline per seed (reused from the store where one finished before);
-    an empty dict when one could not complete (stopped, diverged)."""
+    """Per task, one baseline per seed: reused from the store where one finished before, the
+    others trained together as one batched ensemble (`mtl_core.train.ensemble`); an empty
+    dict when one could not complete (stopped, diverged)."""
     single = baseline_config(config)
-    baselines: dict[str, list[BaselineRun]] = {}
-    for task in data.tasks:
-        runs = []
-        for seed in seeds:
-            at_seed = seeded(single, seed)
-            run = (_stored(store, baseline_key(at_seed, data, task.name), task.name, seed)
-                   or _train_one(at_seed, data, task.name, store, stop))
-            if run is None:
-                return {}
-            runs.append(run)
-        baselines[task.name] = runs
-    return baselines
+    found = {(task.name, seed): _stored(store, baseline_key(seeded(single, seed), data,
+                                                            task.name), task.name, seed)
+             for task in data.tasks for seed in seeds}
+    missing = [pair for pair, run in found.items() if run is None]
+    if missing:
+        found.update(zip(missing, _train_together(single, data, missing, store, stop),
+                         strict=True))
+    if any(run is None for run in found.values()):
+        return {}
+    return {task.name: [found[task.name, seed] for seed in seeds] for task in data.tasks}
 
 
 def baseline_json(runs: list[BaselineRun], split: str) -> dict[str, Any]:

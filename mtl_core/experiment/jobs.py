@@ -13,9 +13,9 @@ from mtl_core.background import BackgroundJob
 from mtl_core.config import ExperimentConfig
 from mtl_core.data.prepare import PreparedData
 from mtl_core.errors import UserError
+from mtl_core.experiment.run import run_experiment
 from mtl_core.runs import RunStore
 from mtl_core.train.device import resolve_device
-from mtl_core.experiment.run import run_experiment
 
 
 @dataclass

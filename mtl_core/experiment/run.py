@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 
 from mtl_core.analysis.bootstrap import RunEvidence, compare
 from mtl_core.analysis.warnings import measured_warnings
@@ -48,13 +47,13 @@ def run_experiment(
 
 
 def load_warm_weights(store: RunStore | None, run_id: str) -> dict[str, Any]:
+    """The stored weights of the run that `train.warm_start` names."""
     if store is None:
         raise UserError("train.warm_start needs a run store to read the run from")
     store.get_run(run_id)
-    path = store.run_dir(run_id) / "model.safetensors"
-    if not path.is_file():
+    if not store.weights_path(run_id).is_file():
         raise UserError(f"train.warm_start: run '{run_id}' has no stored weights")
-    return load_file(str(path))
+    return store.load_weights(run_id)
 
 
 @dataclass
@@ -157,5 +156,5 @@ class _Experiment:
                         for name, runs in self.baselines.items()
                         for k, run in enumerate(runs)})
         self.store.write_test_outputs(self.run_id, outputs)
-        self.store.write_json(self.run_id, "extras.json", result.extras)
+        self.store.write_extras(self.run_id, result.extras)
         self.store.finish_run(self.run_id, summary, result.model.state_dict())
