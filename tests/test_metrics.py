@@ -1,5 +1,5 @@
 """Per-task metrics: the validation pass's numpy macro-F1 equals scikit-learn's on any labels,
-and regression metrics are in the target's own units."""
+regression metrics are in the target's own units, and binary tasks get their rank metrics."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ from hypothesis.extra.numpy import arrays
 from sklearn.metrics import f1_score
 
 from mtl_core.data.tasks import TaskSpec
-from mtl_core.train.metrics import macro_f1, task_metrics
+from mtl_core.kinds.scores import macro_f1_columns, macro_f1_labels
+from mtl_core.train.metrics import task_metrics
+
+
+def macro_f1(truth: np.ndarray, predicted: np.ndarray, multilabel: bool = False) -> float:
+    score = macro_f1_columns if multilabel else macro_f1_labels
+    return float(score(truth, predicted, np.ones((1, len(truth))))[0])
 
 
 @settings(max_examples=200, deadline=None)
@@ -41,3 +47,14 @@ def test_regression_metrics_are_in_the_targets_units():
     assert metrics["mse"] == 4.0 and metrics["mae"] == 2.0  # 0.5 standardised = 2 units
     truth = target.numpy() * 4 + 10
     assert abs(metrics["r2"] - (1 - 4.0 / truth.var())) < 1e-6
+
+
+def test_binary_tasks_report_rank_metrics_next_to_accuracy():
+    task = TaskSpec("y", "y", "binary", ("no", "yes"))
+    target = torch.tensor([0, 0, 1, 1, 1])
+    output = torch.tensor([[-1.0], [0.5], [0.2], [2.0], [-0.3]])
+    mask = torch.tensor([True, True, True, True, False])  # the last row has no label
+    metrics = task_metrics(task, output, target, mask)
+    assert metrics["roc_auc"] == 0.75 and metrics["accuracy"] == 0.75
+    assert metrics["f1"] == 0.8 and set(metrics) == {"roc_auc", "pr_auc", "f1", "accuracy",
+                                                        "macro_f1"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 TaskKind = Literal["binary", "multiclass", "regression", "multilabel"]
 
@@ -37,6 +37,11 @@ class TaskConfig(_Strict):
     name: str = Field(min_length=1)
     column: str = Field(min_length=1)
     kind: TaskKind | None = None
+    # The metric this task is judged by (Δm, verdicts, sweeps, grouping); None: its kind's
+    # default (ROC-AUC for binary, accuracy for multiclass, macro-F1 for multilabel, MSE for
+    # regression). Checked against the kind's metrics here when `kind` is given, else when
+    # the data is prepared.
+    metric: str | None = None
     # Multiplies this task's loss before the weighting method combines the tasks.
     weight: float = Field(1.0, ge=0.0)
     # A task from another dataset: its own source/config, and its input columns there
@@ -45,6 +50,18 @@ class TaskConfig(_Strict):
     config: str | None = None
     revision: str | None = None  # a branch, tag or commit of a hub `source`
     inputs: Literal["auto"] | list[str] = "auto"
+
+    @field_validator("metric")
+    @classmethod
+    def _metric_of_the_kind(cls, metric: str | None, info: ValidationInfo) -> str | None:
+        """A metric the named kind does not offer is refused (imported here: kinds load
+        torch)."""
+        kind = info.data.get("kind")
+        if metric is not None and kind is not None:
+            from mtl_core.kinds import resolve_metric
+
+            resolve_metric(kind, metric, info.data.get("name", ""))
+        return metric
 
 
 ColumnType = Literal["numeric", "categorical", "text", "image"]

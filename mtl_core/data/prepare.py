@@ -21,6 +21,7 @@ from mtl_core.data.tabular import TabularEncoder
 from mtl_core.data.tasks import TaskSpec, check_target, class_names, infer_kind
 from mtl_core.data.text import hash_texts, joined_text, token_label
 from mtl_core.errors import UserError
+from mtl_core.kinds import get_kind, resolve_metric
 
 # Fewer training rows than this cannot be split into train/validation/test and learned.
 MIN_ROWS = 10
@@ -102,57 +103,25 @@ def _check_columns(frame: pd.DataFrame, wanted: list[str], what: str, label: str
 
 
 def build_task_specs(
-    configs: list[TaskConfig], frame: pd.DataFrame, features: datasets.Features
+    configs: list[TaskConfig], frame: pd.DataFrame, features: datasets.Features,
+    positions: dict[str, int] | None = None,
 ) -> list[TaskSpec]:
+    """Task specs of `configs` (`positions`: each task's index in `data.tasks`, for error
+    messages; by default its index in `configs`)."""
     specs = []
-    for task in configs:
+    for index, task in enumerate(configs):
         values = frame[task.column]
         feature = features.get(task.column)
         kind = task.kind or infer_kind(feature, values)
         check_target(task.name, task.column, kind, values)
-        classes = class_names(feature, values) if kind != "regression" else ()
-        specs.append(TaskSpec(task.name, task.column, kind, classes, task.weight))
+        try:
+            metric = resolve_metric(kind, task.metric, task.name)
+        except ValueError as error:
+            where = (positions or {}).get(task.name, index)
+            raise UserError(f"config error at 'data.tasks[{where}].metric': {error}") from None
+        classes = class_names(feature, values) if get_kind(kind).is_classification else ()
+        specs.append(TaskSpec(task.name, task.column, kind, classes, task.weight, metric))
     return specs
-
-
-def _multilabel(task: TaskSpec, values: pd.Series, feature: object):
-    by_index = isinstance(getattr(feature, "feature", None), datasets.ClassLabel)
-    lookup = {name: i for i, name in enumerate(task.classes)}
-    out = np.zeros((len(values), len(task.classes)), dtype=np.float32)
-    mask = np.zeros(len(values), dtype=bool)
-    for row, labels in enumerate(values):
-        if labels is None or (isinstance(labels, float) and np.isnan(labels)):
-            continue
-        mask[row] = True
-        for label in labels:
-            index = int(label) if by_index else lookup.get(str(label), -1)
-            if 0 <= index < len(task.classes):
-                out[row, index] = 1.0
-    return torch.from_numpy(out), mask
-
-
-def _encode_target(task: TaskSpec, values: pd.Series, features: datasets.Features):
-    """-> (target tensor, mask array). Classification targets are class indices."""
-    feature = features.get(task.column)
-    if task.kind == "multilabel":
-        return _multilabel(task, values, feature)
-    if task.kind == "regression":
-        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-        mask = numbers.notna().to_numpy()
-        return torch.tensor(numbers.fillna(0.0).to_numpy(), dtype=torch.float32), mask
-    if isinstance(feature, datasets.ClassLabel):
-        codes = values.fillna(-1).astype("int64").to_numpy()
-    else:
-        codes = pd.Index(task.classes).get_indexer(values.astype(str).where(values.notna()))
-    mask = codes >= 0
-    return torch.tensor(np.where(mask, codes, 0), dtype=torch.long), mask
-
-
-def _no_labels(task: TaskSpec, n_rows: int) -> torch.Tensor:
-    """Placeholder targets for rows of another dataset (their mask is False)."""
-    if task.kind == "multilabel":
-        return torch.zeros((n_rows, len(task.classes)))
-    return torch.zeros(n_rows, dtype=torch.float32 if task.kind == "regression" else torch.long)
 
 
 def _standardise(splits: dict[str, SplitTensors], task: TaskSpec) -> tuple[float, float]:
@@ -208,8 +177,9 @@ def _load_part(where: DatasetRef, tasks: list[TaskConfig], config: DataConfig,
             f"{label} has only {len(train)} row{'s' if len(train) != 1 else ''} in split "
             f"'{train_name}': training needs at least {MIN_ROWS}; add rows"
         )
-    specs = build_task_specs(tasks, train, features)
-    stratify = next((s.column for s in specs if s.kind in ("binary", "multiclass")), None)
+    positions = {t.name: i for i, t in enumerate(config.tasks)}
+    specs = build_task_specs(tasks, train, features, positions)
+    stratify = next((s.column for s in specs if s.task_kind.stratifies), None)
     # integer codes in sorted class order: the split strings would give, without sorting them
     labels = pd.factorize(train[stratify].astype(str), sort=True)[0] if stratify else None
     plan = split_plan({n: len(f) for n, f in frames.items()}, config.splits, labels)
@@ -303,7 +273,9 @@ def _encode_inputs(parts: list[_Part], input_type: str, config: DataConfig,
 def _encoded_targets(part: _Part, specs: list[TaskSpec]):
     """{frame name: {task: (targets, mask)}} for the part's own tasks, each frame once."""
     own = [s for s in specs if s in part.specs]
-    return {name: {s.name: _encode_target(s, frame[s.column], part.features) for s in own}
+    return {name: {s.name: s.task_kind.encode_targets(frame[s.column],
+                                                      part.features.get(s.column), s.classes)
+                   for s in own}
             for name, frame in part.frames.items()}
 
 
@@ -322,7 +294,8 @@ def _split_tensors(parts: list[_Part], specs: list[TaskSpec], split: str, xs, ta
                 target, mask = encoded[spec.name]
                 target, mask = target[torch.from_numpy(rows)], mask[rows]
             else:
-                target, mask = _no_labels(spec, len(rows)), np.zeros(len(rows), dtype=bool)
+                target = spec.task_kind.empty_targets(len(rows), len(spec.classes))
+                mask = np.zeros(len(rows), dtype=bool)
             targets[spec.name].append(target)
             masks[spec.name].append(mask)
     def joined(arrays: list[np.ndarray]) -> np.ndarray:
@@ -353,7 +326,7 @@ def prepare_data(config: DataConfig) -> PreparedData:
     xs, input_shape, feature_names = _encode_inputs(parts, input_type, config, vocabulary)
     targets = {part.label: _encoded_targets(part, specs) for part in parts}
     splits = {split: _split_tensors(parts, specs, split, xs, targets) for split in SPLIT_NAMES}
-    stats = {s.name: _standardise(splits, s) for s in specs if s.kind == "regression"}
+    stats = {s.name: _standardise(splits, s) for s in specs if s.task_kind.standardised}
     return PreparedData(
         tasks=specs,
         splits=splits,

@@ -1,5 +1,6 @@
-"""Tasks: what a target column asks a model to predict, and how its kind is inferred
-from the `datasets` feature and the values."""
+"""Tasks: what a target column asks a model to predict, how its kind is inferred from the
+`datasets` feature and the values, and the metric it is judged by. What a kind means (head
+width, loss, metrics, label checks) lives in `mtl_core.kinds`."""
 
 from __future__ import annotations
 
@@ -10,34 +11,46 @@ import numpy as np
 import pandas as pd
 
 from mtl_core.errors import UserError
+from mtl_core.kinds import TaskKind, get_kind, resolve_metric
 
-CLASSIFICATION_KINDS = ("binary", "multiclass", "multilabel")
 # An integer column with at most this many distinct values reads as classes.
 MAX_INT_CLASSES = 10
-# A classification target with more classes than this is refused (one logit per class).
-MAX_CLASSES = 1000
 
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """A prepared task. `classes` holds the label names for classification kinds."""
+    """A prepared task. `classes` holds the label names for classification kinds; `metric`
+    is the primary metric it is judged by ("" when built: its kind's default)."""
 
     name: str
     column: str
     kind: str
     classes: tuple[str, ...] = field(default_factory=tuple)
     weight: float = 1.0
+    metric: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "metric", resolve_metric(self.kind, self.metric or None,
+                                                          self.name))
+
+    @property
+    def task_kind(self) -> TaskKind:
+        """The kind's plug-in object: loss, predictions, metrics."""
+        return get_kind(self.kind)
 
     @property
     def is_classification(self) -> bool:
-        return self.kind in CLASSIFICATION_KINDS
+        return self.task_kind.is_classification
 
     @property
     def output_dim(self) -> int:
-        """Width of the head's output: logits per class, 1 for binary and regression."""
-        if self.kind in ("multiclass", "multilabel"):
-            return len(self.classes)
-        return 1
+        """Width of the head's output (logits per class, 1 for binary and regression)."""
+        return self.task_kind.output_size(self.classes)
+
+    @property
+    def higher_is_better(self) -> bool:
+        """Whether a larger value of the primary metric is better."""
+        return self.task_kind.higher_is_better(self.metric)
 
 
 def infer_kind(feature: object, values: pd.Series) -> str:
@@ -83,27 +96,4 @@ def check_target(name: str, column: str, kind: str, values: pd.Series) -> None:
     present = values.dropna()
     if present.empty:
         raise UserError(f"task '{name}': column '{column}' has no labels (all missing)")
-    if kind == "regression" and not pd.api.types.is_numeric_dtype(present):
-        raise UserError(
-            f"task '{name}': column '{column}' is not numeric, so it cannot be a regression "
-            "target: set kind: multiclass"
-        )
-    if kind not in ("binary", "multiclass"):
-        return
-    distinct = present.nunique()
-    if distinct < 2:
-        raise UserError(
-            f"task '{name}': column '{column}' has a single class "
-            f"({present.iloc[0]!r}): a task needs at least two"
-        )
-    if distinct > MAX_CLASSES:
-        raise UserError(
-            f"task '{name}': column '{column}' has {distinct:,} classes (more than "
-            f"{MAX_CLASSES}): it looks like an identifier; choose another target, or set "
-            "kind: regression if it is a number"
-        )
-    if kind == "binary" and distinct > 2:
-        raise UserError(
-            f"task '{name}': column '{column}' has {distinct} classes, not 2: "
-            "set kind: multiclass"
-        )
+    get_kind(kind).check_labels(name, column, present)

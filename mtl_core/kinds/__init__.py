@@ -39,4 +39,16 @@ def primary_metric(kind: str) -> tuple[str, bool]:
     return chosen.default_metric, chosen.higher_is_better(chosen.default_metric)
 
 
-__all__ = ["TaskKind", "get_kind", "kind_names", "primary_metric"]
+def resolve_metric(kind: str, metric: str | None, task: str) -> str:
+    """The primary metric of task `task`: `metric`, or its kind's default when None;
+    ValueError, naming the choices, when the kind does not offer `metric`."""
+    chosen = get_kind(kind)
+    if metric is None:
+        return chosen.default_metric
+    if metric not in chosen.metrics:
+        raise ValueError(f"'{metric}' is not a metric of {kind} task '{task}' "
+                         f"(choose one of: {', '.join(chosen.metrics)})")
+    return metric
+
+
+__all__ = ["TaskKind", "get_kind", "kind_names", "primary_metric", "resolve_metric"]

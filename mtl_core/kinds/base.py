@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
+import pandas as pd
 import torch
 
 
@@ -33,6 +34,11 @@ class TaskKind(ABC):
     # True when the loss is the mean squared error of one output column, so that the
     # affinity probe may compute such tasks' losses together.
     squared_error_loss: ClassVar[bool] = False
+    # True when each row has one class label that splits can be stratified on.
+    stratifies: ClassVar[bool] = False
+    # True when targets are standardised (training mean and std) for training; metrics and
+    # statistics turn them back into the target's units.
+    standardised: ClassVar[bool] = False
 
     def higher_is_better(self, metric: str) -> bool:
         """Whether a larger value of `metric` (one of this kind's) is better."""
@@ -56,6 +62,11 @@ class TaskKind(ABC):
         return self.loss(outputs, expanded, "none").reshape(count, -1).mean(1)
 
     @abstractmethod
+    def check_labels(self, task: str, column: str, present: pd.Series) -> None:
+        """Raise UserError when the non-missing labels of `column` cannot be learned as this
+        kind (the message names the column and says what to do)."""
+
+    @abstractmethod
     def predict(self, outputs: np.ndarray) -> np.ndarray:
         """Predictions from raw outputs: class indices, 0/1 labels or values."""
 
@@ -64,6 +75,13 @@ class TaskKind(ABC):
         """Raw outputs, for `n_rows` rows, of the predictor that ignores the inputs (the
         majority class, a constant score, the training mean), fitted on the training
         split's labelled targets; in the same units as those targets."""
+
+    @abstractmethod
+    def encode_targets(self, values: pd.Series, feature: object,
+                       classes: Sequence[str]) -> tuple[torch.Tensor, np.ndarray]:
+        """(targets, labelled mask) of a target column: `feature` is its `datasets` feature
+        (ClassLabel codes are kept), `classes` the task's class names; unlabelled rows get
+        a placeholder target and a False mask."""
 
     @abstractmethod
     def empty_targets(self, n_rows: int, n_classes: int) -> torch.Tensor:

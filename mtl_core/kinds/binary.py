@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from mtl_core.errors import UserError
 from mtl_core.kinds import scores
 from mtl_core.kinds.base import TaskKind
+from mtl_core.kinds.multiclass import check_classes, class_indices
 
 
 def constant_logit(labels: np.ndarray) -> np.ndarray:
@@ -26,6 +29,7 @@ class Binary(TaskKind):
     is_classification = True
     metrics = ("roc_auc", "pr_auc", "f1", "accuracy", "macro_f1")
     default_metric = "roc_auc"
+    stratifies = True
 
     def output_size(self, classes: Sequence[str]) -> int:
         return 1
@@ -34,11 +38,21 @@ class Binary(TaskKind):
         return F.binary_cross_entropy_with_logits(output.squeeze(-1), target.float(),
                                                   reduction=reduction)
 
+    def check_labels(self, task: str, column: str, present: pd.Series) -> None:
+        distinct = check_classes(task, column, present)
+        if distinct > 2:
+            raise UserError(f"task '{task}': column '{column}' has {distinct} classes, not 2: "
+                            "set kind: multiclass")
+
     def predict(self, outputs: np.ndarray) -> np.ndarray:
         return (outputs.reshape(len(outputs)) > 0).astype(np.int64)
 
     def trivial_outputs(self, train_targets: np.ndarray, n_rows: int) -> np.ndarray:
         return np.full(n_rows, constant_logit(np.asarray(train_targets)))
+
+    def encode_targets(self, values: pd.Series, feature: object,
+                       classes: Sequence[str]) -> tuple[torch.Tensor, np.ndarray]:
+        return class_indices(values, feature, classes)
 
     def empty_targets(self, n_rows: int, n_classes: int) -> torch.Tensor:
         return torch.zeros(n_rows, dtype=torch.long)

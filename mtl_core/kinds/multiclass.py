@@ -4,12 +4,48 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import datasets
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from mtl_core.errors import UserError
 from mtl_core.kinds import scores
 from mtl_core.kinds.base import TaskKind
+
+# A classification target with more classes than this is refused (one logit per class).
+MAX_CLASSES = 1000
+
+
+def check_classes(task: str, column: str, present: pd.Series) -> int:
+    """The number of classes in `present` labels; UserError for fewer than 2 or more than
+    MAX_CLASSES (an identifier, most likely)."""
+    distinct = present.nunique()
+    if distinct < 2:
+        raise UserError(
+            f"task '{task}': column '{column}' has a single class "
+            f"({present.iloc[0]!r}): a task needs at least two"
+        )
+    if distinct > MAX_CLASSES:
+        raise UserError(
+            f"task '{task}': column '{column}' has {distinct:,} classes (more than "
+            f"{MAX_CLASSES}): it looks like an identifier; choose another target, or set "
+            "kind: regression if it is a number"
+        )
+    return distinct
+
+
+def class_indices(values: pd.Series, feature: object,
+                  classes: Sequence[str]) -> tuple[torch.Tensor, np.ndarray]:
+    """Class-index targets (long) and the labelled mask: ClassLabel codes as they are, other
+    labels by their position in `classes`."""
+    if isinstance(feature, datasets.ClassLabel):
+        codes = values.fillna(-1).astype("int64").to_numpy()
+    else:
+        codes = pd.Index(classes).get_indexer(values.astype(str).where(values.notna()))
+    mask = codes >= 0
+    return torch.tensor(np.where(mask, codes, 0), dtype=torch.long), mask
 
 
 class Multiclass(TaskKind):
@@ -18,6 +54,7 @@ class Multiclass(TaskKind):
     is_classification = True
     metrics = ("accuracy", "macro_f1")
     default_metric = "accuracy"
+    stratifies = True
 
     def output_size(self, classes: Sequence[str]) -> int:
         return len(classes)
@@ -29,6 +66,9 @@ class Multiclass(TaskKind):
         # cross_entropy wants the classes on dim 1: [C, classes, n]
         return super().candidate_loss(outputs.transpose(1, 2), target)
 
+    def check_labels(self, task: str, column: str, present: pd.Series) -> None:
+        check_classes(task, column, present)
+
     def predict(self, outputs: np.ndarray) -> np.ndarray:
         return outputs.argmax(axis=-1)
 
@@ -38,6 +78,10 @@ class Multiclass(TaskKind):
         metrics read)."""
         counts = np.bincount(np.asarray(train_targets, dtype=np.int64)).astype(np.float64)
         return np.tile(np.log((counts + 1.0) / (counts.sum() + len(counts))), (n_rows, 1))
+
+    def encode_targets(self, values: pd.Series, feature: object,
+                       classes: Sequence[str]) -> tuple[torch.Tensor, np.ndarray]:
+        return class_indices(values, feature, classes)
 
     def empty_targets(self, n_rows: int, n_classes: int) -> torch.Tensor:
         return torch.zeros(n_rows, dtype=torch.long)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import datasets
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
@@ -27,12 +29,32 @@ class Multilabel(TaskKind):
     def loss(self, output: torch.Tensor, target: torch.Tensor, reduction: str) -> torch.Tensor:
         return F.binary_cross_entropy_with_logits(output, target.float(), reduction=reduction)
 
+    def check_labels(self, task: str, column: str, present: pd.Series) -> None:
+        """Any label sets will do: a label never present only scores 0 in macro-F1."""
+
     def predict(self, outputs: np.ndarray) -> np.ndarray:
         return (outputs > 0).astype(np.int64)
 
     def trivial_outputs(self, train_targets: np.ndarray, n_rows: int) -> np.ndarray:
         """Each label's constant log-odds: every label predicted as its majority."""
         return np.tile(constant_logit(np.asarray(train_targets)), (n_rows, 1))
+
+    def encode_targets(self, values: pd.Series, feature: object,
+                       classes: Sequence[str]) -> tuple[torch.Tensor, np.ndarray]:
+        """0/1 indicator rows (float): labels by ClassLabel code, or by name in `classes`."""
+        by_index = isinstance(getattr(feature, "feature", None), datasets.ClassLabel)
+        lookup = {name: i for i, name in enumerate(classes)}
+        out = np.zeros((len(values), len(classes)), dtype=np.float32)
+        mask = np.zeros(len(values), dtype=bool)
+        for row, labels in enumerate(values):
+            if labels is None or (isinstance(labels, float) and np.isnan(labels)):
+                continue
+            mask[row] = True
+            for label in labels:
+                index = int(label) if by_index else lookup.get(str(label), -1)
+                if 0 <= index < len(classes):
+                    out[row, index] = 1.0
+        return torch.from_numpy(out), mask
 
     def empty_targets(self, n_rows: int, n_classes: int) -> torch.Tensor:
         return torch.zeros((n_rows, n_classes))

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from mtl_core.errors import UserError
 from mtl_core.kinds import scores
 from mtl_core.kinds.base import TaskKind
 
@@ -21,12 +23,20 @@ class Regression(TaskKind):
     default_metric = "mse"
     error_metrics = frozenset({"mse", "mae"})
     squared_error_loss = True
+    standardised = True
 
     def output_size(self, classes: Sequence[str]) -> int:
         return 1
 
     def loss(self, output: torch.Tensor, target: torch.Tensor, reduction: str) -> torch.Tensor:
         return F.mse_loss(output.squeeze(-1), target, reduction=reduction)
+
+    def check_labels(self, task: str, column: str, present: pd.Series) -> None:
+        if not pd.api.types.is_numeric_dtype(present):
+            raise UserError(
+                f"task '{task}': column '{column}' is not numeric, so it cannot be a regression "
+                "target: set kind: multiclass"
+            )
 
     def predict(self, outputs: np.ndarray) -> np.ndarray:
         return outputs.reshape(len(outputs))
@@ -35,6 +45,13 @@ class Regression(TaskKind):
         """The training mean for every row."""
         targets = np.asarray(train_targets, dtype=np.float64)
         return np.full(n_rows, targets.mean() if len(targets) else 0.0)
+
+    def encode_targets(self, values: pd.Series, feature: object,
+                       classes: Sequence[str]) -> tuple[torch.Tensor, np.ndarray]:
+        """Float targets; values that are not numbers count as missing."""
+        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+        mask = numbers.notna().to_numpy()
+        return torch.tensor(numbers.fillna(0.0).to_numpy(), dtype=torch.float32), mask
 
     def empty_targets(self, n_rows: int, n_classes: int) -> torch.Tensor:
         return torch.zeros(n_rows, dtype=torch.float32)

@@ -7,22 +7,8 @@ models' outputs at once (the affinity probe's lookahead)."""
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from mtl_core.data.tasks import TaskSpec
-
-
-def _loss(kind: str, output: torch.Tensor, target: torch.Tensor,
-          reduction: str) -> torch.Tensor:
-    """The loss of a task kind over labelled rows (`reduction` as in torch.nn.functional)."""
-    if kind == "multiclass":
-        return F.cross_entropy(output, target, reduction=reduction)
-    if kind == "binary":
-        return F.binary_cross_entropy_with_logits(output.squeeze(-1), target.float(),
-                                                  reduction=reduction)
-    if kind == "multilabel":
-        return F.binary_cross_entropy_with_logits(output, target.float(), reduction=reduction)
-    return F.mse_loss(output.squeeze(-1), target, reduction=reduction)
 
 
 def task_loss(
@@ -30,10 +16,10 @@ def task_loss(
 ) -> torch.Tensor:
     """Mean loss over the labelled rows (0 with a live graph when none is labelled)."""
     if mask is None:
-        return _loss(task.kind, output, target, "mean")
+        return task.task_kind.loss(output, target, "mean")
     if not bool(mask.any()):
         return output.sum() * 0.0
-    return _loss(task.kind, output[mask], target[mask], "mean")
+    return task.task_kind.loss(output[mask], target[mask], "mean")
 
 
 def task_losses(
@@ -58,7 +44,8 @@ def candidate_losses(
     ([C, N, ...] per task) on one batch: row c equals `task_losses` of candidate c (up to
     rounding: regression tasks with every label present are computed together)."""
     columns: dict[str, torch.Tensor] = {}
-    together = [t.name for t in tasks if t.kind == "regression" and masks[t.name] is None]
+    together = [t.name for t in tasks
+                if t.task_kind.squared_error_loss and masks[t.name] is None]
     if len(together) > 1:  # one squared error over [C, N, tasks] instead of one per task
         output = torch.cat([outputs[name] for name in together], dim=-1)
         target = torch.stack([targets[name] for name in together], dim=-1)
@@ -72,9 +59,6 @@ def candidate_losses(
             columns[task.name] = output.new_zeros(count)
             continue
         picked = output if mask is None else output[:, mask]  # [C, n, ...]
-        if task.kind == "multiclass":  # classes on dim 1, as cross_entropy wants them
-            picked = picked.transpose(1, 2)
         target = targets[task.name] if mask is None else targets[task.name][mask]
-        target = target.expand(count, *target.shape)  # a view, no copy
-        columns[task.name] = _loss(task.kind, picked, target, "none").reshape(count, -1).mean(1)
+        columns[task.name] = task.task_kind.candidate_loss(picked, target)
     return torch.stack([columns[task.name] for task in tasks], dim=1)

@@ -13,7 +13,6 @@ from mtl_core.config import TrainConfig
 from mtl_core.data.tasks import TaskSpec
 from mtl_core.errors import UserError
 from mtl_core.models import MTLModel
-from mtl_core.train.metrics import PRIMARY
 
 
 def lr_factor(train: TrainConfig, epoch: int) -> float:
@@ -51,7 +50,10 @@ def curriculum_factors(train: TrainConfig, task_names: list[str], epoch: int) ->
 def monitor_score(
     train: TrainConfig, tasks: list[TaskSpec], val: dict[str, Any], first: dict[str, Any]
 ) -> float:
-    """The validation criterion early stopping watches; lower is better."""
+    """The validation criterion early stopping watches; lower is better. With
+    `monitor: metric`, a task's primary metric relative to its first value; where that
+    metric is undefined on the validation rows (ROC-AUC without both classes), its loss
+    relative to its first loss instead."""
     names = [t.name for t in tasks]
     if train.monitor_task is not None and train.monitor_task not in names:
         raise UserError(f"config error at 'train.monitor_task': no task '{train.monitor_task}' "
@@ -59,11 +61,11 @@ def monitor_score(
     chosen = [t for t in tasks if train.monitor_task in (None, t.name)]
     values = []
     for task in chosen:
-        if train.monitor == "metric":
-            metric, higher_is_better = PRIMARY[task.kind]
-            value = val[task.name].get(metric, 0.0)
-            scale = abs(first[task.name].get(metric, 1.0)) or 1.0
-            values.append((-value if higher_is_better else value) / scale)
+        value = val[task.name].get(task.metric, 0.0)
+        start = first[task.name].get(task.metric, 1.0)
+        if train.monitor == "metric" and math.isfinite(value) and math.isfinite(start):
+            scale = abs(start) or 1.0
+            values.append((-value if task.higher_is_better else value) / scale)
         elif train.monitor == "loss":
             values.append(val[task.name]["loss"])
         else:
