@@ -125,8 +125,10 @@ def test_local_pool_sweep_stores_every_run_and_reports_progress(penguins_config)
                        on_progress=lambda r: seen.append((r.done, r.runs[-1].status)))
     assert seen == [(1, "completed"), (2, "completed"), (3, "completed")]
     assert {r.subset for r in result.runs} == {("species",), ("sex",), ("species", "sex")}
-    stored = {r["id"]: r for r in store.list_runs()}
+    stored = {r["id"]: r for r in store.list_runs(include_baselines=True)}
     assert all(stored[r.run_id]["status"] == "completed" for r in result.runs)
+    singles = [r for r in result.runs if len(r.subset) == 1]
+    assert all(stored[r.run_id]["baseline_key"] for r in singles)  # a single is a baseline
     assert sweep_report(result)["grouping"] is not None
 
 
@@ -138,5 +140,5 @@ def test_a_stopped_sweep_keeps_the_runs_it_finished(penguins_config):
     finished = [r for r in result.runs if r.status == "completed"]
     assert result.stopped and 1 <= len(finished) < result.total
     assert {r.status for r in result.runs} <= {"completed", "stopped"}
-    stored = {r["id"]: r["status"] for r in store.list_runs()}
+    stored = {r["id"]: r["status"] for r in store.list_runs(include_baselines=True)}
     assert all(stored[r.run_id] == "completed" for r in finished)

@@ -28,10 +28,16 @@ def test_sweep_json_reports_every_subset_and_partners(tmp_path, penguins_config)
                                                           ("species", "sex")}
     assert doc["pair_matrix"]["direction"] == "effect of column task on row task"
     assert set(doc["helped_by"]) == {"species", "sex"}
+    pair = next(r for r in doc["runs"] if len(r["subset"]) == 2)
+    for task in ("species", "sex"):
+        single = next(r for r in doc["runs"] if r["subset"] == [task])
+        assert pair["baseline_runs"][task][0] == single["run_id"]  # compared with the single
+        assert set(pair["tasks"][task]) >= {"delta", "delta_ci", "verdict"}
     listed = json.loads(run_cli("runs", "--json", "--runs-dir", str(tmp_path / "runs")).stdout)
-    assert len(listed) == 3
+    assert [r["id"] for r in listed] == [pair["run_id"]]  # the singles are baselines
 
 
+@pytest.mark.slow
 def test_sweep_bad_requests_are_one_line(tmp_path, penguins_config):
     config = _config(tmp_path, penguins_config)
     done = run_cli("sweep", config, "--address", "10.0.0.1:6379",

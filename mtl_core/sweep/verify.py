@@ -141,6 +141,26 @@ class VerifyResult:
         }
 
 
+def _shown(ci: list[float] | None) -> str:
+    return f"[{ci[0]:+.1%}, {ci[1]:+.1%}]" if ci else "none"
+
+
+def verify_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The table of a `VerifyResult.to_json()`: each arrangement's Δm against all separate,
+    then the suggestion's against all together, with 95% intervals."""
+    rows = [{"arrangement": a["name"], "groups": " | ".join(" + ".join(g) for g in a["groups"]),
+             "against": "all separate", "delta_m": a["delta_m"],
+             "interval": _shown(a["delta_m_ci"]) if a["name"] != "all separate"
+             else "the reference"}
+            for a in result["arrangements"]]
+    versus = result["suggestion_vs_together"]
+    suggestion = result["arrangements"][-1]["groups"]
+    return rows + [{"arrangement": "suggestion",
+                    "groups": " | ".join(" + ".join(g) for g in suggestion),
+                    "against": "all together", "delta_m": versus["delta_m"],
+                    "interval": _shown(versus["delta_m_ci"])}]
+
+
 def _seed_outputs(outputs: dict[str, np.ndarray], tasks: list[str], seeds: int
                   ) -> list[Outputs]:
     """A stored run's multi-task outputs per seed ("mtl/{seed}/{task}")."""

@@ -29,12 +29,13 @@ def _progress(done: int, total: int, step: str) -> None:
     print(f"[{done}/{total}] {step}", file=sys.stderr)
 
 
-def _interval(ci: list[float] | None) -> str:
-    return f"[{ci[0]:+.1%}, {ci[1]:+.1%}]" if ci else "none"
-
-
 def run(args) -> int:
-    from mtl_core.sweep.verify import check_groups, parse_groups, verify_grouping
+    from mtl_core.sweep.verify import (
+        check_groups,
+        parse_groups,
+        verify_grouping,
+        verify_rows,
+    )
 
     config = load_config(args.config, args.set)
     groups = parse_groups(args.groups)
@@ -45,11 +46,8 @@ def run(args) -> int:
         print_json(result)
         return 0
     print(f"{result['seeds']} seeds, {result['test_rows']} {result['split']} rows; "
-          "Δm against all separate, positive = better")
-    print_table([{"arrangement": a["name"],
-                  "groups": " | ".join(" + ".join(g) for g in a["groups"]),
-                  "delta_m": a["delta_m"], "delta_m_ci": _interval(a["delta_m_ci"])}
-                 for a in result["arrangements"]],
-                ["arrangement", "groups", "delta_m", "delta_m_ci"])
+          "Δm positive = better than what it is against")
+    print_table(verify_rows(result), ["arrangement", "groups", "against", "delta_m",
+                                      "interval"])
     print(result["conclusion"])
     return 0
