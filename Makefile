@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test venv dev-venv browser lint bench
+.PHONY: run test test-fast venv dev-venv browser lint bench
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -37,6 +37,10 @@ browser:
 
 test: dev-venv browser
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+
+# The developer's loop: all but the tests marked slow (training, CLI subprocesses) or browser.
+test-fast: dev-venv
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m "not slow and not browser"
 
 lint: dev-venv
 	$(BIN)/ruff check .
