@@ -8,7 +8,7 @@ import streamlit as st
 from mtl_core.errors import UserError
 from mtl_core.runs.store import CONFIG_FILE, EPOCHS_FILE, SUMMARY_FILE, WEIGHTS_FILE, zip_files
 from mtl_core.viz.evidence import format_delta
-from mtl_core.viz.training import compare_curves, compare_table
+from mtl_core.viz.training import compare_curves, compare_table, compare_verdicts
 from pages.common import requires, run_store, set_experiment, show_user_error
 
 ROW_PX = 35  # a dataframe row's height
@@ -63,9 +63,13 @@ ids = [r["id"] for r in shown]
 st.subheader("Compare")
 compared = st.multiselect("Runs to compare", ids, default=ids[:2], key="runs_compare")
 if compared:
-    compared_table = compare_table({i: store.get_run(i)["summary"] for i in compared})
+    summaries = {i: store.get_run(i)["summary"] for i in compared}
+    compared_table = compare_table(summaries)
     st.dataframe(compared_table, hide_index=True, width="stretch",  # every row, up to 20
                  height=ROW_PX * (min(len(compared_table), 20) + 1) + 3)
+    st.markdown("**Verdicts** (delta against each run's own single-task baselines, 95% "
+                "interval over test rows and seeds)")
+    st.dataframe(compare_verdicts(summaries), hide_index=True, width="stretch")
     st.plotly_chart(compare_curves({i: store.epochs(i) for i in compared}), width="stretch",
                     key="runs_curves")
 

@@ -77,21 +77,29 @@ def compare_table(summaries: dict[str, dict[str, Any]]) -> pd.DataFrame:
     what each run cost (training seconds, milliseconds per step: a weighting method's price
     on this data and machine)."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for run_id, summary in summaries.items():  # (cells are text where they hold intervals)
+    for run_id, summary in summaries.items():
         summary = summary or {}
         for name, task in summary.get("tasks", {}).items():
             for metric, value in task["metrics"].items():
                 rows.setdefault((name, metric), {"task": name, "metric": metric})[run_id] = value
-            if task.get("baseline_metrics"):
-                rows.setdefault((name, "delta [95% interval]"), {
-                    "task": name, "metric": "delta [95% interval]"})[run_id] = format_delta(
-                    task.get("delta"), task.get("delta_ci"))
-                rows.setdefault((name, "verdict"), {"task": name, "metric": "verdict"})[
-                    run_id] = verdict_of(task)
         speed = summary.get("steps_per_second")
-        for metric, value in (("Δm [95% interval]", format_delta(summary.get("delta_m"),
-                                                                 summary.get("delta_m_ci"))),
+        low, high = summary.get("delta_m_ci") or (None, None)
+        for metric, value in (("Δm", summary.get("delta_m")), ("Δm 95% low", low),
+                              ("Δm 95% high", high),
                               ("training seconds", summary.get("seconds")),
                               ("ms per step, evaluation included", 1000 / speed if speed else None)):
             rows.setdefault(("all", metric), {"task": "all", "metric": metric})[run_id] = value
+    return pd.DataFrame(list(rows.values()))
+
+
+def compare_verdicts(summaries: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """Per task, each run's verdict and delta with its interval (text), then Δm's."""
+    rows: dict[str, dict[str, Any]] = {}
+    for run_id, summary in summaries.items():
+        summary = summary or {}
+        for name, task in summary.get("tasks", {}).items():
+            rows.setdefault(name, {"task": name})[run_id] = (
+                f"{verdict_of(task)} · {format_delta(task.get('delta'), task.get('delta_ci'))}")
+        rows.setdefault("Δm", {"task": "Δm"})[run_id] = format_delta(
+            summary.get("delta_m"), summary.get("delta_m_ci"))
     return pd.DataFrame(list(rows.values()))
