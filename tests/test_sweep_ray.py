@@ -21,6 +21,6 @@ def test_ray_local_sweep_trains_and_stores_every_subset(penguins_config):
                        on_progress=lambda r: seen.append(r.done))
     assert seen == [1, 2, 3]
     assert all(r.status == "completed" for r in result.runs), [r.error for r in result.runs]
-    stored = {r["id"] for r in store.list_runs()}
+    stored = {r["id"] for r in store.list_runs(include_baselines=True)}  # singles: baselines
     assert {r.run_id for r in result.runs} <= stored
     assert not ray.is_initialized()  # the sweep shut down the Ray it started

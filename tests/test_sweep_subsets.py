@@ -11,11 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mtl_core.config import config_from_dict
+from mtl_core.data.inspect import inspect_tasks
 from mtl_core.data.prepare import prepare_data
 from mtl_core.data.subsets import subset_data
 from mtl_core.experiment import baseline_config, baseline_key, train_baselines
 from mtl_core.sweep.groups import train_single
 from mtl_core.sweep.plan import subset_config
+from tests.test_cli import run_cli
 
 TASKS = {"score": "score", "passed": "passed", "track": "track", "hours": "hours"}
 
@@ -131,3 +133,18 @@ def test_g3_alone_gets_the_true_single_task_error_not_the_leaked_one(tmp_path):
 
     assert alone == pytest.approx(true, rel=1e-5)
     assert leaked < true / 2
+
+
+def test_inspect_warns_of_inputs_that_are_another_grade(tmp_path):
+    source = _grades(tmp_path / "grades.csv")
+
+    def warned(columns: list[str]) -> list[str]:
+        data = config_from_dict({"data": {"source": source, "tasks": [
+            {"name": c, "column": c} for c in columns]}}).data
+        return sorted({w.split("'")[1] for w in inspect_tasks(data)["input_warnings"]})
+
+    assert warned(["G3"]) == ["G1", "G2"]
+    assert warned(["G1", "G2", "G3"]) == []
+    done = run_cli("inspect", source, "--tasks", "G3")
+    assert done.returncode == 0, done.stderr
+    assert "warning: input 'G2' has correlation +0.9" in done.stdout

@@ -1,7 +1,8 @@
 """What a source holds before any training: rows per split (counted first, without reading
 rows), and per column its inferred role, type, missing share and the task kind it would be
 as a target, read from a seeded sample of at most `sample_rows` rows. With target columns,
-also the task statistics and the label association matrix."""
+also the task statistics, the label association matrix, and the inputs that look like a
+label (another task's label column left among the inputs)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from mtl_core.data.prepare import prepare_data
 from mtl_core.data.roles import TYPING_ROWS, infer_roles
 from mtl_core.data.sources import load_source
 from mtl_core.data.splits import seeded_rows
-from mtl_core.data.stats import association_matrix, task_statistics
+from mtl_core.data.stats import association_matrix, label_like_inputs, task_statistics
 from mtl_core.data.tasks import infer_kind
 
 _TARGETABLE = ("numeric", "categorical", "list")
@@ -66,4 +67,5 @@ def inspect_tasks(config: DataConfig) -> dict[str, Any]:
         "split_rows": {name: len(split) for name, split in data.splits.items()},
         "task_statistics": task_statistics(data),
         "association": association_matrix(data),
+        "input_warnings": label_like_inputs(data),
     }

@@ -20,6 +20,8 @@ MIN_SHARED_ROWS = 10
 # A class with less than this share of a task's labels is flagged as imbalanced.
 MINORITY_SHARE = 0.1
 MISSING_WARNING = 0.5
+# An input this correlated with a task's label is flagged as a likely leak of the label.
+LABEL_LIKE_CORRELATION = 0.9
 HISTOGRAM_BINS = 20
 
 
@@ -167,6 +169,28 @@ def association_matrix(data: PreparedData, split: str = "train") -> dict[str, An
         methods.append(row_methods)
         shared.append(row_shared)
     return {"tasks": names, "values": values, "methods": methods, "shared_rows": shared}
+
+
+def label_like_inputs(data: PreparedData, split: str = "train") -> list[str]:
+    """Warnings for tabular inputs that nearly determine a regression or binary task's
+    label (|correlation| at least LABEL_LIKE_CORRELATION on its labelled rows): another
+    task's label, or a value known only with the label, read as an input."""
+    if data.input_kind != "tabular":
+        return []
+    x = data.splits[split].x.numpy().astype(np.float64)
+    notes = []
+    for task in data.tasks:
+        values, mask = _labels(data, task, split)
+        if task.kind not in ("regression", "binary") or mask.sum() < MIN_SHARED_ROWS:
+            continue
+        for k, feature in enumerate(data.feature_names):
+            r = _pearson(x[mask, k], values[mask].astype(np.float64))
+            if not np.isnan(r) and abs(r) >= LABEL_LIKE_CORRELATION:
+                notes.append(f"input '{feature}' has correlation {r:+.2f} with task "
+                             f"'{task.name}' on the training rows: if it is another task's "
+                             "label or known only with the answer, it leaks it (ignore it: "
+                             "data.ignore)")
+    return notes
 
 
 def source_sizes(data: PreparedData, split: str = "train") -> dict[str, int]:

@@ -58,4 +58,6 @@ def run(args) -> int:
         for stats in tasks["task_statistics"]:
             for warning in stats["warnings"]:
                 print(f"warning: {warning}")
+        for warning in tasks["input_warnings"]:
+            print(f"warning: {warning}")
     return 0
