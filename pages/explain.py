@@ -59,7 +59,7 @@ PREDICTED = "each example's predicted class"
 
 def class_pickers(specs, run: str) -> list[tuple[str, str]]:
     """A class to explain per multiclass task (default: each example's predicted class)."""
-    multiclass = [spec for spec in specs if spec.kind == "multiclass" and spec.classes]
+    multiclass = [spec for spec in specs if spec.task_kind.explains_classes and spec.classes]
     if not multiclass:
         return []
     chosen = []

@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from mtl_core.errors import UserError
+from mtl_core.kinds import kind_names
 
 ROLES = ("input", "target", "ignore")
 TYPES = ("numeric", "categorical", "text", "image", "list", "id-like", "constant")
-KINDS = ("auto", "binary", "multiclass", "regression", "multilabel")
+KINDS = ("auto", *kind_names())
 
 
 def _own_tasks(data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -17,19 +17,16 @@ from mtl_core.data.tasks import TaskSpec
 
 # Fewer shared labelled rows than this give no association value.
 MIN_SHARED_ROWS = 10
-# A class with less than this share of a task's labels is flagged as imbalanced.
-MINORITY_SHARE = 0.1
 MISSING_WARNING = 0.5
 # An input this correlated with a task's label is flagged as a likely leak of the label.
 LABEL_LIKE_CORRELATION = 0.9
-HISTOGRAM_BINS = 20
 
 
 def _labels(data: PreparedData, task: TaskSpec, split: str) -> tuple[np.ndarray, np.ndarray]:
     """(values in original units, labelled mask) of one task on one split."""
     tensors = data.splits[split]
     values = tensors.targets[task.name].numpy()
-    if task.kind == "regression":
+    if task.task_kind.standardised:
         mean, std = data.target_stats.get(task.name, (0.0, 1.0))
         values = values * std + mean
     return values, tensors.masks[task.name].numpy()
@@ -44,39 +41,12 @@ def _own_rows(data: PreparedData, mask: np.ndarray, split: str) -> np.ndarray:
     return ids == np.bincount(ids[mask]).argmax()
 
 
-def _distribution(task: TaskSpec, values: np.ndarray) -> dict[str, Any]:
-    if task.kind == "regression":
-        if len(values) == 0:
-            return {}
-        counts, edges = np.histogram(values, bins=HISTOGRAM_BINS)
-        return {"mean": float(values.mean()), "std": float(values.std()),
-                "min": float(values.min()), "max": float(values.max()),
-                "histogram": {"edges": edges.tolist(), "counts": counts.tolist()}}
-    if task.kind == "multilabel":
-        counts = values.sum(axis=0) if len(values) else np.zeros(len(task.classes))
-    else:
-        counts = np.bincount(values.astype(np.int64), minlength=len(task.classes))
-    return {name: int(c) for name, c in zip(task.classes, counts, strict=True)}
-
-
 def _warnings(task: TaskSpec, distribution: dict[str, Any], labelled: int,
               missing: float) -> list[str]:
     notes = []
     if missing > MISSING_WARNING:
         notes.append(f"task '{task.name}': {missing:.0%} of its rows have no label")
-    if task.kind in ("binary", "multiclass") and labelled:
-        name, count = min(distribution.items(), key=lambda item: item[1])
-        if count / labelled < MINORITY_SHARE:
-            notes.append(
-                f"task '{task.name}': class '{name}' has {count / labelled:.1%} of the labels "
-                "(imbalanced): watch macro F1, not accuracy"
-            )
-    if task.kind == "multilabel" and labelled:
-        rare = [n for n, c in distribution.items() if c / labelled < 0.01]
-        if rare:
-            notes.append(f"task '{task.name}': labels {', '.join(rare[:5])} are on fewer than "
-                         "1% of the rows")
-    return notes
+    return notes + task.task_kind.label_warnings(task.name, distribution, labelled)
 
 
 def task_statistics(data: PreparedData, split: str = "train") -> list[dict[str, Any]]:
@@ -88,7 +58,7 @@ def task_statistics(data: PreparedData, split: str = "train") -> list[dict[str, 
         labelled = int(mask.sum())
         rows = int(own.sum())
         missing = 1.0 - labelled / rows if rows else 0.0
-        distribution = _distribution(task, values[mask])
+        distribution = task.task_kind.label_summary(values[mask], task.classes)
         result.append({
             "task": task.name,
             "column": task.column,
@@ -130,14 +100,16 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _pair(a: TaskSpec, x: np.ndarray, b: TaskSpec, y: np.ndarray) -> tuple[float, str]:
-    signed = ("binary", "regression")
-    if "multilabel" in (a.kind, b.kind):
-        return float("nan"), "not computed for multilabel tasks"
-    if a.kind in signed and b.kind in signed:
+    scale_a, scale_b = a.task_kind.label_scale, b.task_kind.label_scale
+    if "sets" in (scale_a, scale_b):
+        sets = a if scale_a == "sets" else b
+        return float("nan"), f"not computed for {sets.kind} tasks"
+    numbers = ("binary", "continuous")
+    if scale_a in numbers and scale_b in numbers:
         return _pearson(x.astype(np.float64), y.astype(np.float64)), "correlation"
-    if a.kind == "regression":
+    if scale_a == "continuous":
         return correlation_ratio(y, x), "correlation ratio"
-    if b.kind == "regression":
+    if scale_b == "continuous":
         return correlation_ratio(x, y), "correlation ratio"
     return cramers_v(x, y), "Cramér's V"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,12 @@ class TaskKind(ABC):
     # True when targets are standardised (training mean and std) for training; metrics and
     # statistics turn them back into the target's units.
     standardised: ClassVar[bool] = False
+    # True when attributions may explain one class's logit (a chosen class, or each
+    # example's predicted class), the classes competing in one softmax.
+    explains_classes: ClassVar[bool] = False
+    # What one row's label is, for label association between tasks: a 0/1 number, a number,
+    # one of several classes, or a set of labels (no association computed).
+    label_scale: ClassVar[Literal["binary", "continuous", "categorical", "sets"]]
 
     def higher_is_better(self, metric: str) -> bool:
         """Whether a larger value of `metric` (one of this kind's) is better."""
@@ -65,6 +71,15 @@ class TaskKind(ABC):
     def check_labels(self, task: str, column: str, present: pd.Series) -> None:
         """Raise UserError when the non-missing labels of `column` cannot be learned as this
         kind (the message names the column and says what to do)."""
+
+    @abstractmethod
+    def label_summary(self, labels: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
+        """The distribution of labelled rows' labels (in the target's units) for the Data
+        page: counts per class, or summary statistics and a histogram."""
+
+    def label_warnings(self, task: str, summary: dict[str, Any], labelled: int) -> list[str]:
+        """Warnings about the label distribution (`label_summary`) of `labelled` rows."""
+        return []
 
     @abstractmethod
     def predict(self, outputs: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,12 @@ import torch.nn.functional as F
 from mtl_core.errors import UserError
 from mtl_core.kinds import scores
 from mtl_core.kinds.base import TaskKind
-from mtl_core.kinds.multiclass import check_classes, class_indices
+from mtl_core.kinds.multiclass import (
+    check_classes,
+    class_counts,
+    class_indices,
+    imbalance_warnings,
+)
 
 
 def constant_logit(labels: np.ndarray) -> np.ndarray:
@@ -30,6 +36,7 @@ class Binary(TaskKind):
     metrics = ("roc_auc", "pr_auc", "f1", "accuracy", "macro_f1")
     default_metric = "roc_auc"
     stratifies = True
+    label_scale = "binary"
 
     def output_size(self, classes: Sequence[str]) -> int:
         return 1
@@ -43,6 +50,12 @@ class Binary(TaskKind):
         if distinct > 2:
             raise UserError(f"task '{task}': column '{column}' has {distinct} classes, not 2: "
                             "set kind: multiclass")
+
+    def label_summary(self, labels: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
+        return class_counts(labels, classes)
+
+    def label_warnings(self, task: str, summary: dict[str, Any], labelled: int) -> list[str]:
+        return imbalance_warnings(task, summary, labelled)
 
     def predict(self, outputs: np.ndarray) -> np.ndarray:
         return (outputs.reshape(len(outputs)) > 0).astype(np.int64)

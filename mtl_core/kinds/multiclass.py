@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import datasets
 import numpy as np
@@ -16,6 +17,8 @@ from mtl_core.kinds.base import TaskKind
 
 # A classification target with more classes than this is refused (one logit per class).
 MAX_CLASSES = 1000
+# A class with less than this share of a task's labels is flagged as imbalanced.
+MINORITY_SHARE = 0.1
 
 
 def check_classes(task: str, column: str, present: pd.Series) -> int:
@@ -48,6 +51,23 @@ def class_indices(values: pd.Series, feature: object,
     return torch.tensor(np.where(mask, codes, 0), dtype=torch.long), mask
 
 
+def class_counts(labels: np.ndarray, classes: Sequence[str]) -> dict[str, int]:
+    """Rows per class of class-index labels."""
+    counts = np.bincount(labels.astype(np.int64), minlength=len(classes))
+    return {name: int(c) for name, c in zip(classes, counts, strict=True)}
+
+
+def imbalance_warnings(task: str, counts: dict[str, int], labelled: int) -> list[str]:
+    """A warning when the rarest class has less than MINORITY_SHARE of the labels."""
+    if not labelled:
+        return []
+    name, count = min(counts.items(), key=lambda item: item[1])
+    if count / labelled >= MINORITY_SHARE:
+        return []
+    return [f"task '{task}': class '{name}' has {count / labelled:.1%} of the labels "
+            "(imbalanced): watch macro F1, not accuracy"]
+
+
 class Multiclass(TaskKind):
     name = "multiclass"
     label = "multiclass"
@@ -55,6 +75,8 @@ class Multiclass(TaskKind):
     metrics = ("accuracy", "macro_f1")
     default_metric = "accuracy"
     stratifies = True
+    explains_classes = True
+    label_scale = "categorical"
 
     def output_size(self, classes: Sequence[str]) -> int:
         return len(classes)
@@ -68,6 +90,12 @@ class Multiclass(TaskKind):
 
     def check_labels(self, task: str, column: str, present: pd.Series) -> None:
         check_classes(task, column, present)
+
+    def label_summary(self, labels: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
+        return class_counts(labels, classes)
+
+    def label_warnings(self, task: str, summary: dict[str, Any], labelled: int) -> list[str]:
+        return imbalance_warnings(task, summary, labelled)
 
     def predict(self, outputs: np.ndarray) -> np.ndarray:
         return outputs.argmax(axis=-1)

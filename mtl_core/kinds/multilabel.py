@@ -4,6 +4,7 @@ label."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import datasets
 import numpy as np
@@ -22,6 +23,7 @@ class Multilabel(TaskKind):
     is_classification = True
     metrics = ("macro_f1", "accuracy")  # accuracy: exact match of the whole label set
     default_metric = "macro_f1"
+    label_scale = "sets"
 
     def output_size(self, classes: Sequence[str]) -> int:
         return len(classes)
@@ -31,6 +33,17 @@ class Multilabel(TaskKind):
 
     def check_labels(self, task: str, column: str, present: pd.Series) -> None:
         """Any label sets will do: a label never present only scores 0 in macro-F1."""
+
+    def label_summary(self, labels: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
+        """Rows carrying each label."""
+        counts = labels.sum(axis=0) if len(labels) else np.zeros(len(classes))
+        return {name: int(c) for name, c in zip(classes, counts, strict=True)}
+
+    def label_warnings(self, task: str, summary: dict[str, Any], labelled: int) -> list[str]:
+        rare = [name for name, count in summary.items() if labelled and count / labelled < 0.01]
+        if not rare:
+            return []
+        return [f"task '{task}': labels {', '.join(rare[:5])} are on fewer than 1% of the rows"]
 
     def predict(self, outputs: np.ndarray) -> np.ndarray:
         return (outputs > 0).astype(np.int64)

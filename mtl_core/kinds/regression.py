@@ -4,6 +4,7 @@ targets; metrics in the target's own units)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,8 @@ import torch.nn.functional as F
 from mtl_core.errors import UserError
 from mtl_core.kinds import scores
 from mtl_core.kinds.base import TaskKind
+
+HISTOGRAM_BINS = 20
 
 
 class Regression(TaskKind):
@@ -24,6 +27,7 @@ class Regression(TaskKind):
     error_metrics = frozenset({"mse", "mae"})
     squared_error_loss = True
     standardised = True
+    label_scale = "continuous"
 
     def output_size(self, classes: Sequence[str]) -> int:
         return 1
@@ -37,6 +41,15 @@ class Regression(TaskKind):
                 f"task '{task}': column '{column}' is not numeric, so it cannot be a regression "
                 "target: set kind: multiclass"
             )
+
+    def label_summary(self, labels: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
+        """Mean, spread, range and a histogram ({} without labels)."""
+        if len(labels) == 0:
+            return {}
+        counts, edges = np.histogram(labels, bins=HISTOGRAM_BINS)
+        return {"mean": float(labels.mean()), "std": float(labels.std()),
+                "min": float(labels.min()), "max": float(labels.max()),
+                "histogram": {"edges": edges.tolist(), "counts": counts.tolist()}}
 
     def predict(self, outputs: np.ndarray) -> np.ndarray:
         return outputs.reshape(len(outputs))

@@ -67,8 +67,8 @@ def f1_positive(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray) -
 
 
 class _Ranked:
-    """Rows sorted once by score and split into positives and negatives (both ascending),
-    with each resample's cumulative weights over each side: what both AUCs are read from."""
+    """Rows sorted once by score and split into positives and negatives (both ascending):
+    the positives' weights, and each resample's cumulative weights of the negatives."""
 
     def __init__(self, truth: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> None:
         order = np.argsort(scores, kind="stable")  # the one sort
@@ -77,21 +77,20 @@ class _Ranked:
         self.positive_scores = scores[positive_rows]
         self.negative_scores = scores[negative_rows]
         self.positive_weights = np.take(weights, positive_rows, axis=1)
-        # Cumulative weights with a leading 0: column k sums the k lowest-scoring rows.
+        # Column k: the weight of the k lowest-scoring negatives.
         self.negatives_below = _cumulative(np.take(weights, negative_rows, axis=1))
-        self.positives_below = _cumulative(self.positive_weights)
+        self.positives = self.positive_weights.sum(axis=1).astype(np.float64)
+        self.negatives = self.negatives_below[:, -1].astype(np.float64)
 
-    @property
-    def positives(self) -> np.ndarray:
-        return self.positives_below[:, -1].astype(np.float64)
-
-    @property
-    def negatives(self) -> np.ndarray:
-        return self.negatives_below[:, -1].astype(np.float64)
+    def negatives_under(self, scores: np.ndarray, side: str = "left") -> np.ndarray:
+        """(B, len(scores)): per resample, the weight of negatives scoring below each of
+        `scores` (side "right": at or below)."""
+        columns = np.searchsorted(self.negative_scores, scores, side=side)
+        return np.take(self.negatives_below, columns, axis=1)
 
 
 def _cumulative(weights: np.ndarray) -> np.ndarray:
-    """Row-wise cumulative sums of (B, k) weights with a leading column of zeros: (B, k+1)."""
+    """Row-wise cumulative sums of (B, k) weights after a column of zeros: (B, k+1)."""
     total = np.zeros((len(weights), weights.shape[1] + 1), dtype=weights.dtype)
     np.cumsum(weights, axis=1, out=total[:, 1:])
     return total
@@ -107,15 +106,13 @@ def roc_auc(truth: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.nd
     ties counting half (scikit-learn's `roc_auc_score`). NaN for a resample without a
     positive or without a negative row."""
     ranked = _Ranked(truth, scores, weights)
-    lower = np.searchsorted(ranked.negative_scores, ranked.positive_scores, side="left")
-    pairs = _paired(ranked.positive_weights, ranked.negatives_below[:, lower])
-    tied = np.flatnonzero(np.searchsorted(ranked.negative_scores, ranked.positive_scores,
-                                          side="right") != lower)
+    at = ranked.positive_scores
+    pairs = _paired(ranked.positive_weights, ranked.negatives_under(at))
+    tied = np.flatnonzero(np.isin(at, ranked.negative_scores))
     if len(tied):  # negatives with the same score as a positive count half
-        upper = np.searchsorted(ranked.negative_scores, ranked.positive_scores[tied], "right")
         pairs += 0.5 * _paired(ranked.positive_weights[:, tied],
-                               ranked.negatives_below[:, upper]
-                               - ranked.negatives_below[:, lower[tied]])
+                               ranked.negatives_under(at[tied], "right")
+                               - ranked.negatives_under(at[tied]))
     with np.errstate(invalid="ignore", divide="ignore"):
         area = pairs / (ranked.positives * ranked.negatives)
     return np.where(np.isfinite(area), area, np.nan)
@@ -127,18 +124,16 @@ def average_precision(truth: np.ndarray, scores: np.ndarray, weights: np.ndarray
     scoring at least as high counts as predicted positive). NaN for a resample without a
     positive row (scikit-learn warns and returns 0 there)."""
     ranked = _Ranked(truth, scores, weights)
-    scores_at = ranked.positive_scores
-    positives, negatives = ranked.positives, ranked.negatives
-    true_positives = (positives[:, None]
-                      - ranked.positives_below[:, np.searchsorted(scores_at, scores_at, "left")])
-    false_positives = (negatives[:, None] - ranked.negatives_below[
-        :, np.searchsorted(ranked.negative_scores, scores_at, "left")])
-    selected = true_positives + false_positives
+    at = ranked.positive_scores
+    positives_below = _cumulative(ranked.positive_weights)
+    true_positives = (ranked.positives[:, None]
+                      - np.take(positives_below, np.searchsorted(at, at), axis=1))
+    selected = true_positives + (ranked.negatives[:, None] - ranked.negatives_under(at))
     precision = np.divide(true_positives, selected, out=np.zeros(selected.shape),
                           where=selected > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        area = _paired(ranked.positive_weights, precision) / positives
-    return np.where(positives > 0, area, np.nan)
+        area = _paired(ranked.positive_weights, precision) / ranked.positives
+    return np.where(ranked.positives > 0, area, np.nan)
 
 
 def r_squared(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray) -> np.ndarray:

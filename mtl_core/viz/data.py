@@ -8,6 +8,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from mtl_core.kinds import get_kind
 from mtl_core.viz.colors import DIVERGING
 
 
@@ -15,7 +16,7 @@ def label_distribution(stats: dict[str, Any], color: str) -> go.Figure:
     """Class counts of a classification task, or a histogram of a regression target."""
     distribution = stats["distribution"]
     figure = go.Figure()
-    if stats["kind"] == "regression" and "histogram" in distribution:
+    if not get_kind(stats["kind"]).is_classification and "histogram" in distribution:
         edges = distribution["histogram"]["edges"]
         centres = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:], strict=True)]
         figure.add_bar(x=centres, y=distribution["histogram"]["counts"], marker_color=color,

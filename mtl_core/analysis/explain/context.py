@@ -74,7 +74,7 @@ class ExplainOptions:
                 raise UserError(f"no task '{task}' in this run (tasks: {', '.join(names)})")
         for task, label in self.classes:
             spec = next((t for t in data.tasks if t.name == task), None)
-            if spec is None or spec.kind != "multiclass":
+            if spec is None or not spec.task_kind.explains_classes:
                 raise UserError(f"a class can only be chosen for a multiclass task; "
                                 f"'{task}' is not one")
             if label not in spec.classes:

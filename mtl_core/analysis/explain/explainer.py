@@ -157,7 +157,7 @@ class Explainer:
     def _unit_rows(self) -> int:
         if not self.options.by_class:
             return len(self.specs)
-        return sum(len(s.classes) if s.kind == "multiclass" else 1 for s in self.specs)
+        return sum(len(s.classes) if s.task_kind.explains_classes else 1 for s in self.specs)
 
     def explain(self, progress: Progress | None = None) -> Explanation:
         """Unit profiles, input attributions and (with experts) expert shares for every

@@ -85,7 +85,7 @@ def profile_rows(
     spec: TaskSpec, outputs: torch.Tensor, options: ExplainOptions
 ) -> list[tuple[str, int | torch.Tensor]]:
     """-> [(row label, Captum target)]: one row per task, or per class with `by_class`."""
-    if options.by_class and spec.kind == "multiclass":
+    if options.by_class and spec.task_kind.explains_classes:
         return [(f"{spec.name}: {label}", i) for i, label in enumerate(spec.classes)]
     chosen = options.chosen_class(spec.name)
     label = f"{spec.name}: {chosen}" if chosen else spec.name
