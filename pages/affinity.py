@@ -5,6 +5,7 @@ and gradient heatmaps (per epoch or over training); label association; a task sw
 
 import streamlit as st
 
+from mtl_core.analysis.affinity import MIN_PROBES
 from mtl_core.analysis.run_affinity import analyse_run
 from mtl_core.analysis.warnings import CAVEAT
 from mtl_core.config import config_from_dict
@@ -95,7 +96,10 @@ if analysis is not None:
             st.info(f"{text} \n\nTo know: {warning.advice}.", icon=":material/info:")
     st.caption(f"{report.probes} probes, every {report.every} steps; the probe replays the "
                f"run's optimizer ({report.optimizer}, lr {report.lr:g}) on the shared "
-               "parameters with one task's loss, and restores the weights.")
+               "parameters with one task's loss, and restores the weights."
+               + (f" Fewer than {MIN_PROBES} probes never make a signal: probe more often "
+                  "(a smaller analysis.affinity_every) or train longer."
+                  if report.probes < MIN_PROBES else ""))
     options = ["mean over training", *report.epochs]
     chosen = st.select_slider("Epoch shown in the heatmaps", options=options, value=options[0],
                               key="affinity_epoch",
@@ -107,9 +111,10 @@ if analysis is not None:
     with tabs[0]:
         st.info(CAVEAT, icon=":material/info:")
         st.dataframe(pair_frame(analysis.pairs), hide_index=True, width="stretch")
-        st.caption("Mean ± standard error over the probes. signal: beyond the noise rule; "
-                   "within noise: not evidence either way; contradicted: a signal of harm to "
-                   "a task the run measurably helped.")
+        st.caption("Mean ± standard error over the probes; Z(first → second): the effect "
+                   "of a step on the pair's first task on the second's loss. signal: beyond "
+                   "the noise rule; within noise: not evidence either way; contradicted: a "
+                   "signal of harm to a task the run measurably helped.")
         signals = [w for w in analysis.warnings if w.level == "signal"]
         for warning in signals[:MAX_SIGNAL_CARDS]:
             st.warning(f"**signal · {warning.kind} · {', '.join(warning.tasks)}** — "

@@ -93,6 +93,7 @@ def test_pair_rows_show_mean_and_error_with_the_status():
     report = affinity_report(_synthetic_record(0))
     rows = pair_rows(pair_table(report))
     assert len(rows) == 6 and rows[0]["pair"] == "spend – churn"
-    assert rows[0]["lookahead first → second"].startswith("spend→churn: +0.0")
-    assert rows[0]["lookahead first → second"].endswith(" · signal")
-    assert " ± " in rows[0]["lookahead first → second"]
+    assert rows[0]["Z(first → second)"].startswith("+0.0")
+    assert rows[0]["Z(first → second)"].endswith(" · signal") and rows[0]["status"] == "signal"
+    assert " ± " in rows[0]["Z(first → second)"]
+    assert {r["status"] for r in rows[1:]} == {"within noise"}

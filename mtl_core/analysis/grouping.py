@@ -260,7 +260,7 @@ def _pm(value: float | None, se: float | None) -> str:
 def _lookahead_reason(group: list[str], tasks: list[str], raw: list[list[float | None]],
                       kept: list[list[float | None]], se: list[list[float | None]] | None,
                       unlearnable: Collection[str], partners: dict[str, list[str]],
-                      per_task: dict[str, float]) -> str:
+                      per_task: dict[str, float], probes: int) -> str:
     """Why this group: the lookahead numbers behind it (kept = entries beyond noise)."""
     def z(source: str, target: str) -> str:
         j, i = tasks.index(target), tasks.index(source)
@@ -270,6 +270,8 @@ def _lookahead_reason(group: list[str], tasks: list[str], raw: list[list[float |
         value = kept[tasks.index(target)][tasks.index(source)]
         return value is not None and value > 0
 
+    few = (f" ({probes} probes: fewer than {MIN_PROBES} never tell a signal from noise)"
+           if se is not None and probes < MIN_PROBES else "")
     if len(group) == 1:
         task = group[0]
         if task in unlearnable:
@@ -277,7 +279,7 @@ def _lookahead_reason(group: list[str], tasks: list[str], raw: list[list[float |
                     "the trivial predictor), so no partner can help it")
         helpers = [t for t in tasks if t != task and helps(t, task)]
         if not helpers:
-            return f"{task} alone: no partner helps it beyond noise"
+            return f"{task} alone: no partner helps it beyond noise" + few
         best = max(helpers, key=lambda t: kept[tasks.index(task)][tasks.index(t)] or 0.0)
         cost = kept[tasks.index(best)][tasks.index(task)]
         if best in unlearnable:
@@ -323,7 +325,8 @@ def tag_grouping(
         partners = {t: [p for g in grouping.groups if t in g for p in g if p != t]
                     for t in tasks}
         grouping.reasons = [_lookahead_reason(g, tasks, lookahead, kept, standard_errors,
-                                              unlearnable, partners, grouping.per_task)
+                                              unlearnable, partners, grouping.per_task,
+                                              probes)
                             for g in grouping.groups]
     return groupings
 

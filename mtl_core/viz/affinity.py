@@ -24,6 +24,7 @@ from mtl_core.analysis.affinity import (
 )
 from mtl_core.analysis.measured import MeasuredTask
 from mtl_core.viz.colors import DIVERGING, task_colors
+from mtl_core.viz.evidence import format_delta
 
 ROW_AXIS = "row: task affected"
 COLUMN_AXIS = "column: task acting"
@@ -121,16 +122,19 @@ def epoch_curves(report: AffinityReport, measure: str, title: str) -> go.Figure:
             pair = f"{column} – {row}" if symmetric else f"{column} → {row}"
             figure.add_scatter(x=report.epochs, y=values, mode="lines+markers", name=name,
                                legendgroup=name, showlegend=legend,
+                               # Overlaid, lines of one colour (the acting or first
+                               # task) differ by the dash (the other task).
                                line={"color": colors[column],
-                                     "dash": "solid" if panels or symmetric else
+                                     "dash": "solid" if panels else
                                      ["solid", "dash", "dot"][j % 3]},
                                hovertemplate=f"{pair}, epoch %{{x}}: %{{y:.4g}}<extra></extra>",
                                **where)
     figure.add_hline(y=0, line={"color": "#888", "width": 1})
     figure.update_layout(title={"text": title, "font": {"size": 15}},
-                         height=320 if not panels else 60 + 220 * rows,
+                         height=340 if not panels else 80 + 220 * rows,
                          margin={"t": 70 if panels else 50, "b": 40},
-                         legend={"orientation": "h", "y": -0.15,
+                         legend={"orientation": "h", "yanchor": "top",
+                                 "y": -0.3 if not panels else -0.4 / rows,
                                  "title": {"text": "partner" if panels else ""}})
     figure.update_xaxes(title_text="epoch", row=rows)
     return figure
@@ -160,8 +164,9 @@ def transfer_bars(measured: dict[str, MeasuredTask]) -> go.Figure:
 
 def transfer_table(measured: dict[str, MeasuredTask]) -> pd.DataFrame:
     """One row per task: verdict, Δ with interval, the data it rests on, the metric values."""
-    return pd.DataFrame([{"task": t.task, "verdict": t.verdict, "Δ [95% interval] · data":
-                          t.label, "metric": t.metric, "multi-task": t.multi_task,
+    return pd.DataFrame([{"task": t.task, "verdict": t.verdict,
+                          "Δ [95% interval]": format_delta(t.delta, t.delta_ci),
+                          "data": t.data_text, "metric": t.metric, "multi-task": t.multi_task,
                           "single-task": t.single_task, "why": t.verdict_reason}
                          for t in measured.values()])
 
@@ -184,16 +189,16 @@ def pair_rows(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
                        UNMEASURED)
         rows.append({
             "pair": f"{a} – {b}",
-            "gradient cosine": _pm(p["cosine"], p["cosine_se"]),
+            "status": reading,
+            "Z(first → second)": _pm(p["lookahead_first_to_second"],
+                                     p["lookahead_first_to_second_se"],
+                                     p["lookahead_first_to_second_status"]),
+            "Z(second → first)": _pm(p["lookahead_second_to_first"],
+                                     p["lookahead_second_to_first_se"],
+                                     p["lookahead_second_to_first_status"]),
             "conflict rate": _pm(p["conflict_rate"], p["conflict_rate_se"],
                                  p["conflict_status"]),
-            "lookahead first → second": f"{a}→{b}: " + _pm(
-                p["lookahead_first_to_second"], p["lookahead_first_to_second_se"],
-                p["lookahead_first_to_second_status"]),
-            "lookahead second → first": f"{b}→{a}: " + _pm(
-                p["lookahead_second_to_first"], p["lookahead_second_to_first_se"],
-                p["lookahead_second_to_first_status"]),
-            "status": reading,
+            "gradient cosine": _pm(p["cosine"], p["cosine_se"]),
         })
     return rows
 
