@@ -18,6 +18,8 @@ from mtl_core.data.tasks import TaskSpec
 # Fewer shared labelled rows than this give no association value.
 MIN_SHARED_ROWS = 10
 MISSING_WARNING = 0.5
+# Labels that are one number per row (TaskKind.label_scale): they correlate with numbers.
+NUMERIC_SCALES = ("binary", "continuous")
 # An input this correlated with a task's label is flagged as a likely leak of the label.
 LABEL_LIKE_CORRELATION = 0.9
 
@@ -104,8 +106,7 @@ def _pair(a: TaskSpec, x: np.ndarray, b: TaskSpec, y: np.ndarray) -> tuple[float
     if "sets" in (scale_a, scale_b):
         sets = a if scale_a == "sets" else b
         return float("nan"), f"not computed for {sets.kind} tasks"
-    numbers = ("binary", "continuous")
-    if scale_a in numbers and scale_b in numbers:
+    if scale_a in NUMERIC_SCALES and scale_b in NUMERIC_SCALES:
         return _pearson(x.astype(np.float64), y.astype(np.float64)), "correlation"
     if scale_a == "continuous":
         return correlation_ratio(y, x), "correlation ratio"
@@ -153,7 +154,7 @@ def label_like_inputs(data: PreparedData, split: str = "train") -> list[str]:
     notes = []
     for task in data.tasks:
         values, mask = _labels(data, task, split)
-        if task.kind not in ("regression", "binary") or mask.sum() < MIN_SHARED_ROWS:
+        if task.task_kind.label_scale not in NUMERIC_SCALES or mask.sum() < MIN_SHARED_ROWS:
             continue
         for k, feature in enumerate(data.feature_names):
             r = _pearson(x[mask, k], values[mask].astype(np.float64))
