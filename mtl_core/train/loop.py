@@ -1,6 +1,8 @@
-"""The training loop, readable top to bottom: batch -> forward -> per-task losses ->
-weighting -> backward -> step -> events. Early stopping, divergence and the stop button
-hang off it as small named steps."""
+"""The training loop, readable top to bottom in `train_model`: set up, then per epoch each
+batch's step (forward -> per-task losses -> weighting's backward -> update), then the epoch's
+evaluation and early-stopping check, then finish. Each named step is a small method of
+`_Training`, the run's state; the affinity probe, divergence and the stop button hang off
+them."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import math
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +33,7 @@ from mtl_core.train.schedules import (
     warm_start,
 )
 from mtl_core.weighting import build_weighting
+from mtl_core.weighting.base import StepRequest, WeightingMethod
 
 EventHandler = Callable[[dict[str, Any]], None]
 EVAL_CHUNK = 4096
@@ -124,138 +127,240 @@ def train_model(
 ) -> TrainResult:
     """Train one model on `data` as `config` says; never raises for a diverging run.
     `warm_weights` (a stored run's state dict) initialise the shared parameters."""
-    emit = on_event or (lambda event: None)
-    device = resolve_device(config.train.device)
+    run = _Training.start(config, data, on_event or _ignore, stop, warm_weights)
+    for epoch in range(1, config.train.epochs + 1):
+        run.begin_epoch(epoch)
+        for batch in run.batches():
+            if run.stop_requested(epoch) or not run.step(batch, epoch):
+                break
+        if not run.running or not run.end_epoch(epoch):
+            break
+    return run.finish()
+
+
+def _ignore(event: dict[str, Any]) -> None:
+    """The event handler of a caller that listens to none."""
+
+
+@dataclass
+class _Training:
+    """One run's state, carried between the named steps of `train_model`."""
+
+    config: ExperimentConfig
+    data: PreparedData
+    emit: EventHandler
+    stop: threading.Event | None
+    device: torch.device
+    model: MTLModel
+    weighting: WeightingMethod
+    optimizer: torch.optim.Optimizer
+    probe: LookaheadProbe | None
+    train: SplitTensors
+    val: SplitTensors
+    result: TrainResult
+    complete: set[str]  # the tasks whose every training row has a label (no masking)
+    order: torch.Generator  # draws the batches
+    base_lrs: list[float]  # per parameter group, before the schedule
+    params: list[torch.Tensor]  # everything the optimizer steps (for gradient clipping)
+    loss_scale: torch.Tensor | None = None  # this epoch's per-task loss factors (None: all 1)
+    epoch_losses: list[list[float]] = field(default_factory=list)  # per step of this epoch
+    step_weights: list[torch.Tensor] = field(default_factory=list)  # per step; lists at the end
+    best_score: float = float("inf")
+    best_state: dict[str, torch.Tensor] = field(default_factory=dict)  # last good checkpoint
+    first_val: dict[str, Any] | None = None
+    stale: int = 0  # epochs since the score last improved
+    started: float = 0.0
+
+    @classmethod
+    def start(cls, config: ExperimentConfig, data: PreparedData, emit: EventHandler,
+              stop: threading.Event | None,
+              warm_weights: dict[str, torch.Tensor] | None) -> _Training:
+        """Model, weighting, optimizer, probe and device copies of the splits; emits 'start'."""
+        device = resolve_device(config.train.device)
+        model, notes = _initial_model(config, data, device, warm_weights)
+        weighting = build_weighting(config.weighting, data.task_names)
+        optimizer = make_optimizer(config, [*model.optimizer_groups(config.train.lr),
+                                            {"params": list(weighting.parameters())}])
+        probe = LookaheadProbe.for_training(config.analysis.affinity_every, model, optimizer,
+                                            data.tasks)  # None when off or for a single task
+        train = _to_device(data.splits["train"], device)
+        val = _to_device(data.splits["validation"] if len(data.splits["validation"]) else
+                         data.splits["train"], device)
+        run = cls(config, data, emit, stop, device, model, weighting, optimizer, probe, train,
+                  val, TrainResult("completed", model, str(device), 0.0, 0),
+                  complete={name for name, mask in train.masks.items() if bool(mask.all())},
+                  order=torch.Generator().manual_seed(config.train.seed),
+                  base_lrs=[group["lr"] for group in optimizer.param_groups],
+                  params=[p for group in optimizer.param_groups for p in group["params"]])
+        curriculum_factors(config.train, data.task_names, 1)  # a bad task name fails here
+        if notes:
+            run.result.extras["notes"] = notes
+        run.announce()
+        return run
+
+    def announce(self) -> None:
+        """Emit 'start'; the clock and the checkpoint (so far the start) begin here."""
+        train = self.config.train
+        self.emit({"type": "start", "epochs": train.epochs, "tasks": self.data.task_names,
+                   "batches_per_epoch": max(1, -(-len(self.train) // train.batch_size)),
+                   "device": str(self.device)})
+        self.best_state = _snapshot(self.model)
+        self.started = time.perf_counter()
+        self.model.train()  # (evaluation and the probe put it back in train mode on leaving)
+
+    @property
+    def running(self) -> bool:
+        return self.result.status == "completed"
+
+    def begin_epoch(self, epoch: int) -> None:
+        """This epoch's learning rate and task loss factors: each task's configured weight
+        times its curriculum ramp."""
+        train = self.config.train
+        set_lr(self.optimizer, self.base_lrs, lr_factor(train, epoch))
+        ramps = curriculum_factors(train, self.data.task_names, epoch)
+        factors = [task.weight * ramp for task, ramp in zip(self.data.tasks, ramps, strict=True)]
+        self.loss_scale = (None if all(f == 1.0 for f in factors) else
+                           torch.tensor(factors, device=self.device))
+        self.epoch_losses = []
+
+    def batches(self) -> Iterator[torch.Tensor]:
+        """Row indices of each batch of this epoch."""
+        return epoch_batches(len(self.train), self.config.train.batch_size, self.order,
+                             self.device, self.data.splits["train"].sources,
+                             self.config.data.sampling)
+
+    def stop_requested(self, epoch: int) -> bool:
+        """Whether the user pressed stop (the run's status then says so)."""
+        if self.stop is None or not self.stop.is_set():
+            return False
+        self.result.status, self.result.message = "stopped", f"stopped by the user at epoch {epoch}"
+        return True
+
+    def step(self, batch: torch.Tensor, epoch: int) -> bool:
+        """One training step on `batch`; False when its losses are not finite (diverged)."""
+        x, targets, masks = _rows(self.train, batch, self.complete)
+        done = self.gradients(x, targets, masks, epoch)
+        if done is None:
+            return False
+        values, weights = done
+        penalty = self.model.regularization()
+        if penalty is not None:
+            penalty.backward()
+        if self.config.train.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.params, self.config.train.grad_clip)
+        self.optimizer.step()
+        self.weighting.after_step(self.model, self.result.steps,  # FAMO re-evaluates the batch
+                                  lambda: task_losses(self.data.tasks, self.model(x), targets,
+                                                      masks))
+        self.result.steps += 1
+        self.epoch_losses.append(values)
+        self.step_weights.append(weights.detach())  # to lists once, after training
+        return True
+
+    def gradients(self, x: torch.Tensor, targets: dict[str, torch.Tensor],
+                  masks: dict[str, torch.Tensor | None],
+                  epoch: int) -> tuple[list[float], torch.Tensor] | None:
+        """Forward, per-task losses, the weighting's backward and (when due) the affinity
+        probe, before the update. -> (the losses as numbers, the task weights), or None when a
+        loss is not finite. The graph dies with this frame: before the update, never alive
+        while the next step's forward builds its own."""
+        with autocast(self.config.train, self.device):
+            losses = task_losses(self.data.tasks, self.model(x), targets, masks).float()
+        values = losses.tolist()  # the one host sync of a step
+        if not all(map(math.isfinite, values)):
+            self.result.status, self.result.message = "diverged", _divergence_message(
+                self.data.task_names, values, self.result.steps)
+            return None
+        steps, scale = self.result.steps, self.loss_scale
+        probing = self.probe is not None and self.probe.due(steps)  # before the update
+        # The weighting hands the probe the Jacobian of what it back-propagates: of the raw
+        # losses only when no factor scales them; else the probe takes its own, first.
+        request = StepRequest(losses if scale is None else losses * scale, self.model, steps,
+                              record_jacobian=probing and scale is None)
+        if probing and scale is not None:
+            self.probe.measure(x, targets, masks, steps, epoch, losses)
+        self.optimizer.zero_grad(set_to_none=True)
+        outcome = self.weighting.step(request)
+        if request.record_jacobian:
+            self.probe.measure(x, targets, masks, steps, epoch, losses, outcome.jacobian)
+        return values, outcome.weights
+
+    def end_epoch(self, epoch: int) -> bool:
+        """Evaluate, record and emit the epoch; False when training ends here (the validation
+        loss is not finite, or early stopping's patience ran out)."""
+        self.weighting.after_epoch()  # DWA rolls its epoch-average losses
+        val_result = evaluate(self.model, self.data, self.val)
+        self.first_val = self.first_val or val_result
+        score = monitor_score(self.config.train, self.data.tasks, val_result, self.first_val)
+        per_task = zip(*self.epoch_losses, strict=True)
+        record = {
+            "epoch": epoch,
+            "train_loss": dict(zip(self.data.task_names, map(statistics.fmean, per_task),
+                                   strict=True)),
+            "val": val_result,
+            "score": score,
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "seconds": time.perf_counter() - self.started,
+        }
+        self.result.history.append(record)
+        self.emit({"type": "epoch", **record, "epochs": self.config.train.epochs,
+                   "steps": self.result.steps})
+        if not math.isfinite(score):
+            self.result.status, self.result.message = "diverged", _val_divergence_message(
+                epoch, self.result.steps)
+            return False
+        return self.patient(score)
+
+    def patient(self, score: float) -> bool:
+        """Early stopping: keep the best checkpoint; False once `patience` epochs in a row
+        did not improve on it."""
+        if score < self.best_score - 1e-6:
+            self.best_score, self.best_state, self.stale = score, _snapshot(self.model), 0
+            return True
+        self.stale += 1
+        patience = self.config.train.patience
+        return not (patience and self.stale >= patience)
+
+    def finish(self) -> TrainResult:
+        """Task weights and probe records into the result, the best checkpoint back into the
+        model, its metrics on every split; emits 'end'."""
+        result = self.result
+        result.seconds = time.perf_counter() - self.started
+        result.task_weights = torch.stack(self.step_weights).tolist() if self.step_weights else []
+        result.extras.update(self.weighting.records(result.task_weights))  # weights, Gramians
+        if self.probe is not None:
+            result.extras["affinity"] = self.probe.to_json(result.task_weights)
+        self.model.load_state_dict(self.best_state)  # the best (and last good) checkpoint
+        result.metrics = {
+            name: evaluate(self.model, self.data, _to_device(split, self.device))
+            for name, split in self.data.splits.items() if len(split)
+        }
+        self.emit({"type": "end", "status": result.status, "message": result.message})
+        return result
+
+
+def _initial_model(config: ExperimentConfig, data: PreparedData, device: torch.device,
+                   warm_weights: dict[str, torch.Tensor] | None) -> tuple[MTLModel, list[str]]:
+    """The model, from the run's seed (and warm-started); -> (model, notes for the run)."""
     with _INIT_LOCK:
         torch.manual_seed(config.train.seed)
         model = build_model(config.model, data.tasks, data.input_kind, data.input_shape)
     model = model.to(device)
-    if warm_weights is not None:
-        copied = warm_start(model, warm_weights, str(config.train.warm_start))
-        result_notes = [f"warm start: {copied} shared tensors from run {config.train.warm_start}"]
-    else:
-        result_notes = []
-    weighting = build_weighting(config.weighting, data.task_names)
-    optimizer = make_optimizer(config, [*model.optimizer_groups(config.train.lr),
-                                        {"params": list(weighting.parameters())}])
-    probe = LookaheadProbe.for_training(config.analysis.affinity_every, model, optimizer,
-                                        data.tasks)  # None when off or for a single task
-    train = _to_device(data.splits["train"], device)
-    val = _to_device(data.splits["validation"] if len(data.splits["validation"]) else
-                     data.splits["train"], device)
-    complete = {name for name, mask in train.masks.items() if bool(mask.all())}
-    batches_per_epoch = max(1, -(-len(train) // config.train.batch_size))
-    order = torch.Generator().manual_seed(config.train.seed)
-    result = TrainResult("completed", model, str(device), 0.0, 0)
-    base_lrs = [group["lr"] for group in optimizer.param_groups]
-    params = [p for group in optimizer.param_groups for p in group["params"]]
-    curriculum_factors(config.train, data.task_names, 1)  # a bad task name fails before training
-    if result_notes:
-        result.extras["notes"] = result_notes
-    emit({"type": "start", "epochs": config.train.epochs, "batches_per_epoch": batches_per_epoch,
-          "tasks": data.task_names, "device": str(device)})
-    best_score, first_val, stale = float("inf"), None, 0
-    best_state = _snapshot(model)  # the last good checkpoint, so far the start
-    step_weights: list[torch.Tensor] = []
-    started = time.perf_counter()
-
-    model.train()  # (evaluation and the probe put it back in train mode when they leave it)
-    for epoch in range(1, config.train.epochs + 1):
-        set_lr(optimizer, base_lrs, lr_factor(config.train, epoch))
-        # Each task's loss factor: its configured weight times its curriculum ramp.
-        factors = [task.weight * ramp for task, ramp in zip(
-            data.tasks, curriculum_factors(config.train, data.task_names, epoch), strict=True)]
-        loss_scale = None if all(f == 1.0 for f in factors) else torch.tensor(factors,
-                                                                              device=device)
-        epoch_losses: list[list[float]] = []  # per step; averaged at the epoch's end
-        for batch in epoch_batches(len(train), config.train.batch_size, order, device,
-                                   data.splits["train"].sources, config.data.sampling):
-            if stop is not None and stop.is_set():
-                result.status, result.message = "stopped", f"stopped by the user at epoch {epoch}"
-                break
-            x, targets, masks = _rows(train, batch, complete)
-            with autocast(config.train, device):
-                losses = task_losses(data.tasks, model(x), targets, masks).float()
-            values = losses.tolist()  # the one host sync of a step
-            if not all(map(math.isfinite, values)):
-                result.status, result.message = "diverged", _divergence_message(
-                    data.task_names, values, result.steps)
-                break
-            probing = probe is not None and probe.due(result.steps)  # affinity, before the update
-            # The weighting hands the probe its Jacobian (raw losses only: not under a ramp).
-            shared_jacobian = probing and loss_scale is None and weighting.shares_jacobian
-            if probing and not shared_jacobian:
-                probe.measure(x, targets, masks, result.steps, epoch, losses)
-            optimizer.zero_grad(set_to_none=True)
-            trained = losses if loss_scale is None else losses * loss_scale
-            weighting.keep_jacobian = shared_jacobian
-            weights = weighting.backward(trained, model, result.steps)
-            if shared_jacobian:
-                probe.measure(x, targets, masks, result.steps, epoch, losses, weighting.jacobian)
-            if probing:  # the graph was kept for the probe: let it go before the update
-                weighting.jacobian = None  # (not while the next step's forward builds its own)
-                del losses, trained
-            penalty = model.regularization()
-            if penalty is not None:
-                penalty.backward()
-            if config.train.grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(params, config.train.grad_clip)
-            optimizer.step()
-            weighting.after_step(model, result.steps,  # FAMO re-evaluates the batch
-                                 lambda x=x, t=targets, m=masks: task_losses(data.tasks, model(x),
-                                                                             t, m))
-            result.steps += 1
-            epoch_losses.append(values)
-            step_weights.append(weights.detach())  # to lists once, after training
-        if result.status != "completed":
-            break
-        weighting.after_epoch()  # DWA rolls its epoch-average losses
-
-        val_result = evaluate(model, data, val)
-        first_val = first_val or val_result
-        score = monitor_score(config.train, data.tasks, val_result, first_val)
-        train_loss = [statistics.fmean(per_task) for per_task in zip(*epoch_losses, strict=True)]
-        record = {
-            "epoch": epoch,
-            "train_loss": dict(zip(data.task_names, train_loss, strict=True)),
-            "val": val_result,
-            "score": score,
-            "lr": optimizer.param_groups[0]["lr"],
-            "seconds": time.perf_counter() - started,
-        }
-        result.history.append(record)
-        emit({"type": "epoch", **record, "epochs": config.train.epochs, "steps": result.steps})
-        if not math.isfinite(score):
-            result.status, result.message = "diverged", (
-                f"training diverged in epoch {epoch} (step {result.steps}): the validation "
-                "loss is not finite. Try a lower learning rate, gradient clipping "
-                "(train.grad_clip), or another weighting method; the last good checkpoint "
-                "was kept")
-            break
-        if score < best_score - 1e-6:
-            best_score, best_state, stale = score, _snapshot(model), 0
-        else:
-            stale += 1
-            if config.train.patience and stale >= config.train.patience:
-                break
-
-    result.seconds = time.perf_counter() - started
-    result.task_weights = torch.stack(step_weights).tolist() if step_weights else []
-    result.extras.update(weighting.records(result.task_weights))  # task weights, Gramians
-    if probe is not None:
-        result.extras["affinity"] = probe.to_json(result.task_weights)
-    model.load_state_dict(best_state)  # the best (and last good) checkpoint
-    result.metrics = {
-        name: evaluate(model, data, _to_device(split, device))
-        for name, split in data.splits.items() if len(split)
-    }
-    emit({"type": "end", "status": result.status, "message": result.message})
-    return result
+    if warm_weights is None:
+        return model, []
+    copied = warm_start(model, warm_weights, str(config.train.warm_start))
+    return model, [f"warm start: {copied} shared tensors from run {config.train.warm_start}"]
 
 
 def _snapshot(model: MTLModel) -> dict[str, torch.Tensor]:
     """A copy of the model's state (tensors cloned; cheaper than deepcopy)."""
     return {key: value.detach().clone() for key, value in model.state_dict().items()}
+
+
+def _val_divergence_message(epoch: int, step: int) -> str:
+    return (f"training diverged in epoch {epoch} (step {step}): the validation loss is not "
+            "finite. Try a lower learning rate, gradient clipping (train.grad_clip), or another "
+            "weighting method; the last good checkpoint was kept")
 
 
 def _divergence_message(task_names: list[str], losses: list[float], step: int) -> str:

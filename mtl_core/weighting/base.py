@@ -1,6 +1,11 @@
 """The contract of a weighting method: turn per-task losses into parameter gradients, report
 the weight each task got, and keep what a run records (task weights, task-gradient Gramians).
 
+One training step is one call: `method.step(StepRequest(losses, model, step,
+record_jacobian))` back-propagates and returns a `StepResult` (the task weights, and the
+Jacobian of the losses on the shared parameters when the step asked for it, for the affinity
+probe). Nothing passes through attributes of the method.
+
 Two families share this base:
 - `LossWeighting` (cost class "loss"): weights the losses and runs one ordinary backward:
   `FixedWeighting` with weights known beforehand (static weights, GradNorm's learned
@@ -27,6 +32,31 @@ COST_CLASSES = {
     "gradient": "Gradient-based: a Jacobian of the shared parameters per step",
 }
 MAX_RECORDED = 2000  # task-weight rows / Gramians kept per run (evenly thinned beyond that)
+
+
+@dataclass(frozen=True, eq=False)  # (tensors do not compare as values)
+class StepRequest:
+    """What one training step asks of a weighting method.
+
+    `losses` [T] carry their graph; the method back-propagates them into `.grad`. With
+    `record_jacobian` the method also hands back the Jacobian of `losses` on the model's shared
+    parameters, and keeps the graph alive for it: the graph then lives as long as `losses`
+    does (the caller lets go of the request and its losses to release it)."""
+
+    losses: torch.Tensor
+    model: nn.Module
+    step: int
+    record_jacobian: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class StepResult:
+    """What a weighting method did in one step: the weight each task got ([T], no graph) and,
+    only when the request asked for it, the Jacobian of the losses on the shared parameters
+    (None when not asked, or when no parameter is shared by several tasks)."""
+
+    weights: torch.Tensor
+    jacobian: TaskJacobian | None = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +97,8 @@ class WeightingMethod(ABC):
 
     Class attributes a method sets: `title`, `cost_class` ("loss" or "gradient"), `summary` (what it
     does, one sentence), `helps_when` (when it helps, one sentence) and `param_specs` (the
-    numeric `weighting.params` it takes). `backward` returns the weight each task got."""
+    numeric `weighting.params` it takes). `step` back-propagates one step's losses and returns
+    the weight each task got (and the Jacobian, when asked)."""
 
     name: str = ""
     title: str = ""  # display name, e.g. "Uncertainty weighting (UW)"
@@ -77,10 +108,6 @@ class WeightingMethod(ABC):
     param_specs: dict[str, Param] = {}
     extra_params: tuple[str, ...] = ()  # non-numeric keys a method reads itself
     amortised: bool = False  # whether `update_every` changes what the method does
-    # Whether the method honours `keep_jacobian`: set before `backward`, the method leaves
-    # that step's Jacobian rows on the shared parameters in `self.jacobian` (a TaskJacobian)
-    # and keeps the graph alive, so the affinity probe needs no Jacobian of its own.
-    shares_jacobian: bool = False
 
     def __init__(
         self,
@@ -102,8 +129,6 @@ class WeightingMethod(ABC):
         self.gramian_every = gramian_every
         self.gramians: list[tuple[int, torch.Tensor]] = []
         self.notes: list[str] = []
-        self.keep_jacobian = False
-        self.jacobian: TaskJacobian | None = None
         self._shared: tuple[nn.Module, list[nn.Parameter]] | None = None
         if update_every > 1 and not self.amortised:
             self.note(f"update_every={update_every} has no effect on '{self.name}': its weights "
@@ -125,13 +150,13 @@ class WeightingMethod(ABC):
         return []
 
     @abstractmethod
-    def backward(
-        self,
-        losses: torch.Tensor,
-        model: nn.Module,
-        step: int,
-    ) -> torch.Tensor:
-        """Write gradients for `losses` (shape [T]) and return the task weights [T]."""
+    def step(self, request: StepRequest) -> StepResult:
+        """Write gradients for `request.losses` (shape [T]); -> the task weights [T], and the
+        Jacobian when `request.record_jacobian`."""
+
+    def backward(self, losses: torch.Tensor, model: nn.Module, step: int) -> torch.Tensor:
+        """A step that records no Jacobian; -> the task weights [T]."""
+        return self.step(StepRequest(losses, model, step)).weights
 
     def after_step(  # noqa: B027 (optional hook)
         self,
@@ -176,14 +201,13 @@ class LossWeighting(WeightingMethod):
     record the Gramian."""
 
     cost_class = "loss"
-    shares_jacobian = True
 
-    def backward(self, losses, model, step):
-        recorder = self.recorder(losses, model, step)
-        weights = self.weighted_backward(losses, step, recorder)
-        if recorder is not None:
-            self.keep(recorder.jacobian(weights), step)
-        return weights
+    def step(self, request: StepRequest) -> StepResult:
+        recorder = self.recorder(request)
+        weights = self.weighted_backward(request.losses, request.step, recorder)
+        if recorder is None:
+            return StepResult(weights)
+        return self.result(request, weights, recorder.jacobian(weights))
 
     @abstractmethod
     def weighted_backward(self, losses: torch.Tensor, step: int,
@@ -194,26 +218,28 @@ class LossWeighting(WeightingMethod):
     def gramian_due(self, step: int) -> bool:
         return bool(self.gramian_every) and step % self.gramian_every == 0
 
-    def recorder(self, losses, model, step: int) -> JacobianRecorder | None:
+    def recorder(self, request: StepRequest) -> JacobianRecorder | None:
         """A recorder on the model's shared parameters when this step wants the Jacobian (the
-        probe asked, or a Gramian is due)."""
-        self.jacobian = None
-        if not (self.keep_jacobian or self.gramian_due(step)):
+        request asks for it, or a Gramian is due)."""
+        gramian_due = self.gramian_due(request.step)
+        if not (request.record_jacobian or gramian_due):
             return None
-        shared = self.shared_of(model)
-        if not shared or len(losses) < 2:
-            if self.gramian_due(step):
+        shared = self.shared_of(request.model)
+        if not shared or len(request.losses) < 2:
+            if gramian_due:
                 self.note("no Gramian recorded: the model has no parameters shared by several "
                           "tasks")
             return None
-        return JacobianRecorder(losses, shared)
+        return JacobianRecorder(request.losses, shared)
 
-    def keep(self, jacobian: TaskJacobian, step: int) -> None:
-        """Hand this step's Jacobian to the probe; record its Gramian when due."""
-        self.jacobian = jacobian
-        if self.gramian_due(step):
+    def result(self, request: StepRequest, weights: torch.Tensor,
+               jacobian: TaskJacobian) -> StepResult:
+        """The step's result, with its Jacobian when the request asked for it; the Gramian is
+        recorded when due."""
+        if self.gramian_due(request.step):
             matrix = jacobian.matrix()
-            self.record_gramian(step, matrix @ matrix.T)
+            self.record_gramian(request.step, matrix @ matrix.T)
+        return StepResult(weights, jacobian if request.record_jacobian else None)
 
 
 class FixedWeighting(LossWeighting):

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torchjd.aggregation import Aggregator, GramianWeightedAggregator, WeightedAggregator
 
-from mtl_core.weighting.base import WeightingMethod
+from mtl_core.weighting.base import StepRequest, StepResult, WeightingMethod
 from mtl_core.weighting.jacobian import JacobianRecorder, backward_recording, task_jacobian
 
 
@@ -28,7 +28,6 @@ class GradientWeighting(WeightingMethod):
 
     cost_class = "gradient"
     amortised = True
-    shares_jacobian = True
 
     def __init__(self, task_names, params, update_every=1, gramian_every=0):
         super().__init__(task_names, params, update_every, gramian_every)
@@ -55,16 +54,14 @@ class GradientWeighting(WeightingMethod):
                                     if p.requires_grad and id(p) not in shared_ids])
         return shared, self._others[1]
 
-    def backward(self, losses, model, step):
-        self.jacobian = None
-        shared, others = self.split(model)
+    def step(self, request: StepRequest) -> StepResult:
+        losses, step = request.losses, request.step
+        shared, others = self.split(request.model)
         if not shared or len(losses) < 2:
-            return self._plain_backward(losses)
+            return StepResult(self._plain_backward(losses))
         if not self.due(step):
-            return self._reuse_weights(losses, shared)
+            return self._reuse_weights(request, shared)
         jacobian = task_jacobian(losses, shared, others)  # keeps the graph
-        if self.keep_jacobian:
-            self.jacobian = jacobian
         matrix = jacobian.matrix()
         gramian = matrix @ matrix.T
         self.record_gramian(step, gramian)
@@ -75,17 +72,16 @@ class GradientWeighting(WeightingMethod):
             if grad is not None:
                 _accumulate(param, grad)
         self.last_weights = weights.detach()
-        return self.last_weights
+        return StepResult(self.last_weights, jacobian if request.record_jacobian else None)
 
-    def _reuse_weights(self, losses: torch.Tensor, shared: list) -> torch.Tensor:
+    def _reuse_weights(self, request: StepRequest, shared: list) -> StepResult:
         """Between recomputations: one ordinary backward of Σ_i w_i L_i with the last weights
-        (the Jacobian read off it when the probe asks)."""
+        (the Jacobian read off it when the request asks for it)."""
+        losses = request.losses
         weights = self.last_weights.to(losses.device, losses.dtype)
-        recorder = JacobianRecorder(losses, shared) if self.keep_jacobian else None
+        recorder = JacobianRecorder(losses, shared) if request.record_jacobian else None
         backward_recording(losses, recorder, weights)
-        if recorder is not None:
-            self.jacobian = recorder.jacobian(weights)
-        return weights
+        return StepResult(weights, None if recorder is None else recorder.jacobian(weights))
 
     def aggregate_active(self, matrix: torch.Tensor, gramian: torch.Tensor):
         """-> (task weights, update), aggregating only the tasks whose gradient is not zero.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mtl_core.weighting.base import FixedWeighting, Param
+from mtl_core.weighting.base import FixedWeighting, Param, StepRequest, StepResult
 from mtl_core.weighting.jacobian import JacobianRecorder
 from mtl_core.weighting.registry import register
 
@@ -36,26 +36,26 @@ class GradNorm(FixedWeighting):
     def parameters(self) -> list[nn.Parameter]:
         return [self.task_weights]
 
-    def backward(self, losses, model, step):
-        layer = [p for p in self.shared_of(model) if p.ndim >= 2][-1:]
+    def step(self, request: StepRequest) -> StepResult:
+        losses, step = request.losses, request.step
+        layer = [p for p in self.shared_of(request.model) if p.ndim >= 2][-1:]
         if not layer:
             self.note("GradNorm kept its weights fixed: the model has no shared weight matrix")
-            return super().backward(losses, model, step)
+            return super().step(request)
         due = step % self.update_every == 0
-        # The norms need the rows on W; the probe or a due Gramian wants all shared rows.
-        recorder = self.recorder(losses, model, step)
-        if recorder is None and due and len(losses) > 1:
+        # The norms need the rows on W; the request or a due Gramian wants all shared rows.
+        recorder = self.recorder(request)
+        whole = recorder is not None
+        if not whole and due and len(losses) > 1:
             recorder = JacobianRecorder(losses, layer)
         weights = self.weighted_backward(losses, step, recorder)
         if recorder is None:
-            return weights
+            return StepResult(weights)
         jacobian = recorder.jacobian(weights)  # the model's own backward, read per task
-        if self.keep_jacobian or self.gramian_due(step):
-            self.keep(jacobian, step)
         if due:
             rows = jacobian.shared_rows[[id(p) for p in jacobian.shared].index(id(layer[0]))]
             self._set_weight_gradient(losses.detach(), rows.flatten(1).norm(dim=1).detach())
-        return weights
+        return self.result(request, weights, jacobian) if whole else StepResult(weights)
 
     def _set_weight_gradient(self, losses: torch.Tensor, norms: torch.Tensor) -> None:
         """d/dw_i Σ_j |w_j n_j − target_j| with the target held constant (n_i = ‖∇_W L_i‖)."""
