@@ -8,11 +8,10 @@ reported, never executed."""
 from __future__ import annotations
 
 import copy
-import functools
 import json
 from typing import Any
 
-from mtl_core.config import config_from_dict, to_dict
+from mtl_core.config import config_from_dict, schema_defaults, to_dict, with_defaults
 from mtl_core.errors import UserError
 
 # URL name -> (section, key, parser). Kept short and readable: ?source=...&tasks=a,b&arch=hard
@@ -48,13 +47,6 @@ _READABLE = {
 _TASK_READABLE = {"name", "column"}
 
 
-@functools.cache
-def _defaults() -> dict[str, Any]:
-    """Every section's defaults, and one task's (from the schema itself)."""
-    minimal = {"data": {"source": "-", "tasks": [{"name": "t", "column": "t"}]}}
-    return to_dict(config_from_dict(minimal))
-
-
 def _more(values: dict[str, Any], defaults: dict[str, Any], readable: set[str]) -> dict:
     """The settings in `values` a readable parameter does not carry (it carries no None:
     `patience: null`, no early stopping, travels here) and that differ from their
@@ -87,7 +79,9 @@ def _widths(text: str, name: str) -> list[int]:
 
 
 def experiment_to_params(experiment: dict[str, Any]) -> dict[str, str]:
-    """The settings a link carries (all that a lesson or the pages change)."""
+    """The settings a link carries (all that a lesson or the pages change); a setting the
+    experiment leaves out is the schema's default."""
+    experiment = with_defaults(experiment)
     data = experiment["data"]
     params = {"source": data["source"],
               "tasks": ",".join(f"{t['name']}:{t['column']}" if t["name"] != t["column"]
@@ -103,8 +97,8 @@ def experiment_to_params(experiment: dict[str, Any]) -> dict[str, str]:
     for name, section in _PARAM_DICTS.items():
         if experiment.get(section, {}).get("params"):
             params[name] = _json(experiment[section]["params"])
-    params["baselines"] = "1" if experiment["train"].get("baselines", True) else "0"
-    defaults = _defaults()
+    params["baselines"] = "1" if experiment["train"]["baselines"] else "0"
+    defaults = schema_defaults()
     for section, readable in _READABLE.items():
         more = _more(experiment.get(section) or {}, defaults[section], readable)
         if more:

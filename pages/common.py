@@ -11,28 +11,23 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from mtl_core.concepts import CONCEPTS
-from mtl_core.config import config_from_dict
+from mtl_core.config import config_from_dict, with_defaults
 from mtl_core.errors import UserError
 from mtl_core.runs import RunStore, default_runs_dir
 from mtl_core.share import experiment_to_params, params_to_experiment
 
-DEFAULT_EXPERIMENT: dict[str, Any] = {
-    "name": None,
+# The app's first experiment: a sample and three of its tasks; every other setting is the
+# schema's default (mtl_core/config/schema.py), as in a config file that leaves it out.
+DEFAULT_EXPERIMENT: dict[str, Any] = with_defaults({
     "data": {
         "source": "sample_data/penguins",
-        "config": None,
-        "inputs": "auto",
         "tasks": [
             {"name": "species", "column": "species"},
             {"name": "sex", "column": "sex"},
             {"name": "body_mass_g", "column": "body_mass_g"},
         ],
     },
-    "model": {"architecture": "hard", "shared": [64, 64], "head": [32], "dropout": 0.0},
-    "weighting": {"method": "equal"},
-    "train": {"epochs": 60, "batch_size": 32, "lr": 0.003, "optimizer": "adam",
-              "device": "auto", "seed": 0, "patience": 15, "baselines": True},
-}
+})
 FLOW = [("Data", "pages/data.py"), ("Model", "pages/model.py"), ("Train", "pages/train.py"),
         ("Affinity", "pages/affinity.py"), ("Explain", "pages/explain.py"),
         ("Runs", "pages/runs.py")]
@@ -53,7 +48,8 @@ def experiment() -> dict[str, Any]:
 
 
 def set_experiment(new: dict[str, Any]) -> None:
-    st.session_state.experiment = copy.deepcopy(new)
+    """Make `new` the current experiment; settings it leaves out are the schema's defaults."""
+    st.session_state.experiment = with_defaults(new)
 
 
 def validated_experiment():

@@ -28,18 +28,18 @@ if not teacher_mode():  # the optimiser's details are advanced
     with st.expander("Optimisation, early stopping and seeds"):
         a, b, c = st.columns(3)
         train["optimizer"] = a.selectbox("Optimizer", OPTIMIZERS,
-                                         OPTIMIZERS.index(train.get("optimizer", "adam")))
+                                         OPTIMIZERS.index(train["optimizer"]))
         train["schedule"] = b.selectbox("Learning-rate schedule", SCHEDULES,
-                                        SCHEDULES.index(train.get("schedule", "constant")))
+                                        SCHEDULES.index(train["schedule"]))
         train["weight_decay"] = c.number_input("Weight decay", 0.0, None,
-                                               float(train.get("weight_decay", 0.0)), format="%.4f")
+                                               float(train["weight_decay"]), format="%.4f")
         clip = a.number_input("Gradient clipping (max norm, 0 = off)", 0.0, None,
                               float(train.get("grad_clip") or 0.0))
         train["grad_clip"] = clip or None
         patience = b.number_input("Early-stopping patience (epochs, 0 = off)", 0, None,
                                   int(train.get("patience") or 0))
         train["patience"] = patience or None
-        monitor = train.get("monitor", "normalised_loss")
+        monitor = train["monitor"]
         train["monitor"] = c.selectbox("Early stopping watches", list(MONITORS),
                                        list(MONITORS).index(monitor), format_func=MONITORS.get)
         seeds = train.get("seeds", "auto")
@@ -52,7 +52,7 @@ if not teacher_mode():  # the optimiser's details are advanced
             help="Intervals need seeds: one seed can never confirm that a task was helped or "
                  "hurt. See docs/evidence.md.")
         train["amp"] = b.checkbox("Mixed precision (bf16, CUDA only)", value=bool(train.get("amp")))
-        device = train.get("device", "auto")
+        device = train["device"]
         devices = ["auto", "cpu", *available_accelerators()]
         devices += [device] if device not in devices else []  # (from a link: reported on Train)
         train["device"] = a.selectbox(
@@ -79,7 +79,7 @@ if not teacher_mode():  # the optimiser's details are advanced
                     train["curriculum"][name] = int(epoch)
             train["curriculum_ramp"] = st.number_input(
                 "Ramp length (epochs from 0 to full weight)", 0, None,
-                int(train.get("curriculum_ramp", 0)))
+                int(train["curriculum_ramp"]))
 
 
 config = validated_experiment()

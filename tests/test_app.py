@@ -6,6 +6,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from mtl_core.config import schema_defaults
 from tests.conftest import REPO
 
 PAGES = ["pages/data.py", "pages/model.py", "pages/train.py", "pages/affinity.py",
@@ -75,7 +76,7 @@ def test_a_broken_link_is_reported_and_defaults_are_kept():
     at.run()
     assert not at.exception
     assert any("'epochs'" in w.value for w in at.sidebar.warning)
-    assert at.session_state.experiment["train"]["epochs"] == 60
+    assert at.session_state.experiment["train"]["epochs"] == schema_defaults()["train"]["epochs"]
 
 
 def test_teacher_mode_from_the_link():

@@ -4,7 +4,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mtl_core.config import apply_overrides, config_from_dict, load_config, to_dict
+from mtl_core.config import (
+    apply_overrides,
+    config_from_dict,
+    load_config,
+    schema_defaults,
+    to_dict,
+    with_defaults,
+)
 from mtl_core.errors import UserError
 
 MINIMAL = {"data": {"source": "penguins", "tasks": [{"name": "a", "column": "a"}]}}
@@ -132,3 +139,28 @@ def test_overrides_are_checked_against_the_registries_too(tmp_path):
     path.write_text("data: {source: penguins, tasks: [{name: a, column: a}]}\n")
     with pytest.raises(UserError, match="'model.params.experts'"):
         load_config(path, ["model.architecture=mmoe", "model.params.experts=1.5"])
+
+
+def test_with_defaults_fills_in_what_validation_would_and_keeps_what_is_given():
+    partial = {"data": {"source": "penguins", "tasks": [{"name": "a", "column": "a"}],
+                        "splits": {"seed": 4}},
+               "model": {"architecture": "mmoe", "params": {"experts": 2}},
+               "train": {"epochs": 3, "curriculum": {"a": 2}}}
+    filled = with_defaults(partial)
+    assert filled == to_dict(config_from_dict(partial))
+    assert filled["data"]["splits"]["seed"] == 4 and filled["train"]["epochs"] == 3
+    assert "splits" in partial["data"] and "lr" not in partial["train"]  # input untouched
+
+
+def test_with_defaults_leaves_an_incomplete_config_incomplete_where_nothing_defaults():
+    filled = with_defaults({"train": {"epochs": "many"}})
+    assert "source" not in filled["data"] and "tasks" not in filled["data"]
+    assert filled["train"]["epochs"] == "many"  # not validated: the page shows the error
+
+
+def test_schema_defaults_are_the_documented_ones_and_a_fresh_copy():
+    defaults = schema_defaults()
+    assert (defaults["train"]["epochs"], defaults["train"]["batch_size"]) == (50, 128)
+    assert defaults["model"]["architecture"] == "hard"
+    defaults["train"]["epochs"] = 1
+    assert schema_defaults()["train"]["epochs"] == 50

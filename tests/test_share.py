@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mtl_core.config import schema_defaults
 from mtl_core.errors import UserError
 from mtl_core.share import experiment_to_params, params_to_experiment
 from pages.common import DEFAULT_EXPERIMENT
@@ -90,8 +91,8 @@ OTHER_SETTINGS = [
     ("train", "patience", None), ("train", "warm_start", "20261124-000000-abcdef"),
     ("analysis", "affinity_every", 5), ("analysis", "sweep", "all"),
 ]
-SECOND_DATASET_TASK = {"name": "y1", "column": "y1", "kind": "regression", "weight": 2.0,
-                       "source": "sample_data/mmoe_synthetic", "config": "p0.5",
+SECOND_DATASET_TASK = {"name": "y1", "column": "y1", "kind": "regression", "metric": None,
+                       "weight": 2.0, "source": "sample_data/mmoe_synthetic", "config": "p0.5",
                        "revision": None, "inputs": "auto"}
 
 
@@ -119,3 +120,14 @@ def test_task_settings_for_a_task_the_link_lacks_are_named():
         params_to_experiment({"task_more": '{"ghost":{"kind":"binary"}}'}, DEFAULT_EXPERIMENT)
     with pytest.raises(UserError, match="'train_more' must be a JSON object"):
         params_to_experiment({"train_more": "[1]"}, DEFAULT_EXPERIMENT)
+
+
+def test_the_apps_first_experiment_has_the_schemas_defaults():
+    """The app starts from a sample and three tasks; everything else is the schema's default
+    (one home for defaults: a config file that leaves a setting out gets the same)."""
+    defaults = schema_defaults()
+    for section in ("model", "weighting", "train", "analysis"):
+        assert DEFAULT_EXPERIMENT[section] == defaults[section]
+    data = {k: v for k, v in DEFAULT_EXPERIMENT["data"].items() if k not in ("source", "tasks")}
+    assert data == {k: v for k, v in defaults["data"].items() if k not in ("source", "tasks")}
+    assert experiment_to_params(DEFAULT_EXPERIMENT)["epochs"] == str(defaults["train"]["epochs"])

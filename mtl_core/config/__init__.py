@@ -1,6 +1,13 @@
 """Typed experiment config: schema, loading from YAML/JSON, `--set` overrides."""
 
-from mtl_core.config.load import apply_overrides, config_from_dict, load_config, to_dict
+from mtl_core.config.load import (
+    apply_overrides,
+    config_from_dict,
+    load_config,
+    schema_defaults,
+    to_dict,
+    with_defaults,
+)
 from mtl_core.config.schema import (
     AnalysisConfig,
     DataConfig,
@@ -24,5 +31,7 @@ __all__ = [
     "apply_overrides",
     "config_from_dict",
     "load_config",
+    "schema_defaults",
     "to_dict",
+    "with_defaults",
 ]

@@ -6,6 +6,7 @@ raise the registries' UserError, which names the key itself)."""
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -86,3 +87,45 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Experim
 def to_dict(config: ExperimentConfig) -> dict[str, Any]:
     """Plain, JSON/YAML-ready dict (the form stored with every run)."""
     return config.model_dump(mode="json")
+
+
+# `data.source` and `data.tasks` have no default: every config names its own.
+_REQUIRED = {"data": {"source": "-", "tasks": [{"name": "t", "column": "t"}]}}
+
+
+@functools.cache
+def _schema_defaults() -> dict[str, Any]:
+    return to_dict(ExperimentConfig.model_validate(_REQUIRED))
+
+
+def schema_defaults() -> dict[str, Any]:
+    """Every setting's default from the schema, as a plain config dict whose `data.source` is
+    a placeholder and whose `data.tasks` holds one task at its defaults (name and column
+    't'). A fresh copy: callers may change it."""
+    return copy.deepcopy(_schema_defaults())
+
+
+def _fill(values: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    filled = copy.deepcopy(values)
+    for key, default in defaults.items():
+        if key not in filled:
+            filled[key] = copy.deepcopy(default)
+        elif isinstance(default, dict) and isinstance(filled[key], dict):
+            filled[key] = _fill(filled[key], default)
+    return filled
+
+
+def with_defaults(raw: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the plain config `raw` with each missing setting (each task's too) at the
+    schema's default, so that the app reads every setting from one place; `data.source` and
+    `data.tasks` themselves are never made up, and nothing is validated (a config being
+    edited may be incomplete or wrong)."""
+    defaults = schema_defaults()
+    task = defaults["data"]["tasks"][0]
+    for key in _REQUIRED["data"]:
+        del defaults["data"][key]
+    filled = _fill(raw, defaults)
+    tasks = filled["data"].get("tasks") if isinstance(filled["data"], dict) else None
+    if isinstance(tasks, list):
+        filled["data"]["tasks"] = [_fill(t, task) if isinstance(t, dict) else t for t in tasks]
+    return filled
