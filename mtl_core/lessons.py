@@ -1,13 +1,35 @@
-"""One-click lessons: each sets up an experiment and tells the user what to look for.
-Plain data, so the app, the CLI and the tests read the same lessons."""
+"""One-click lessons: each sets up an experiment, names its variants and tells the user what
+to look for; `lesson_results` gathers the stored runs of each variant into one table.
+Plain data, so the app, the CLI and the tests read the same lessons.
+
+A stored run belongs to a lesson's variant when its config has the variant's value at every
+key of `MATCHED_KEYS` (the data, the tasks, the model, the weighting method and the training
+budget). The seed, the device, the run's name and the analysis settings do not count: runs of
+the same variant with other seeds are the same variant.
+"""
 
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
+from mtl_core.analysis.affinity import affinity_report
 from mtl_core.errors import UserError
+from mtl_core.runs import RunStore
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One setting of a lesson: `settings` maps dotted config keys to the values that differ
+    from the lesson's experiment (e.g. {"data.config": "p-0.5"})."""
+
+    key: str
+    label: str
+    settings: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -18,17 +40,19 @@ class Lesson:
     steps: list[str]
     look_for: str
     experiment: dict[str, Any]
-    # An optional knob the lesson page offers: (label, data.config values) for mmoe p.
-    variants: dict[str, str] = field(default_factory=dict)
+    variants: list[Variant] = field(default_factory=list)
+    # Whether the results table reports the mean gradient cosine and conflict rate.
+    shows_conflict: bool = False
 
 
 def _experiment(source, tasks, config=None, architecture="hard", method="equal",
-                epochs=40, affinity_every=5, **train) -> dict[str, Any]:
+                epochs=40, affinity_every=5, shared=(64, 64), head=(32,),
+                **train) -> dict[str, Any]:
     return {
         "name": None,
         "data": {"source": source, "config": config, "inputs": "auto",
                  "tasks": [{"name": t, "column": t} for t in tasks]},
-        "model": {"architecture": architecture, "shared": [64, 64], "head": [32],
+        "model": {"architecture": architecture, "shared": list(shared), "head": list(head),
                   "dropout": 0.0, "params": {}},
         "weighting": {"method": method, "update_every": 1, "params": {}},
         "train": {"epochs": epochs, "batch_size": 128, "lr": 0.003, "optimizer": "adam",
@@ -45,29 +69,47 @@ LESSONS = [
                  "in common?",
         steps=["Train with the task correlation p = 1.0 and note Δm on the Train page.",
                "Pick p = 0.0, then p = -0.5, and train again.",
-               "On the Model page switch to MMoE and repeat p = -0.5."],
+               "Pick 'p = -0.5, MMoE' (the Model page's MMoE on the same data) and train."],
         look_for="Δm falls as p falls: with unrelated tasks hard sharing does worse than "
                  "separate networks (negative transfer). MMoE's gates let each task pick its "
                  "own experts, so it degrades less.",
         experiment=_experiment("sample_data/mmoe_synthetic", ["y1", "y2"], config="p1.0",
                                epochs=30, batch_size=256),
-        variants={"p = 1.0 (same task)": "p1.0", "p = 0.5": "p0.5",
-                  "p = 0.0 (unrelated)": "p0.0", "p = -0.5 (opposed)": "p-0.5"},
+        variants=[
+            Variant("p1.0", "p = 1.0 (same task)", {"data.config": "p1.0"}),
+            Variant("p0.5", "p = 0.5", {"data.config": "p0.5"}),
+            Variant("p0.0", "p = 0.0 (unrelated)", {"data.config": "p0.0"}),
+            Variant("p-0.5", "p = -0.5 (opposed)", {"data.config": "p-0.5"}),
+            Variant("p-0.5-mmoe", "p = -0.5, MMoE",
+                    {"data.config": "p-0.5", "model.architecture": "mmoe"}),
+        ],
     ),
     Lesson(
         key="gradient-conflict",
         title="Gradient conflict and what PCGrad and UPGrad do about it",
         question="When two tasks pull the shared layers in opposite directions, can the "
                  "update be made to hurt neither?",
-        steps=["Train with equal weighting and open Affinity: look at the gradient cosine.",
-               "On the Model page choose PCGrad, train again; then UPGrad.",
-               "Compare the runs on the Runs page."],
-        look_for="A negative cosine between the tasks' gradients is a conflict. PCGrad "
-                 "projects each gradient off the other's direction; UPGrad finds an update "
-                 "that conflicts with no task. Check whether the conflicting task's metric "
-                 "improves, not just the loss.",
-        experiment=_experiment("sample_data/mmoe_synthetic", ["y1", "y2"], config="p-0.5",
-                               epochs=30, affinity_every=5, batch_size=256),
+        steps=["Train with equal weighting, then open Affinity: read the gradient cosine "
+               "and the conflict rate between y1 and y2.",
+               "Pick UPGrad and train again; then PCGrad.",
+               "Read the table below: Δm of each method with its interval."],
+        look_for="The Affinity page shows a negative gradient cosine (the tasks' gradients on "
+                 "the one-unit shared layer point against each other in most probed steps, "
+                 "the conflict rate is above 70%). Under equal weighting the hard task y2 "
+                 "drags the shared unit away from the easy task y1, whose error grows "
+                 "several-fold against its own network. UPGrad and PCGrad remove the part of "
+                 "each gradient that would hurt the other task, so y1 keeps more of its "
+                 "accuracy: their Δm is higher than equal weighting's, by more than the "
+                 "interval's width. Sharing one unit still costs both tasks (Δm stays below "
+                 "0); the gradient method makes the conflict cheaper, not free.",
+        experiment=_experiment("sample_data/gradient_conflict", ["y1", "y2"],
+                               shared=(32, 1), head=(16,), epochs=30, affinity_every=5),
+        variants=[
+            Variant("equal", "Equal weighting", {"weighting.method": "equal"}),
+            Variant("upgrad", "UPGrad", {"weighting.method": "upgrad"}),
+            Variant("pcgrad", "PCGrad", {"weighting.method": "pcgrad"}),
+        ],
+        shows_conflict=True,
     ),
     Lesson(
         key="digits-affinity",
@@ -88,6 +130,13 @@ LESSONS = [
     ),
 ]
 
+# The config keys that make a stored run one of a lesson's variants (see the module doc).
+MATCHED_KEYS = ("data.source", "data.config", "data.tasks", "model.architecture",
+                "model.shared", "model.head", "weighting.method", "train.epochs",
+                "train.batch_size", "train.lr", "train.optimizer")
+RESULT_COLUMNS = ["variant", "runs", "seeds", "delta_m", "delta_m_low", "delta_m_high",
+                  "mean_cosine", "conflict_rate", "run_id"]
+
 
 def lesson(key: str) -> Lesson:
     for candidate in LESSONS:
@@ -97,11 +146,88 @@ def lesson(key: str) -> Lesson:
 
 
 def lesson_experiment(key: str, variant: str | None = None) -> dict[str, Any]:
-    """A fresh copy of the lesson's experiment, with the chosen variant's data config."""
+    """A fresh copy of the lesson's experiment, with the chosen variant's settings."""
     chosen = lesson(key)
     experiment = copy.deepcopy(chosen.experiment)
-    if variant is not None:
-        if variant not in chosen.variants.values():
-            raise UserError(f"lesson '{key}' has no variant '{variant}'")
-        experiment["data"]["config"] = variant
+    if variant is None:
+        return experiment
+    by_key = {item.key: item for item in chosen.variants}
+    if variant not in by_key:
+        raise UserError(f"lesson '{key}' has no variant '{variant}' "
+                        f"(have: {', '.join(by_key) or 'none'})")
+    for dotted, value in by_key[variant].settings.items():
+        section, name = dotted.split(".")
+        experiment[section][name] = copy.deepcopy(value)
     return experiment
+
+
+def _lookup(config: dict[str, Any], dotted: str) -> Any:
+    section, name = dotted.split(".")
+    value = (config.get(section) or {}).get(name)
+    if dotted == "data.tasks":  # a task is its name and column; defaults filled in don't count
+        return [(task.get("name"), task.get("column")) for task in value or []]
+    return value
+
+
+def _matches(config: dict[str, Any], experiment: dict[str, Any]) -> bool:
+    return all(_lookup(config, key) == _lookup(experiment, key) for key in MATCHED_KEYS)
+
+
+def _seed_count(summary: dict[str, Any]) -> int:
+    """Seeds behind the run's numbers: `noise.seeds` where the summary has it, else one."""
+    return int((summary.get("noise") or {}).get("seeds") or 1)
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else math.nan
+
+
+def _gradient_agreement(store: RunStore, run_id: str) -> tuple[float, float]:
+    """Mean gradient cosine and conflict rate over the task pairs (NaN without probes)."""
+    extras = store.read_json(run_id, "extras.json") or {}
+    try:
+        report = affinity_report(extras.get("affinity"))
+    except UserError:
+        return math.nan, math.nan
+    count = len(report.tasks)
+    pairs = [(j, i) for j in range(count) for i in range(count) if i < j]
+
+    def pair_mean(measure: str) -> float:
+        values = [_number(report.mean[measure].values[j][i]) for j, i in pairs]
+        known = [v for v in values if not math.isnan(v)]
+        return sum(known) / len(known) if known else math.nan
+
+    return pair_mean("cosine"), pair_mean("conflict_rate")
+
+
+def lesson_results(item: Lesson, store: RunStore) -> pd.DataFrame:
+    """One row per variant of `item` with completed runs in `store`, in the lesson's order:
+    how many runs it has, and the newest one's seeds, Δm and Δm interval (NaN where the
+    summary has none), gradient cosine and conflict rate (lessons that show conflict; NaN
+    without probes) and run id. A lesson without variants has one row, 'lesson', for its
+    experiment."""
+    variants = item.variants or [Variant("lesson", "lesson", {})]
+    wanted = {v.key: lesson_experiment(item.key, v.key if item.variants else None)
+              for v in variants}
+    sources = {experiment["data"]["source"] for experiment in wanted.values()}
+    # The index's source column rules most runs out before their configs are read.
+    completed = [run for run in store.list_runs()
+                 if run["status"] == "completed" and run["source"] in sources]
+    configs = {run["id"]: store.load_config(run["id"]) for run in completed}
+    rows = []
+    for variant in variants:
+        mine = [run for run in completed if _matches(configs[run["id"]], wanted[variant.key])]
+        if not mine:
+            continue
+        newest = mine[0]  # list_runs is newest first
+        summary = newest.get("summary") or {}
+        interval = summary.get("delta_m_ci") or [None, None]
+        cosine, conflict = (_gradient_agreement(store, newest["id"]) if item.shows_conflict
+                            else (math.nan, math.nan))
+        rows.append({
+            "variant": variant.label, "runs": len(mine), "seeds": _seed_count(summary),
+            "delta_m": _number(summary.get("delta_m")), "delta_m_low": _number(interval[0]),
+            "delta_m_high": _number(interval[1]), "mean_cosine": cosine,
+            "conflict_rate": conflict, "run_id": newest["id"],
+        })
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS)

@@ -1,15 +1,46 @@
-"""Lessons page: one-click experiments with what to look for."""
+"""Lessons page: one-click experiments with what to look for, and each lesson's results so
+far (its variants' stored runs)."""
 
+import pandas as pd
 import streamlit as st
 
-from mtl_core.lessons import LESSONS, lesson_experiment
-from pages.common import concept, set_experiment
+from mtl_core.lessons import LESSONS, Lesson, lesson_experiment, lesson_results
+from pages.common import concept, run_store, set_experiment
 
 st.title("Lessons")
 st.write("Each lesson sets up an experiment in one click and tells you what to look for. "
          "Your current settings are replaced; runs you already trained stay on the Runs page.")
 concept("multi-task")
 
+
+def results_view(item: Lesson, frame: pd.DataFrame) -> pd.DataFrame:
+    """The results table as shown: Δm and its interval as percentages, '—' where a run's
+    summary has no number."""
+
+    def percent(value: float) -> str:
+        return "—" if pd.isna(value) else f"{value:+.1%}"
+
+    def plain(value: float) -> str:
+        return "—" if pd.isna(value) else f"{value:+.2f}"
+
+    shown = pd.DataFrame({
+        "variant": frame["variant"],
+        "runs": frame["runs"],
+        "seeds": frame["seeds"],
+        "Δm": frame["delta_m"].map(percent),
+        "Δm 95% interval": [
+            "—" if pd.isna(low) or pd.isna(high) else f"[{low:+.1%}, {high:+.1%}]"
+            for low, high in zip(frame["delta_m_low"], frame["delta_m_high"], strict=True)],
+    })
+    if item.shows_conflict:
+        shown["mean gradient cosine"] = frame["mean_cosine"].map(plain)
+        shown["conflict rate"] = frame["conflict_rate"].map(
+            lambda value: "—" if pd.isna(value) else f"{value:.0%}")
+    shown["newest run"] = frame["run_id"]
+    return shown
+
+
+store = run_store()
 for item in LESSONS:
     with st.container(border=True):
         st.subheader(item.title)
@@ -18,9 +49,18 @@ for item in LESSONS:
         st.caption(f"What to look for: {item.look_for}")
         variant = None
         if item.variants:
-            label = st.radio("Variant", list(item.variants), horizontal=True,
+            labels = {v.label: v.key for v in item.variants}
+            label = st.radio("Variant", list(labels), horizontal=True,
                              key=f"variant::{item.key}")
-            variant = item.variants[label]
+            variant = labels[label]
         if st.button("Start this lesson", key=f"lesson::{item.key}", type="primary"):
             set_experiment(lesson_experiment(item.key, variant))
             st.switch_page("pages/train.py")
+        results = lesson_results(item, store)
+        if results.empty:
+            st.caption("No stored runs of this lesson yet: its results appear here once "
+                       "you train it.")
+        else:
+            st.markdown("**Results so far** (the newest run of each variant; Δm > 0 means "
+                        "the multi-task model beats the single-task networks)")
+            st.dataframe(results_view(item, results), hide_index=True)

@@ -4,6 +4,7 @@
 
 - penguins:        the CSV bundled in the `palmerpenguins` package (a dev dependency).
 - mmoe_synthetic:  `mtl_core.data.synthetic.mmoe_synthetic`, one config per p.
+- gradient_conflict: `mtl_core.data.synthetic.gradient_conflict_synthetic`, one config.
 - multi_digits:    scikit-learn's bundled `load_digits()`, as images and as pixels.
 
 Only the `data/` folder of each sample is rewritten; the dataset cards (README.md) are
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import datasets
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 from PIL import Image
 from sklearn.datasets import load_digits
@@ -29,11 +31,14 @@ from sklearn.datasets import load_digits
 SAMPLES_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(SAMPLES_DIR.parent))
 
-from mtl_core.data.synthetic import mmoe_synthetic  # noqa: E402
+from mtl_core.data.synthetic import gradient_conflict_synthetic, mmoe_synthetic  # noqa: E402
 
 MMOE_P_VALUES = (1.0, 0.5, 0.0, -0.5)
 MMOE_SPLIT_ROWS = {"train": 8000, "validation": 1000, "test": 1000}
 MMOE_SEED = 0
+# Fewer than 500 test rows: `train.seeds: auto` then trains 3 seeds (docs/evidence.md).
+CONFLICT_SPLIT_ROWS = {"train": 2000, "validation": 400, "test": 400}
+CONFLICT_SEED = 0
 
 DIGITS_TEST_FRACTION = 0.2
 DIGITS_SPLIT_SEED = 0
@@ -77,6 +82,16 @@ def mmoe_config_name(p: float) -> str:
     return f"p{p:.1f}"
 
 
+def write_float_splits(frame: pd.DataFrame, split_rows: dict[str, int], folder: Path) -> None:
+    """Consecutive row blocks of `frame` as `<split>.parquet` files in `folder`."""
+    start = 0
+    for split, rows in split_rows.items():
+        part = frame.iloc[start : start + rows]
+        table = datasets.Dataset.from_pandas(part, preserve_index=False).data.table
+        pq.write_table(table, folder / f"{split}.parquet", **FLOAT_PARQUET_OPTIONS)
+        start += rows
+
+
 def build_mmoe_synthetic() -> None:
     """One folder per p with train/validation/test Parquet files, same x for every p."""
     data_dir = fresh_data_dir("mmoe_synthetic")
@@ -84,12 +99,14 @@ def build_mmoe_synthetic() -> None:
         frame = mmoe_synthetic(p, n_rows=sum(MMOE_SPLIT_ROWS.values()), seed=MMOE_SEED)
         config_dir = data_dir / mmoe_config_name(p)
         config_dir.mkdir()
-        start = 0
-        for split, rows in MMOE_SPLIT_ROWS.items():
-            part = frame.iloc[start : start + rows]
-            table = datasets.Dataset.from_pandas(part, preserve_index=False).data.table
-            pq.write_table(table, config_dir / f"{split}.parquet", **FLOAT_PARQUET_OPTIONS)
-            start += rows
+        write_float_splits(frame, MMOE_SPLIT_ROWS, config_dir)
+
+
+def build_gradient_conflict() -> None:
+    """train/validation/test Parquet files of the generator's default recipe."""
+    frame = gradient_conflict_synthetic(n_rows=sum(CONFLICT_SPLIT_ROWS.values()),
+                                        seed=CONFLICT_SEED)
+    write_float_splits(frame, CONFLICT_SPLIT_ROWS, fresh_data_dir("gradient_conflict"))
 
 
 def digit_tasks(digits: np.ndarray) -> dict[str, list[int]]:
@@ -148,6 +165,7 @@ def main() -> None:
     datasets.disable_progress_bars()
     build_penguins()
     build_mmoe_synthetic()
+    build_gradient_conflict()
     build_multi_digits()
     for path in sorted(p for p in SAMPLES_DIR.glob("*/data/**/*") if p.is_file()):
         print(f"{path.relative_to(SAMPLES_DIR)}  {path.stat().st_size:,} bytes")

@@ -1,12 +1,17 @@
-"""Every lesson sets up an experiment that validates, uses registered methods and loads."""
+"""Every lesson sets up an experiment that validates, uses registered methods and loads; each
+lesson's results table finds its variants' stored runs and reads their evidence."""
+
+import math
 
 import pytest
 
-from mtl_core.config import config_from_dict
+from mtl_core.config import config_from_dict, to_dict
 from mtl_core.data.prepare import prepare_data
 from mtl_core.errors import UserError
-from mtl_core.lessons import LESSONS, lesson_experiment
+from mtl_core.experiment.run import run_experiment
+from mtl_core.lessons import LESSONS, RESULT_COLUMNS, lesson, lesson_experiment, lesson_results
 from mtl_core.models.registry import architecture_names
+from mtl_core.runs import RunStore
 from mtl_core.weighting.registry import weighting_names
 
 
@@ -17,18 +22,127 @@ def test_lesson_experiment_is_valid_and_its_data_loads(item):
     assert config.weighting.method in weighting_names()
     data = prepare_data(config.data)
     assert [t.name for t in data.tasks] == [t.name for t in config.data.tasks]
-    for variant in item.variants.values():
-        assert config_from_dict(lesson_experiment(item.key, variant)).data.config == variant
+    for variant in item.variants:
+        chosen = to_dict(config_from_dict(lesson_experiment(item.key, variant.key)))
+        for dotted, value in variant.settings.items():
+            section, name = dotted.split(".")
+            assert chosen[section][name] == value, (variant.key, dotted)
+        assert chosen["weighting"]["method"] in weighting_names()
+        assert chosen["model"]["architecture"] in architecture_names()
+
+
+def test_variant_keys_and_labels_are_unique_within_a_lesson():
+    for item in LESSONS:
+        assert len({v.key for v in item.variants}) == len(item.variants), item.key
+        assert len({v.label for v in item.variants}) == len(item.variants), item.key
+
+
+def test_the_conflict_lesson_compares_equal_weighting_with_gradient_methods():
+    item = lesson("gradient-conflict")
+    methods = {v.settings["weighting.method"] for v in item.variants}
+    assert {"equal", "upgrad", "pcgrad"} <= methods
+    assert item.experiment["data"]["source"] == "sample_data/gradient_conflict"
+    assert item.experiment["analysis"]["affinity_every"] > 0
+    assert item.shows_conflict
 
 
 def test_lessons_do_not_share_mutable_state():
     first = lesson_experiment(LESSONS[0].key)
     first["train"]["epochs"] = 999
     assert lesson_experiment(LESSONS[0].key)["train"]["epochs"] != 999
+    variant = LESSONS[0].variants[0]
+    lesson_experiment(LESSONS[0].key, variant.key)["data"]["config"] = "changed"
+    assert variant.settings["data.config"] != "changed"
 
 
 def test_unknown_lesson_or_variant_is_a_user_error():
     with pytest.raises(UserError, match="no lesson"):
         lesson_experiment("nope")
-    with pytest.raises(UserError, match="no variant"):
+    with pytest.raises(UserError, match="no variant 'p9'.*p1.0"):
         lesson_experiment(LESSONS[0].key, "p9")
+
+
+# --- the results table, on runs stored in a temporary store --------------------------------
+
+def _store_run(store: RunStore, experiment: dict, summary: dict, status: str = "completed",
+               extras: dict | None = None) -> str:
+    """A run as training stores it: its full config, then its summary (and extras)."""
+    run_id = store.create_run(to_dict(config_from_dict(experiment)))
+    if status == "failed":
+        store.fail_run(run_id, "boom")
+        return run_id
+    if extras is not None:
+        store.write_json(run_id, "extras.json", extras)
+    store.finish_run(run_id, {"run_id": run_id, "status": status, **summary}, None)
+    return run_id
+
+
+def _probes(cosines: list[float]) -> dict:
+    """Extras with an affinity record whose probes have unit gradients at the given cosines."""
+    return {"affinity": {"tasks": ["y1", "y2"], "every": 5, "optimizer": "Adam", "lr": 0.003,
+            "probes": [{"step": 5 * k, "epoch": 1, "losses": [1.0, 1.0],
+                        "lookahead": [[0.1, 0.0], [0.0, 0.1]],
+                        "gramian": [[1.0, c], [c, 1.0]], "weights": [1.0, 1.0]}
+                       for k, c in enumerate(cosines)]}}
+
+
+def test_results_table_reads_each_variants_newest_run(tmp_path):
+    store = RunStore(tmp_path)
+    key = "gradient-conflict"
+    equal = lesson_experiment(key, "equal")
+    _store_run(store, equal, {"delta_m": -0.5}, extras=_probes([-0.5, -0.5, 0.5, -0.5]))
+    other_seed = lesson_experiment(key, "equal")
+    other_seed["train"]["seed"] = 7
+    newest_equal = _store_run(
+        store, other_seed,
+        {"delta_m": -0.4, "delta_m_ci": [-0.6, -0.2], "noise": {"seeds": 3}},
+        extras=_probes([-0.8, -0.6, 0.2, -0.4, -0.4]))
+    upgrad = _store_run(store, lesson_experiment(key, "upgrad"), {"delta_m": -0.1})
+    _store_run(store, lesson_experiment(key, "pcgrad"), {}, status="failed")
+    longer = lesson_experiment(key, "pcgrad")
+    longer["train"]["epochs"] += 5  # no longer the lesson's budget: not its variant
+    _store_run(store, longer, {"delta_m": 0.3})
+    _store_run(store, lesson_experiment("negative-transfer", "p0.0"), {"delta_m": 0.2})
+
+    table = lesson_results(lesson(key), store)
+    assert list(table.columns) == RESULT_COLUMNS
+    assert list(table["variant"]) == ["Equal weighting", "UPGrad"]  # the lesson's order
+    first, second = table.iloc[0], table.iloc[1]
+    assert first["run_id"] == newest_equal and first["runs"] == 2 and first["seeds"] == 3
+    assert (first["delta_m"], first["delta_m_low"], first["delta_m_high"]) == (-0.4, -0.6, -0.2)
+    assert first["mean_cosine"] == pytest.approx(-0.4)
+    assert first["conflict_rate"] == pytest.approx(0.8)
+    assert second["run_id"] == upgrad and second["runs"] == 1 and second["seeds"] == 1
+    assert second["delta_m"] == -0.1
+    for column in ("delta_m_low", "delta_m_high", "mean_cosine", "conflict_rate"):
+        assert math.isnan(second[column]), column  # no interval, no probes: shown as '—'
+
+
+def test_results_table_of_the_other_lessons(tmp_path):
+    store = RunStore(tmp_path)
+    mmoe = lesson_experiment("negative-transfer", "p-0.5-mmoe")
+    _store_run(store, mmoe, {"delta_m": 0.05}, extras=_probes([-0.9]))
+    _store_run(store, lesson_experiment("negative-transfer", "p-0.5"), {"delta_m": -0.2})
+    table = lesson_results(lesson("negative-transfer"), store)
+    assert list(table["variant"]) == ["p = -0.5 (opposed)", "p = -0.5, MMoE"]
+    assert list(table["delta_m"]) == [-0.2, 0.05]
+    assert table["mean_cosine"].isna().all()  # this lesson does not report conflict
+    assert lesson_results(lesson("digits-affinity"), store).empty
+    _store_run(store, lesson_experiment("digits-affinity"), {"delta_m": 0.01})
+    assert list(lesson_results(lesson("digits-affinity"), store)["variant"]) == ["lesson"]
+
+
+@pytest.mark.slow
+def test_the_conflict_lessons_tasks_conflict_when_trained(tmp_path):
+    """Equal weighting on the lesson's data and model, briefly: the probe sees the tasks'
+    gradients on the shared parameters point against each other in most steps, and the
+    results table reports it."""
+    experiment = lesson_experiment("gradient-conflict", "equal")
+    experiment["train"] |= {"device": "cpu", "seeds": 1, "baselines": False}
+    store = RunStore(tmp_path)
+    summary = run_experiment(config_from_dict(experiment), store)
+    assert summary["status"] == "completed"
+    row = lesson_results(lesson("gradient-conflict"), store).iloc[0]
+    assert row["run_id"] == summary["run_id"]
+    assert row["mean_cosine"] < 0
+    assert row["conflict_rate"] >= 0.7

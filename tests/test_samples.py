@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mtl_core.data.synthetic import mmoe_synthetic, mmoe_weights
+from mtl_core.data.synthetic import gradient_conflict_synthetic, mmoe_synthetic, mmoe_weights
 from mtl_core.errors import UserError
 from mtl_core.samples import SAMPLES_DIR, list_samples, sample_path
 
@@ -183,3 +183,61 @@ def test_suggested_tasks_are_columns_of_the_default_config():
     for sample in list_samples():
         columns = load_sample(sample.name, sample.default_config)["train"].column_names
         assert set(sample.suggested_tasks) <= set(columns), sample.name
+
+
+CONFLICT_SPLITS = {"train": 2000, "validation": 400, "test": 400}
+CONFLICT_COLUMNS = [f"x{i}" for i in range(10)] + ["y1", "y2"]
+
+
+def test_gradient_conflict_sample_loads_and_matches_the_generator():
+    loaded = load_sample("gradient_conflict")
+    assert {split: ds.num_rows for split, ds in loaded.items()} == CONFLICT_SPLITS
+    assert loaded["train"].column_names == CONFLICT_COLUMNS
+    assert {feature.dtype for feature in loaded["train"].features.values()} == {"float32"}
+    generated = gradient_conflict_synthetic(n_rows=sum(CONFLICT_SPLITS.values()), seed=0)
+    shipped = loaded["test"].to_pandas()
+    np.testing.assert_allclose(shipped.to_numpy(), generated.iloc[-400:].to_numpy(), rtol=1e-6)
+
+
+def test_gradient_conflict_generator_is_seeded():
+    first = gradient_conflict_synthetic(n_rows=300, dim=6, seed=4)
+    assert first.equals(gradient_conflict_synthetic(n_rows=300, dim=6, seed=4))
+    assert not first.equals(gradient_conflict_synthetic(n_rows=300, dim=6, seed=5))
+    assert list(first.columns) == [f"x{i}" for i in range(6)] + ["y1", "y2"]
+    assert set(first.dtypes.astype(str)) == {"float32"}
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_sines=st.integers(1, 3))
+def test_gradient_conflict_targets_are_opposed_and_y2_adds_what_y1_ignores(seed, n_sines):
+    frame = gradient_conflict_synthetic(n_rows=4000, seed=seed, n_sines=n_sines, noise=0.0)
+    y1, y2 = frame["y1"].to_numpy(np.float64), frame["y2"].to_numpy(np.float64)
+    # The shared signal enters with opposite signs: strongly negative label correlation.
+    assert np.corrcoef(y1, y2)[0, 1] < -0.3
+    # Without noise y1 is the tanh of one projection; what y2 adds (y1 + y2, the sines of
+    # other directions) is independent of it, so a trunk that carries y1 explains none of it.
+    assert np.abs(y1).max() <= 1.0
+    assert abs(np.corrcoef(y1, y1 + y2)[0, 1]) < 0.1
+
+
+def test_gradient_conflict_default_correlation_is_strongly_negative():
+    frame = gradient_conflict_synthetic()
+    assert np.corrcoef(frame["y1"], frame["y2"])[0, 1] < -0.55
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        ({"n_rows": 0}, "n_rows"),
+        ({"dim": 2}, "dim"),
+        ({"n_sines": 0}, "n_sines"),
+        ({"seed": -1}, "seed"),
+        ({"scale": 0.0}, "scale"),
+        ({"frequency": float("inf")}, "frequency"),
+        ({"sharpness": -1.0}, "sharpness"),
+        ({"noise": -0.1}, "noise"),
+    ],
+)
+def test_bad_gradient_conflict_arguments_are_user_errors(arguments, named):
+    with pytest.raises(UserError, match=rf"gradient_conflict_synthetic: {named}\b"):
+        gradient_conflict_synthetic(**arguments)

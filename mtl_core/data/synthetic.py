@@ -1,4 +1,8 @@
-"""The MMoE synthetic regression generator (Ma et al., KDD 2018, section 3.2).
+"""Synthetic task pairs with a known relation: the MMoE generator (Ma et al., KDD 2018,
+section 3.2), where one knob sets how related two regression tasks are, and a
+gradient-conflict generator, where two regression tasks pull one shared signal apart.
+
+## The MMoE generator (`mmoe_synthetic`)
 
 Two regression tasks whose relatedness is one knob, `p`, the cosine of their weight
 vectors:
@@ -23,6 +27,24 @@ two tasks k, j ≥ 2 have cosine p² with each other.
 The seed fixes the weights, the sines, the inputs and the noise through separate
 streams, so the same seed with a different p gives the same x and the same sines,
 and `mmoe_weights` returns exactly the vectors `mmoe_synthetic` used.
+
+## The gradient-conflict generator (`gradient_conflict_synthetic`)
+
+Two regression targets on the same inputs, opposite functions of one shared nonlinearity,
+and a second part that only task 2 needs:
+
+1. Draw orthonormal vectors u, v_1..v_m in R^d and x ~ N(0, I_d).
+2. s = tanh(sharpness·uᵀx), the signal both tasks read.
+3. y1 = s + ε1 and y2 = −s + scale·Σ_{j=1..m} sin(frequency·v_jᵀx) + ε2, ε_k ~ N(0, noise²).
+
+So corr(y1, y2) is strongly negative (−0.63 with the defaults), y1 is easy (one smooth
+function of one direction) and y2 hard (the sines of m more directions). The sign alone
+does not make the tasks conflict, since a head can flip it; what does is a shared trunk too
+small for both: when it ends in one unit, that unit can carry s (all y1 needs) or s mixed
+with the sines (what y2 needs), not both. Once both heads read s, y2's gradient pushes the
+unit towards the sines and y1's pushes it back, so the two tasks' gradients on the shared
+parameters point against each other (a negative cosine) in most steps; equal weighting
+lets the hard task's larger gradient drag the unit, at the easy task's expense.
 """
 
 from __future__ import annotations
@@ -74,6 +96,42 @@ def mmoe_synthetic(
     return pd.DataFrame(columns).astype(np.float32)
 
 
+def gradient_conflict_synthetic(
+    n_rows: int = 3000,
+    dim: int = 10,
+    seed: int = 0,
+    n_sines: int = 2,
+    scale: float = 1.0,
+    frequency: float = 2.0,
+    sharpness: float = 2.0,
+    noise: float = 0.1,
+) -> pd.DataFrame:
+    """A frame with inputs x0..x{dim-1} and targets y1 (easy) and y2 (opposite and harder),
+    all float32; see the module doc for the recipe and why the tasks conflict."""
+    name = "gradient_conflict_synthetic"
+    _require(_is_whole(n_sines, minimum=1), "n_sines must be a whole number ≥ 1", n_sines, name)
+    _require(_is_whole(dim, minimum=n_sines + 1),
+             f"dim must be a whole number ≥ n_sines + 1 ({n_sines + 1}) so each part gets its "
+             "own direction", dim, name)
+    _require(_is_whole(seed, minimum=0), "seed must be a whole number ≥ 0", seed, name)
+    _require(_is_whole(n_rows, minimum=1), "n_rows must be a whole number ≥ 1", n_rows, name)
+    for label, value in (("scale", scale), ("frequency", frequency), ("sharpness", sharpness)):
+        _require(_is_real(value) and value > 0, f"{label} must be a positive number", value,
+                 name)
+    _require(_is_real(noise) and noise >= 0, "noise (a standard deviation) must be ≥ 0", noise,
+             name)
+    streams = _streams(seed)
+    directions = _orthonormal_rows(streams["weights"], n_sines + 1, dim)
+    inputs = streams["inputs"].standard_normal((n_rows, dim))
+    projections = inputs @ directions.T
+    shared = np.tanh(sharpness * projections[:, 0])
+    sines = scale * np.sin(frequency * projections[:, 1:]).sum(axis=1)
+    eps = noise * streams["noise"].standard_normal((n_rows, 2))
+    columns = {f"x{i}": inputs[:, i] for i in range(dim)}
+    columns |= {"y1": shared + eps[:, 0], "y2": -shared + sines + eps[:, 1]}
+    return pd.DataFrame(columns).astype(np.float32)
+
+
 def _streams(seed: int) -> dict[str, np.random.Generator]:
     children = np.random.SeedSequence(seed).spawn(len(_STREAMS))
     generators = [np.random.default_rng(child) for child in children]
@@ -108,9 +166,10 @@ def _check_sizes(n_rows: int, n_sines: int, noise: float) -> None:
     _require(_is_real(noise) and noise >= 0, "noise (a standard deviation) must be ≥ 0", noise)
 
 
-def _require(condition: bool, rule: str, value: object) -> None:
+def _require(condition: bool, rule: str, value: object,
+             generator: str = "mmoe_synthetic") -> None:
     if not condition:
-        raise UserError(f"mmoe_synthetic: {rule}, got {value!r}")
+        raise UserError(f"{generator}: {rule}, got {value!r}")
 
 
 def _is_real(value: object) -> bool:
