@@ -196,3 +196,16 @@ def test_one_seed_never_makes_a_measured_negative_transfer_warning(tasks):
     assert all(t.verdict not in ("hurt", "helped") for t in measured_tasks(summary).values())
     for warning in measured_warnings(summary):
         assert warning.level == "note" and warning.kind != "negative transfer"
+
+
+def test_a_signal_about_an_unlearnable_task_is_no_transfer_advice():
+    """Z(b→a) < 0 beyond noise, but a is unlearnable (a noise target): its loss moving says
+    nothing about transfer, so only a's note is shown."""
+    report = affinity_report(_record(_noisy_lookahead(-0.03, 0.005), [AGREE] * 40))
+    summary = {"tasks": {"a": _task(-0.02, "unlearnable", ci=[-0.05, 0.01]),
+                         "b": _task(0.0, "no detectable difference", ci=[-0.02, 0.02])}}
+    levels = {(w.level, tuple(w.tasks)) for w in negative_transfer_warnings(summary, report)}
+    assert levels == {("note", ("a",))}
+    summary["tasks"]["a"] = _task(0.0, "no detectable difference", ci=[-0.02, 0.02])
+    assert ("signal", ("b", "a")) in {(w.level, tuple(w.tasks))
+                                      for w in negative_transfer_warnings(summary, report)}

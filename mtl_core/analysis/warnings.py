@@ -115,7 +115,11 @@ def measured_warnings(summary: dict[str, Any] | None) -> list[TransferWarning]:
 
 
 def _signal(kind: str, tasks: list[str], affected: list[str], harm: bool, evidence: str,
-            advice: str, verdicts: Mapping[str, str]) -> TransferWarning:
+            advice: str, verdicts: Mapping[str, str]) -> TransferWarning | None:
+    """The signal, contradicted where the verdicts say so; None when every affected task
+    is unlearnable (its loss moving says nothing about transfer: its note says why)."""
+    if all(verdicts.get(task) == "unlearnable" for task in affected):
+        return None
     if contradicts(harm, affected, verdicts):
         names = " and ".join(f"'{t}'" for t in affected)
         return TransferWarning("contradicted", kind, tasks,
@@ -130,7 +134,7 @@ def signal_warnings(report: AffinityReport, verdicts: Mapping[str, str] | None =
     """Signals beyond probe noise: persistent conflict, negative lookahead, collapsed weight;
     "contradicted" where the affected tasks' verdicts are "helped"."""
     verdicts = verdicts or {}
-    tasks, found = report.tasks, []
+    tasks, found = report.tasks, []  # (None: a signal about an unlearnable task, dropped)
     mean, se = report.mean, report.se
     for a, first in enumerate(tasks):
         for second in tasks[a + 1:]:
@@ -168,7 +172,7 @@ def signal_warnings(report: AffinityReport, verdicts: Mapping[str, str] | None =
             "task weight over the last probed epoch: the task is barely trained",
             "another weighting method, or static weights; check the scale of its loss",
             verdicts))
-    return found
+    return [warning for warning in found if warning is not None]
 
 
 def negative_transfer_warnings(
