@@ -113,8 +113,9 @@ if analysis is not None:
         st.dataframe(pair_frame(analysis.pairs), hide_index=True, width="stretch")
         st.caption("Mean ± standard error over the probes; Z(first → second): the effect "
                    "of a step on the pair's first task on the second's loss. signal: beyond "
-                   "the noise rule; within noise: not evidence either way; contradicted: a "
-                   "signal of harm to a task the run measurably helped.")
+                   "the noise rule (a positive Z: the step helped, negative: it hurt); within "
+                   "noise: not evidence either way; contradicted: a signal of harm to a task "
+                   "the run measurably helped.")
         signals = [w for w in analysis.warnings if w.level == "signal"]
         for warning in signals[:MAX_SIGNAL_CARDS]:
             st.warning(f"**signal · {warning.kind} · {', '.join(warning.tasks)}** — "
@@ -123,7 +124,7 @@ if analysis is not None:
         if len(signals) > MAX_SIGNAL_CARDS:
             st.caption(f"{len(signals) - MAX_SIGNAL_CARDS} more signals: see the table.")
         if not signals:
-            st.write("No signal beyond probe noise.")
+            st.write("No sign of harm beyond probe noise.")
         for warning in (w for w in analysis.warnings if w.level == "contradicted"):
             st.caption(f"contradicted · {warning.kind} · {', '.join(warning.tasks)}: "
                        f"{warning.evidence}.")
@@ -143,6 +144,8 @@ if analysis is not None:
                                         "  |  ".join(" + ".join(g) for g in best.groups)) +
                        f"  (score {best.score:.4g})", icon=":material/group_work:")
             st.markdown("\n".join(f"- {reason}" for reason in best.reasons))
+            if analysis.measured_check and candidates is analysis.groupings:
+                st.info(analysis.measured_check, icon=":material/science:")
             st.caption("TAG scoring on the lookahead affinity, entries within noise counted "
                        "as 0: a task scores the mean Z onto it from its partners (alone = 0); "
                        "the score is the mean over tasks. A task joins a group only if it "

@@ -165,3 +165,34 @@ def test_too_many_tasks_for_grouping_still_shows_the_matrices():
     assert result.groupings == [] and "at most 9 tasks" in result.grouping_error
     assert result.report.mean["cosine"]["t0", "t1"] == pytest.approx(0.1)
     assert result.to_json()["grouping"]["error"] == result.grouping_error
+
+
+@pytest.mark.parametrize("verdict,expected", [
+    ("no detectable difference", "measured no gain beyond noise"),
+    ("helped", "measured a gain for spend, churn"),
+])
+def test_a_suggestion_to_train_the_run_s_tasks_together_is_checked_against_its_verdicts(
+        verdict, expected):
+    from mtl_core.analysis.run_affinity import analyse_run
+    from mtl_core.runs import RunStore
+    from tests.test_affinity_grouping import _synthetic_record
+
+    record = _synthetic_record(0)
+    pair = {**record, "tasks": ["spend", "churn"],
+            "probes": [{**p, "lookahead": [r[:2] for r in p["lookahead"][:2]],
+                        "gramian": [[1.0, 0.0], [0.0, 1.0]], "weights": [1.0, 1.0]}
+                       for p in record["probes"]]}
+    store = RunStore()
+    run_id = store.create_run({"data": {"source": "x", "tasks": [
+        {"name": t, "column": t} for t in pair["tasks"]]}, "model": {"architecture": "hard"},
+        "weighting": {"method": "equal"}})
+    store.write_extras(run_id, {"affinity": pair})
+    task = {"kind": "regression", "primary_metric": "mse", "metrics": {"mse": 0.98},
+            "baseline_metrics": {"mse": 1.0}, "delta": 0.02, "delta_ci": [0.01, 0.03],
+            "verdict": verdict, "noise": {"seeds": 3, "baseline_seeds": 3, "test_rows": 80}}
+    store.finish_run(run_id, {"status": "completed", "tasks": {"spend": task, "churn": task}},
+                     None)
+    result = analyse_run(store, run_id)
+    assert result.groupings[0].groups == [["spend", "churn"]]
+    assert expected in result.measured_check
+    assert result.to_json()["grouping"]["measured_check"] == result.measured_check

@@ -116,3 +116,15 @@ def test_the_sweeps_call_still_works_with_the_config_default(overlap):
                          overlap=overlap)[0]
     assert ["a", "b"] in best.groups and ["c"] in best.groups
     assert best.reasons[0].startswith("a and b: each scores at least as well as alone")
+
+
+def test_a_reason_marks_the_entries_it_counted_as_noise():
+    tasks = ["a", "b", "c"]
+    z = [[1.0, 0.1, 0.1], [0.1, 1.0, 0.1], [0.1, 0.01, 1.0]]  # Z(b→c) = 0.01: noise
+    se = [[0.01] * 3 for _ in range(3)]
+    best = tag_grouping(tasks, z, standard_errors=se, probes=20)[0]
+    assert best.groups == [["a", "b", "c"]]
+    assert best.per_task["c"] == pytest.approx(0.05)  # (0.1 + 0) / 2
+    assert "Z(b→c) = +0.01 ± 0.01 (within noise)" in best.reasons[0]
+    assert "Z(a→c) = +0.1 ± 0.01;" in best.reasons[0] or "Z(a→c) = +0.1 ± 0.01," in (
+        best.reasons[0])

@@ -264,7 +264,8 @@ def _lookahead_reason(group: list[str], tasks: list[str], raw: list[list[float |
     """Why this group: the lookahead numbers behind it (kept = entries beyond noise)."""
     def z(source: str, target: str) -> str:
         j, i = tasks.index(target), tasks.index(source)
-        return f"Z({source}→{target}) = {_pm(raw[j][i], se[j][i] if se else None)}"
+        noise = " (within noise)" if kept[j][i] == 0 and raw[j][i] else ""
+        return f"Z({source}→{target}) = {_pm(raw[j][i], se[j][i] if se else None)}{noise}"
 
     def helps(source: str, target: str) -> bool:
         value = kept[tasks.index(target)][tasks.index(source)]

@@ -35,6 +35,20 @@ class RunAffinity:
     pairs: list[dict[str, Any]]
     grouping_error: str | None = None  # why there is no suggestion (e.g. too many tasks)
 
+    @property
+    def measured_check(self) -> str | None:
+        """What this run itself measured about the suggestion, when the suggestion trains
+        the run's tasks together: the lookahead predicts loosely, the verdicts measure."""
+        if not self.groupings or [*self.report.tasks] not in self.groupings[0].groups:
+            return None
+        helped = [t for t, m in self.measured.items() if m.verdict == "helped"]
+        if helped:
+            return (f"This run trained these tasks together and measured a gain for "
+                    f"{', '.join(helped)} (see What was measured).")
+        return ("This run trained these tasks together and measured no gain beyond noise for "
+                "any of them (see What was measured): the lookahead predicts transfer only "
+                "loosely, the verdicts measure it.")
+
     def to_json(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
@@ -43,6 +57,7 @@ class RunAffinity:
             "pairs": self.pairs,
             "grouping": {"method": GROUPING_METHOD, "max_groups": self.max_groups,
                          "candidates": [g.to_json() for g in self.groupings],
+                         "measured_check": self.measured_check,
                          "error": self.grouping_error},
             "transfer": {name: task.to_json() for name, task in self.measured.items()},
             "delta_m": self.delta_m,
