@@ -11,12 +11,13 @@ import torch
 
 from mtl_core.config import config_from_dict
 from mtl_core.data.prepare import prepare_data
+from mtl_core.models.registry import architecture_names
 from mtl_core.runs import RunStore
 from mtl_core.runs.load import load_trained
 from mtl_core.experiment import baseline_config, run_experiment
 from mtl_core.train.loop import predict, train_model
 
-ALL = ["single_task", "hard", "soft", "cross_stitch", "mmoe", "ple"]
+ALL = architecture_names()  # every registered architecture: a new one is tested unedited
 TINY = {"shared": [8], "head": [4]}
 
 
@@ -44,6 +45,7 @@ def _config(penguins_config: dict, architecture: str, params: dict | None = None
     })
 
 
+@pytest.mark.slow  # trains and stores a run per architecture
 @pytest.mark.parametrize("architecture", ALL)
 def test_trains_on_penguins_stores_and_loads_with_its_mixing(architecture, penguins,
                                                              penguins_config):

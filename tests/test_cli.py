@@ -4,9 +4,15 @@ import json
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from tests.conftest import REPO
+
+# Each test starts a Python process that imports torch: seconds apiece, so `make test` runs
+# them and `make test-fast` leaves them out (tests/test_config.py checks the same messages
+# in-process).
+pytestmark = pytest.mark.slow
 
 
 def run_cli(*args, cwd=REPO):

@@ -70,6 +70,7 @@ def _cli(hub_endpoint, *args, cwd=REPO):
     (["owner/missing"], "error: 'owner/missing' is neither a local file or folder nor a dataset "
                         "on the Hugging Face hub"),
 ])
+@pytest.mark.slow
 def test_inspect_names_each_refusal_in_one_line(hub_endpoint, args, message):
     _RefusingHub.requests.clear()
     done = _cli(hub_endpoint, "inspect", *args)
@@ -79,6 +80,7 @@ def test_inspect_names_each_refusal_in_one_line(hub_endpoint, args, message):
     assert _RefusingHub.requests, "the stand-in hub was asked"
 
 
+@pytest.mark.slow
 def test_train_asks_the_hub_for_the_configs_revision(hub_endpoint, tmp_path):
     config = {"data": {"source": "owner/data", "revision": "nope",
                        "tasks": [{"name": "y", "column": "y"}]},

@@ -47,6 +47,7 @@ def task_outputs(model, x, task, target):
     return out[:, target] if isinstance(target, int) else out.gather(1, target[:, None])[:, 0]
 
 
+@pytest.mark.slow
 @settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 10_000), baseline=st.sampled_from(["zeros", "mean"]))
 def test_input_attributions_sum_to_output_change_within_the_reported_delta(seed, baseline):
@@ -68,6 +69,7 @@ def test_input_attributions_sum_to_output_change_within_the_reported_delta(seed,
         assert not attribution.completeness.needs_more_steps
 
 
+@pytest.mark.slow
 @settings(max_examples=5, deadline=None)
 @given(seed=st.integers(0, 10_000))
 def test_unit_conductances_are_complete_and_profiles_are_well_formed(seed):

@@ -6,6 +6,7 @@ experts have no expert view."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -25,6 +26,7 @@ def explained(architecture: str, params: dict, seed: int = 0, n_steps: int = 64,
     return Explainer(model, make_data(x), ExplainOptions(samples=rows, n_steps=n_steps)).explain()
 
 
+@pytest.mark.slow
 @settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 10**6), experts=st.integers(1, 5),
        gate=st.sampled_from(["per_task", "shared"]))

@@ -55,6 +55,7 @@ def test_bad_params_show_a_message_naming_the_key(architecture, params, key):
     assert any(f"model.params.{key}" in e.value for e in at.error)
 
 
+@pytest.mark.slow  # trains a run per architecture
 @pytest.mark.parametrize(("architecture", "params", "heatmaps"), [
     ("mmoe", {"experts": 3}, 1), ("ple", {"levels": 2}, 2), ("cross_stitch", {}, 1),
     ("soft", {"alpha": 0.1}, 1)])

@@ -3,6 +3,7 @@ selected, edits the config the way the method expects, and charts a stored run."
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from mtl_core.config import config_from_dict
@@ -21,6 +22,7 @@ def model_page(method: str | None = None) -> AppTest:
     return at.switch_page("pages/model.py").run()
 
 
+@pytest.mark.slow
 def test_model_page_renders_with_each_method_selected():
     at = model_page()
     problems = {}

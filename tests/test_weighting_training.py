@@ -9,6 +9,7 @@ import pytest
 
 from mtl_core.config import config_from_dict
 from mtl_core.data.prepare import prepare_data
+from mtl_core.models.registry import architecture_names
 from mtl_core.train.loop import train_model
 from mtl_core.weighting.registry import weighting_class, weighting_names
 
@@ -85,7 +86,9 @@ def test_adaptive_loss_methods_move_their_weights_during_training(prepared, meth
     assert "weighting_notes" not in result.extras
 
 
-SHARING = ["soft", "cross_stitch", "mmoe", "ple"]  # hard is above; single_task shares nothing
+# Every registered architecture but hard (tested above) and single_task (it shares nothing:
+# no Gramian to check).
+SHARING = [name for name in architecture_names() if name not in ("hard", "single_task")]
 
 
 @pytest.mark.parametrize("architecture", SHARING)
