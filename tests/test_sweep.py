@@ -96,6 +96,22 @@ def test_report_orients_pair_effects_and_groups_from_measured_pairs():
     assert shown[("a", "b")]["delta_ci"] == "[+15.0%, +25.0%]"
 
 
+def test_a_delta_within_its_noise_does_not_keep_a_helped_partner_apart():
+    """The customers case: churn is helped by spend beyond noise, spend's own Δ with churn is
+    negative but its interval is wide; the grouping pairs them (noise counts as 0)."""
+    runs = [_run((t,), {}) for t in ("spend", "churn", "noise")] + [
+        _run(("spend", "churn"), {"spend": -0.12, "churn": 0.13}, width=0.9),
+        _run(("spend", "noise"), {"spend": -0.4, "noise": -0.02}, width=0.9),
+        _run(("churn", "noise"), {"churn": 0.05, "noise": -0.01}, width=0.1),
+    ]
+    runs[3].summary["tasks"]["churn"]["delta_ci"] = [0.05, 0.24]
+    runs[3].summary["tasks"]["churn"]["verdict"] = "helped"
+    report = sweep_report(SweepResult(["spend", "churn", "noise"], "pairs", "local", 6, runs))
+    best = report["grouping"]["candidates"][0]
+    assert best["groups"] == [["spend", "churn"], ["noise"]]
+    assert "interval contains 0" in report["grouping"]["method"]
+
+
 def test_partial_results_report_what_finished():
     runs = [_run(("a",), {}), _run(("a", "b"), {"a": 0.5, "b": -1.0})]
     result = SweepResult(["a", "b"], "pairs", "local", 3, runs, stopped=True)

@@ -7,6 +7,7 @@ approximation. Works on partial results: only finished runs count."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from mtl_core.analysis.grouping import (
@@ -20,8 +21,9 @@ from mtl_core.sweep.run import SweepResult
 Evidence = dict[str, Any]  # delta, delta_ci, verdict, verdict_reason, run_id
 HOA_METHOD = ("from measured pairs (higher-order approximation, Standley et al. 2020): a "
               "task's Δ in a group is the mean of its measured pair Δs with the group's other "
-              "tasks; pairs not finished count as 0")
-MEASURED_METHOD = "measured: every subset was trained; a task alone scores 0"
+              "tasks; a Δ whose 95% interval contains 0, and a pair not finished, count as 0")
+MEASURED_METHOD = ("measured: every subset was trained; a task alone scores 0, and so does "
+                   "a Δ whose 95% interval contains 0")
 
 
 def subset_evidence(result: SweepResult) -> dict[str, dict[tuple[str, ...], Evidence]]:
@@ -42,6 +44,22 @@ def subset_evidence(result: SweepResult) -> dict[str, dict[tuple[str, ...], Evid
 
 def _pair(result: SweepResult, i: str, j: str) -> tuple[str, ...]:
     return tuple(t for t in result.tasks if t in (i, j))
+
+
+def beyond_noise(found: Evidence | None) -> float | None:
+    """A measured Δ where its interval excludes 0, else 0 (within noise); None if unknown:
+    what grouping scores, so that noise never decides a group."""
+    if not found or found.get("delta") is None:
+        return None
+    low, high = found.get("delta_ci") or (-math.inf, math.inf)
+    return 0.0 if low <= 0 <= high else float(found["delta"])
+
+
+def _scored_pairs(result: SweepResult) -> list[list[float | None]]:
+    evidence = subset_evidence(result)
+    pairs = {(i, j): beyond_noise(evidence[i].get(_pair(result, i, j)))
+             for i in result.tasks for j in result.tasks if i != j}
+    return hoa_scores(result.tasks, pairs)
 
 
 def pair_matrix(result: SweepResult, field: str = "delta") -> list[list[Any]]:
@@ -67,11 +85,11 @@ def _grouping(result: SweepResult, max_groups: int | None) -> dict[str, Any] | N
         scores: GroupScores = {frozenset((t,)): {t: 0.0} for t in result.tasks}
         for task, by_subset in evidence.items():
             for subset, found in by_subset.items():
-                delta = found["delta"]
+                delta = beyond_noise(found)
                 scores.setdefault(frozenset(subset), {})[task] = 0.0 if delta is None else delta
         method = MEASURED_METHOD
     else:
-        scores = pairwise_group_scores(result.tasks, pair_matrix(result))
+        scores = pairwise_group_scores(result.tasks, _scored_pairs(result))
         method = HOA_METHOD
     candidates = select_groups(result.tasks, scores, max_groups, top=10,
                                unlearnable=_unlearnable(evidence))
