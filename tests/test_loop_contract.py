@@ -212,3 +212,25 @@ def test_a_partly_labelled_task_never_trains_on_its_unlabelled_rows(penguins):
     assert first.task_weights == second.task_weights
     for key, value in first.model.state_dict().items():
         assert torch.equal(value, second.model.state_dict()[key]), key
+
+
+@pytest.mark.parametrize("method", ["equal", "upgrad"])
+def test_the_probe_measures_the_raw_losses_when_task_factors_scale_them(penguins, method):
+    """A task weight scales the loss the method trains on, not what the probe measures: the
+    first probe (step 0: same model, same batch, no optimizer state yet) records the same
+    losses, Gramian and lookahead with `sex` weighted 3 as with weight 1."""
+    config = penguins_dict(weighting={"method": method}, analysis={"affinity_every": 4})
+    config["train"]["epochs"] = 1
+
+    def first_probe(weight: float) -> dict:
+        tasks = [dataclasses.replace(t, weight=weight) if t.name == "sex" else t
+                 for t in penguins.tasks]
+        data = dataclasses.replace(penguins, tasks=tasks)
+        return train_model(config_from_dict(config), data).extras["affinity"]["probes"][0]
+
+    plain, weighted = first_probe(1.0), first_probe(3.0)
+    assert plain["step"] == weighted["step"] == 0
+    for field in ("losses", "gramian", "lookahead"):
+        torch.testing.assert_close(torch.tensor(weighted[field], dtype=torch.float64),
+                                   torch.tensor(plain[field], dtype=torch.float64),
+                                   rtol=1e-5, atol=1e-7)
