@@ -68,6 +68,7 @@ def test_more_than_three_tasks_draw_small_multiples_with_one_legend_per_partner(
     overlaid = epoch_curves(three, "cosine", "cos")
     assert {(t.xaxis, t.yaxis) for t in overlaid.data} == {("x", "y")}
     assert len(overlaid.data) == 3  # each unordered pair once
+    assert list(overlaid.layout.yaxis.range) == [-1.05, 1.05]  # cosine on its own scale
 
 
 def test_transfer_bars_carry_intervals_and_the_verdict_colour():

@@ -137,6 +137,9 @@ def epoch_curves(report: AffinityReport, measure: str, title: str) -> go.Figure:
                                  "y": -0.3 if not panels else -0.4 / rows,
                                  "title": {"text": "partner" if panels else ""}})
     figure.update_xaxes(title_text="epoch", row=rows)
+    if measure in FIXED_RANGES:  # the measure's own scale, as in its heatmap
+        low, high = FIXED_RANGES[measure]
+        figure.update_yaxes(range=[low - 0.05, high + 0.05])
     return figure
 
 
