@@ -142,16 +142,17 @@ class _Member:
 @dataclass
 class _Stack:
     """The members still training, grouped by task: every parameter of every member in one
-    flat [members, size] tensor that the optimizer steps (each parameter a view into it,
+    flat tensor that the optimizer steps (each parameter a dense [members, ...] block of it,
     keyed by the first member's names, output layers zero-padded to the widest), the
     gradient buffer that backward accumulates into, their seeds' positions in the batch
     rows, and the batched forward."""
 
     members: list[_Member]
     seed_index: torch.Tensor
+    count: int  # members
     flat: torch.Tensor
     grad: torch.Tensor
-    layout: list[tuple[str, tuple[int, ...], int]]  # (name, padded shape, offset in flat)
+    layout: list[tuple[str, tuple[int, ...], int]]  # (name, padded shape, offset per member)
     params: dict[str, torch.Tensor]
     buffers: dict[str, torch.Tensor]
     forward: StackedForward
@@ -174,9 +175,9 @@ class _Stack:
         for name, tensor in zip(names[:count], stacked[:count], strict=True):
             layout.append((name, tuple(tensor.shape[1:]), offset))
             offset += tensor[0].numel()
-        flat = torch.cat([tensor.flatten(1) for tensor in stacked[:count]], dim=1)
+        flat = torch.cat([tensor.flatten() for tensor in stacked[:count]])
         stack = cls(members, torch.tensor([seeds.index(m.seed) for m in members],
-                                          device=probe.device),
+                                          device=probe.device), len(members),
                     flat, torch.zeros_like(flat), layout, {},
                     dict(zip(names[count:], stacked[count:], strict=True)),
                     _batched_mlp(first) or _vmapped(first))
@@ -188,12 +189,10 @@ class _Stack:
         """The parameters as views into the flat tensor (leaves whose gradients are views
         into the gradient buffer), and each member's model reading its slice of them (views,
         no copies), so that it always holds its live weights."""
-        count = len(self.flat)
         self.params = {}
-        for name, shape, offset in self.layout:
-            size = math.prod(shape)
-            param = self.flat[:, offset:offset + size].view(count, *shape).requires_grad_()
-            param.grad = self.grad[:, offset:offset + size].view(count, *shape)
+        for name, shape, _ in self.layout:
+            param = self.block(self.flat, name).view(self.count, *shape).requires_grad_()
+            param.grad = self.block(self.grad, name).view(self.count, *shape)
             self.params[name] = param
         with torch.no_grad():
             for index, member in enumerate(self.members):
@@ -205,8 +204,7 @@ class _Stack:
     def check(self, probe: torch.Tensor) -> None:
         """The stacked forward gives each member's own outputs (eval mode, a few rows)."""
         with torch.inference_mode():
-            stacked = self.forward(self.params, self.buffers, _shared(probe, len(self.flat)),
-                                   False)
+            stacked = self.forward(self.params, self.buffers, _shared(probe, self.count), False)
             for member, outputs in zip(self.members, stacked, strict=True):
                 member.model.eval()
                 own = member.model(probe)[member.task.name]
@@ -246,7 +244,7 @@ class _Stack:
     def val_losses(self, val: SplitTensors) -> torch.Tensor:
         """[members] losses on the validation rows, as `evaluate` computes them (masked, eval
         mode, in chunks of rows)."""
-        count = len(self.flat)
+        count = self.count
         outputs = torch.cat([
             self.forward(self.params, self.buffers, _shared(val.x[i:i + EVAL_CHUNK], count),
                          False) for i in range(0, len(val), EVAL_CHUNK)], dim=1)
@@ -256,8 +254,23 @@ class _Stack:
 
     def clip_gradients(self, max_norm: float) -> None:
         """`clip_grad_norm_` for each member on its own: its gradient's total 2-norm."""
-        factors = (max_norm / (self.grad.norm(dim=1) + 1e-6)).clamp(max=1.0)
-        self.grad.mul_(factors.unsqueeze(1))
+        blocks = [self.block(self.grad, name) for name, _, _ in self.layout]
+        norms = torch.stack([block.pow(2).sum(1) for block in blocks]).sum(0).sqrt()
+        factors = (max_norm / (norms + 1e-6)).clamp(max=1.0).unsqueeze(1)
+        for block in blocks:
+            block.mul_(factors)
+
+    def block(self, flat: torch.Tensor, name: str) -> torch.Tensor:
+        """[members, size] view of one parameter's block in `flat` (the parameters, their
+        gradients or the optimizer's state of them)."""
+        shape, offset = next((shape, offset) for key, shape, offset in self.layout
+                             if key == name)
+        size = math.prod(shape)
+        return flat[self.count * offset:self.count * (offset + size)].view(self.count, size)
+
+    def rows_of(self, flat: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """`flat` (laid out as the parameters) with only the members at `rows`."""
+        return torch.cat([self.block(flat, name)[rows].flatten() for name, _, _ in self.layout])
 
     def without_stopped(self) -> tuple[_Stack | None, torch.Tensor]:
         """This stack without the members that stopped (None when none is left; the leavers
@@ -271,7 +284,8 @@ class _Stack:
             return None, rows
         stack = replace(
             self, members=[self.members[i] for i in keep], seed_index=self.seed_index[rows],
-            flat=self.flat[rows], grad=self.grad[rows],
+            count=len(keep), flat=self.rows_of(self.flat, rows),
+            grad=self.rows_of(self.grad, rows),
             buffers={name: b[rows] for name, b in self.buffers.items()})
         stack.bind()
         return stack, rows
@@ -352,6 +366,7 @@ class _Ensemble:
             return False
         for member in self.stack.members:
             member.end("stopped", f"stopped by the user at epoch {epoch}")
+        self.drop_stopped()
         return True
 
     def step(self, rows: torch.Tensor) -> bool:
@@ -418,8 +433,8 @@ class _Ensemble:
         state = old_optimizer.state.get(old.flat)
         if state:
             self.optimizer.state[self.stack.flat] = {
-                key: value[rows] if torch.is_tensor(value) and value.shape == old.flat.shape
-                else value for key, value in state.items()}
+                key: old.rows_of(value, rows) if torch.is_tensor(value)
+                and value.shape == old.flat.shape else value for key, value in state.items()}
 
     def finish(self) -> list[EnsembleMember]:
         """The members still in the stack take their best checkpoints; every member's
