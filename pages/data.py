@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from mtl_core.config import config_from_dict
+from mtl_core.config import config_from_dict, schema_defaults
 from mtl_core.data.editing import (
     KINDS,
     ROLES,
@@ -35,6 +35,8 @@ from pages.parts.splits import splits_section
 SAMPLE, HUB, LOCAL, UPLOAD = "Embedded sample", "Hugging Face hub", "Local file or folder", \
     "Upload a file"
 DEFAULT_ROW_CAP = 50_000
+# Settings that name a source's columns or splits: back at the schema's defaults on a new one.
+SOURCE_SETTINGS = ("inputs", "ignore", "column_types", "max_rows", "splits")
 
 st.title("Data")
 st.write("Pick a dataset, then mark target columns: each one becomes a task.")
@@ -130,9 +132,10 @@ except UserError as error:
 
 changed_source = (source, config, revision) != (
     exp["data"]["source"], exp["data"].get("config"), exp["data"].get("revision"))
-if changed_source:
-    exp["data"].update(source=source, config=config, revision=revision, tasks=[],
-                       inputs="auto", ignore=[], column_types={}, max_rows=None, splits={})
+if changed_source:  # a new source starts with no tasks and its columns' settings at the defaults
+    fresh = schema_defaults()["data"]
+    exp["data"].update({key: fresh[key] for key in SOURCE_SETTINGS},
+                       source=source, config=config, revision=revision, tasks=[])
 
 rows_total = sum(report["splits"].values())
 st.markdown(" · ".join(f"**{name}**: {rows:,} rows" for name, rows in report["splits"].items()))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mtl_core.config import SplitConfig, config_from_dict
+from mtl_core.config import SplitConfig, config_from_dict, schema_defaults
 from mtl_core.data.prepare import prepare_data
 from mtl_core.data.splits import role_split, split_plan, training_split
 from pages.parts.splits import CARVE, role_options
@@ -96,3 +96,22 @@ def test_a_hub_dataset_from_a_link_opens_under_the_hub_with_its_revision():
     assert [e.value for e in at.error] == [
         "cannot reach the Hugging Face hub for 'owner/name' (no network or offline mode): use "
         "a local file or folder, an uploaded file, or an embedded sample"]
+
+
+def test_a_new_source_starts_with_the_schemas_settings_for_its_columns_and_splits(odd_splits):
+    """Settings that name the old source's columns or splits do not follow to a new source:
+    they go back to the schema's defaults, and no task is chosen yet."""
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.run()
+    data = at.session_state.experiment["data"]
+    data.update(ignore=["island"], column_types={"year": "categorical"}, max_rows=100,
+                splits={**data["splits"], "val_fraction": 0.3})
+    at.radio(key="source_kind").set_value("Local file or folder").run()
+    at.text_input(key="local_path").set_value(odd_splits).run()
+    assert not at.exception, [e.message for e in at.exception]
+    data = at.session_state.experiment["data"]
+    fresh = schema_defaults()["data"]
+    assert data["source"] == odd_splits and data["tasks"] == []
+    assert (data["ignore"], data["column_types"]) == (fresh["ignore"], fresh["column_types"])
+    assert data["splits"]["val_fraction"] == fresh["splits"]["val_fraction"]
+    assert data["splits"]["train"] == "fit"  # the page then picks the split that trains
