@@ -47,15 +47,19 @@ def weighting_class(name: str) -> type:
 
 
 def resolve_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
-    """`weighting.params` checked against method `name`'s `param_specs` (numbers read, their
+    """`weighting.params` checked against method `name`'s specs (see `check_params`)."""
+    return check_params(weighting_class(name), params)
+
+
+def check_params(cls: type, params: dict[str, Any]) -> dict[str, Any]:
+    """`params` checked against method class `cls`'s `param_specs` (numbers read, their
     defaults filled in) and `extra_params` (passed through: the method reads them itself); a
     UserError names the first unknown or bad key."""
-    cls = weighting_class(name)
     known = [*cls.param_specs, *cls.extra_params]
     unknown = sorted(set(params) - set(known))
     if unknown:
-        raise UserError(f"config error at 'weighting.params.{unknown[0]}': method '{name}' "
-                        f"has no parameter '{unknown[0]}' (its parameters: "
+        raise UserError(f"config error at 'weighting.params.{unknown[0]}': method "
+                        f"'{cls.name}' has no parameter '{unknown[0]}' (its parameters: "
                         f"{', '.join(known) or 'none'})")
     resolved = {key: spec.read(key, params.get(key, spec.default))
                 for key, spec in cls.param_specs.items()}
