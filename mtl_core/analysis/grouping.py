@@ -262,9 +262,9 @@ def _lookahead_reason(group: list[str], tasks: list[str], raw: list[list[float |
                       unlearnable: Collection[str], partners: dict[str, list[str]],
                       per_task: dict[str, float], probes: int) -> str:
     """Why this group: the lookahead numbers behind it (kept = entries beyond noise)."""
-    def z(source: str, target: str) -> str:
+    def z(source: str, target: str, mark: bool = True) -> str:
         j, i = tasks.index(target), tasks.index(source)
-        noise = " (within noise)" if kept[j][i] == 0 and raw[j][i] else ""
+        noise = " (within noise)" if mark and kept[j][i] == 0 and raw[j][i] else ""
         return f"Z({source}→{target}) = {_pm(raw[j][i], se[j][i] if se else None)}{noise}"
 
     def helps(source: str, target: str) -> bool:
@@ -299,7 +299,7 @@ def _lookahead_reason(group: list[str], tasks: list[str], raw: list[list[float |
                     f"({z(a, b)}, {z(b, a)})")
         source, target = (a, b) if helps(a, b) else (b, a)
         return (f"{a} and {b}: a step on {source} lowered {target}'s loss ({z(source, target)}); "
-                f"the other way is within noise ({z(target, source)})")
+                f"the other way is within noise ({z(target, source, mark=False)})")
     if len(group) > 2 and all(per_task[t] > 0 for t in group):
         onto = "; ".join(f"onto {t}: " + ", ".join(z(s, t) for s in group if s != t)
                          for t in group)

@@ -199,8 +199,9 @@ def pair_rows(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
             "Z(second → first)": _pm(p["lookahead_second_to_first"],
                                      p["lookahead_second_to_first_se"],
                                      p["lookahead_second_to_first_status"]),
-            "conflict rate": _pm(p["conflict_rate"], p["conflict_rate_se"],
-                                 p["conflict_status"]),
+            "conflict rate": "–" if p["conflict_rate"] is None else
+                             f"{p['conflict_rate']:.0%} ± {p['conflict_rate_se'] or 0:.0%} · "
+                             f"{p['conflict_status']}",
             "gradient cosine": _pm(p["cosine"], p["cosine_se"]),
         })
     return rows

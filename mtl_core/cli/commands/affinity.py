@@ -58,6 +58,8 @@ def run(args) -> int:
         print(f"  score {candidate.score:+.4g}: {groups}")
         for reason in candidate.reasons:
             print(f"    - {reason}")
+    if result.measured_check:
+        print(f"  {result.measured_check}")
     print()
     for warning in result.warnings:
         print(f"{warning.level.upper()} ({warning.kind}): {warning.message}")
