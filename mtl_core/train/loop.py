@@ -260,10 +260,9 @@ class _Training:
     def gradients(self, x: torch.Tensor, targets: dict[str, torch.Tensor],
                   masks: dict[str, torch.Tensor | None],
                   epoch: int) -> tuple[list[float], torch.Tensor] | None:
-        """Forward, per-task losses, the weighting's backward and (when due) the affinity
-        probe, before the update. -> (the losses as numbers, the task weights), or None when a
-        loss is not finite. The graph dies with this frame: before the update, never alive
-        while the next step's forward builds its own."""
+        """Forward, per-task losses and their backward; -> (the losses as numbers, the task
+        weights), or None when a loss is not finite. The graph dies with this frame: before
+        the update, never alive while the next step's forward builds its own."""
         with autocast(self.config.train, self.device):
             losses = task_losses(self.data.tasks, self.model(x), targets, masks).float()
         values = losses.tolist()  # the one host sync of a step
@@ -271,9 +270,15 @@ class _Training:
             self.result.status, self.result.message = "diverged", _divergence_message(
                 self.data.task_names, values, self.result.steps)
             return None
+        return values, self.weigh(losses, x, targets, masks, epoch)
+
+    def weigh(self, losses: torch.Tensor, x: torch.Tensor, targets: dict[str, torch.Tensor],
+              masks: dict[str, torch.Tensor | None], epoch: int) -> torch.Tensor:
+        """The weighting method's backward of the losses times this epoch's factors, and the
+        affinity probe when due (before the update); -> the task weights."""
         steps, scale = self.result.steps, self.loss_scale
-        probing = self.probe is not None and self.probe.due(steps)  # before the update
-        # The weighting hands the probe the Jacobian of what it back-propagates: of the raw
+        probing = self.probe is not None and self.probe.due(steps)
+        # The method hands the probe the Jacobian of what it back-propagates: of the raw
         # losses only when no factor scales them; else the probe takes its own, first.
         request = StepRequest(losses if scale is None else losses * scale, self.model, steps,
                               record_jacobian=probing and scale is None)
@@ -283,7 +288,7 @@ class _Training:
         outcome = self.weighting.step(request)
         if request.record_jacobian:
             self.probe.measure(x, targets, masks, steps, epoch, losses, outcome.jacobian)
-        return values, outcome.weights
+        return outcome.weights
 
     def end_epoch(self, epoch: int) -> bool:
         """Evaluate, record and emit the epoch; False when training ends here (the validation
