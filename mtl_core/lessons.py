@@ -6,16 +6,24 @@ A stored run belongs to a lesson's variant when its config has the variant's val
 key of `MATCHED_KEYS` (the data, the tasks, the model, the weighting method and the training
 budget). The seed, the device, the run's name and the analysis settings do not count: runs of
 the same variant with other seeds are the same variant.
+
+A lesson with a `reference` variant also reports each variant's gain over it: Δm(variant) −
+Δm(reference), seed by seed (both runs start from the same seeds, so seed s of one is paired
+with seed s of the other), as the mean of the paired differences with its Student's t 95%
+interval. Pairing takes out what the two runs share (the baselines, the seeds' draws of the
+initial weights and batches), which the two runs' own Δm intervals each carry in full.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+from scipy import stats
 
 from mtl_core.analysis.affinity import affinity_report
 from mtl_core.errors import UserError
@@ -43,6 +51,8 @@ class Lesson:
     variants: list[Variant] = field(default_factory=list)
     # Whether the results table reports the mean gradient cosine and conflict rate.
     shows_conflict: bool = False
+    # The variant whose Δm the others' is compared with, seed by seed (see the module doc).
+    reference: str | None = None
 
 
 def _experiment(source, tasks, config=None, architecture="hard", method="equal",
@@ -110,6 +120,7 @@ LESSONS = [
             Variant("pcgrad", "PCGrad", {"weighting.method": "pcgrad"}),
         ],
         shows_conflict=True,
+        reference="equal",
     ),
     Lesson(
         key="digits-affinity",
@@ -135,7 +146,8 @@ MATCHED_KEYS = ("data.source", "data.config", "data.tasks", "model.architecture"
                 "model.shared", "model.head", "weighting.method", "train.epochs",
                 "train.batch_size", "train.lr", "train.optimizer")
 RESULT_COLUMNS = ["variant", "runs", "seeds", "delta_m", "delta_m_low", "delta_m_high",
-                  "mean_cosine", "conflict_rate", "run_id"]
+                  "gain", "gain_low", "gain_high", "mean_cosine", "conflict_rate", "run_id"]
+LEVEL = 0.95
 
 
 def lesson(key: str) -> Lesson:
@@ -182,6 +194,46 @@ def _number(value: Any) -> float:
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else math.nan
 
 
+def seed_delta_m(summary: dict[str, Any]) -> list[float] | None:
+    """Δm of each seed of a run against the run's baselines (their mean over seeds), from
+    its summary: the mean of these is the summary's `delta_m`. None when a task lacks what
+    it takes (a baseline, a delta, per-seed metrics)."""
+    tasks = list((summary.get("tasks") or {}).values())
+    per_task = []
+    for task in tasks:
+        metric = task.get("primary_metric")
+        base = (task.get("baseline_metrics") or {}).get(metric)
+        mean, delta = (task.get("metrics") or {}).get(metric), task.get("delta")
+        seeds = [seed.get(metric) for seed in task.get("seeds") or []]
+        if None in (base, mean, delta) or not seeds or None in seeds or base == 0:
+            return None
+        if mean == base:  # no direction to read off the delta; every seed is at the baseline
+            per_task.append([0.0 if s == base else math.nan for s in seeds])
+            continue
+        # The summary's delta says which way the metric points (lower or higher is better).
+        orientation = 1.0 if delta * (mean - base) > 0 else -1.0
+        per_task.append([orientation * (s - base) / abs(base) for s in seeds])
+    counts = {len(values) for values in per_task}
+    if not per_task or len(counts) != 1:
+        return None
+    return [sum(values) / len(values) for values in zip(*per_task, strict=True)]
+
+
+def paired_gain(run: dict[str, Any], reference: dict[str, Any]) -> tuple[float, float, float]:
+    """Mean of Δm(run) − Δm(reference) over their paired seeds, and its 95% interval (NaN
+    without a seed-by-seed Δm, or for the interval with fewer than 2 seeds)."""
+    ours, theirs = seed_delta_m(run), seed_delta_m(reference)
+    if ours is None or theirs is None or len(ours) != len(theirs):
+        return math.nan, math.nan, math.nan
+    differences = [a - b for a, b in zip(ours, theirs, strict=True)]
+    mean = sum(differences) / len(differences)
+    if len(differences) < 2:
+        return mean, math.nan, math.nan
+    spread = statistics.stdev(differences) / math.sqrt(len(differences))
+    half = float(stats.t.ppf(0.5 + LEVEL / 2, len(differences) - 1)) * spread
+    return mean, mean - half, mean + half
+
+
 def _gradient_agreement(store: RunStore, run_id: str) -> tuple[float, float]:
     """Mean gradient cosine and conflict rate over the task pairs (NaN without probes)."""
     extras = store.read_json(run_id, "extras.json") or {}
@@ -203,9 +255,10 @@ def _gradient_agreement(store: RunStore, run_id: str) -> tuple[float, float]:
 def lesson_results(item: Lesson, store: RunStore) -> pd.DataFrame:
     """One row per variant of `item` with completed runs in `store`, in the lesson's order:
     how many runs it has, and the newest one's seeds, Δm and Δm interval (NaN where the
-    summary has none), gradient cosine and conflict rate (lessons that show conflict; NaN
-    without probes) and run id. A lesson without variants has one row, 'lesson', for its
-    experiment."""
+    summary has none), gain over the reference variant with its interval (`paired_gain`;
+    NaN without a reference run from the same seed), gradient cosine and conflict rate
+    (lessons that show conflict; NaN without probes) and run id. A lesson without variants
+    has one row, 'lesson', for its experiment."""
     variants = item.variants or [Variant("lesson", "lesson", {})]
     wanted = {v.key: lesson_experiment(item.key, v.key if item.variants else None)
               for v in variants}
@@ -214,20 +267,38 @@ def lesson_results(item: Lesson, store: RunStore) -> pd.DataFrame:
     completed = [run for run in store.list_runs()
                  if run["status"] == "completed" and run["source"] in sources]
     configs = {run["id"]: store.load_config(run["id"]) for run in completed}
-    rows = []
+    found = {}
     for variant in variants:
         mine = [run for run in completed if _matches(configs[run["id"]], wanted[variant.key])]
-        if not mine:
+        if mine:
+            found[variant.key] = mine
+    rows = []
+    for variant in variants:
+        if variant.key not in found:
             continue
-        newest = mine[0]  # list_runs is newest first
+        newest = found[variant.key][0]  # list_runs is newest first
         summary = newest.get("summary") or {}
         interval = summary.get("delta_m_ci") or [None, None]
+        gain = _gain(newest, found.get(item.reference or ""), configs)
         cosine, conflict = (_gradient_agreement(store, newest["id"]) if item.shows_conflict
                             else (math.nan, math.nan))
         rows.append({
-            "variant": variant.label, "runs": len(mine), "seeds": _seed_count(summary),
-            "delta_m": _number(summary.get("delta_m")), "delta_m_low": _number(interval[0]),
-            "delta_m_high": _number(interval[1]), "mean_cosine": cosine,
-            "conflict_rate": conflict, "run_id": newest["id"],
+            "variant": variant.label, "runs": len(found[variant.key]),
+            "seeds": _seed_count(summary), "delta_m": _number(summary.get("delta_m")),
+            "delta_m_low": _number(interval[0]), "delta_m_high": _number(interval[1]),
+            "gain": gain[0], "gain_low": gain[1], "gain_high": gain[2],
+            "mean_cosine": cosine, "conflict_rate": conflict, "run_id": newest["id"],
         })
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+
+def _gain(run: dict[str, Any], references: list[dict[str, Any]] | None,
+          configs: dict[str, dict[str, Any]]) -> tuple[float, float, float]:
+    """`paired_gain` against the newest reference run trained from the same first seed (NaN
+    when there is none, and for the reference's own run)."""
+    seed = (configs[run["id"]].get("train") or {}).get("seed")
+    partner = next((ref for ref in references or []
+                    if (configs[ref["id"]].get("train") or {}).get("seed") == seed), None)
+    if partner is None or partner["id"] == run["id"]:
+        return math.nan, math.nan, math.nan
+    return paired_gain(run.get("summary") or {}, partner.get("summary") or {})

@@ -23,15 +23,21 @@ def results_view(item: Lesson, frame: pd.DataFrame) -> pd.DataFrame:
     def plain(value: float) -> str:
         return "—" if pd.isna(value) else f"{value:+.2f}"
 
+    def interval(low_column: str, high_column: str) -> list[str]:
+        return ["—" if pd.isna(low) or pd.isna(high) else f"[{low:+.1%}, {high:+.1%}]"
+                for low, high in zip(frame[low_column], frame[high_column], strict=True)]
+
     shown = pd.DataFrame({
         "variant": frame["variant"],
         "runs": frame["runs"],
         "seeds": frame["seeds"],
         "Δm": frame["delta_m"].map(percent),
-        "Δm 95% interval": [
-            "—" if pd.isna(low) or pd.isna(high) else f"[{low:+.1%}, {high:+.1%}]"
-            for low, high in zip(frame["delta_m_low"], frame["delta_m_high"], strict=True)],
+        "Δm 95% interval": interval("delta_m_low", "delta_m_high"),
     })
+    if item.reference:
+        reference = next(v.label for v in item.variants if v.key == item.reference)
+        shown[f"Δm gain over {reference}"] = frame["gain"].map(percent)
+        shown["gain 95% interval (paired seeds)"] = interval("gain_low", "gain_high")
     if item.shows_conflict:
         shown["mean gradient cosine"] = frame["mean_cosine"].map(plain)
         shown["conflict rate"] = frame["conflict_rate"].map(
@@ -63,4 +69,8 @@ for item in LESSONS:
         else:
             st.markdown("**Results so far** (the newest run of each variant; Δm > 0 means "
                         "the multi-task model beats the single-task networks)")
+            if item.reference:
+                st.caption("The gain compares each seed with the same seed of the reference "
+                           "run, so the noise both share (baselines, initial weights) "
+                           "cancels: a gain interval above 0 is a gain beyond seed noise.")
             st.dataframe(results_view(item, results), hide_index=True)

@@ -9,7 +9,15 @@ from mtl_core.config import config_from_dict, to_dict
 from mtl_core.data.prepare import prepare_data
 from mtl_core.errors import UserError
 from mtl_core.experiment.run import run_experiment
-from mtl_core.lessons import LESSONS, RESULT_COLUMNS, lesson, lesson_experiment, lesson_results
+from mtl_core.lessons import (
+    LESSONS,
+    RESULT_COLUMNS,
+    lesson,
+    lesson_experiment,
+    lesson_results,
+    paired_gain,
+    seed_delta_m,
+)
 from mtl_core.models.registry import architecture_names
 from mtl_core.runs import RunStore
 from mtl_core.weighting.registry import weighting_names
@@ -114,7 +122,7 @@ def test_results_table_reads_each_variants_newest_run(tmp_path):
     assert first["conflict_rate"] == pytest.approx(0.8)
     assert second["run_id"] == upgrad and second["runs"] == 1 and second["seeds"] == 1
     assert second["delta_m"] == -0.1
-    for column in ("delta_m_low", "delta_m_high", "mean_cosine", "conflict_rate"):
+    for column in ("delta_m_low", "delta_m_high", "mean_cosine", "conflict_rate", "gain"):
         assert math.isnan(second[column]), column  # no interval, no probes: shown as '—'
 
 
@@ -130,6 +138,70 @@ def test_results_table_of_the_other_lessons(tmp_path):
     assert lesson_results(lesson("digits-affinity"), store).empty
     _store_run(store, lesson_experiment("digits-affinity"), {"delta_m": 0.01})
     assert list(lesson_results(lesson("digits-affinity"), store)["variant"]) == ["lesson"]
+
+
+def _summary(mse: dict[str, list[float]], baseline: dict[str, float],
+             auc: list[float] | None = None, auc_baseline: float = 0.8) -> dict:
+    """A summary as training writes it: per-seed metrics, their means, deltas and Δm."""
+    tasks = {}
+    for name, seeds in mse.items():
+        mean = sum(seeds) / len(seeds)
+        tasks[name] = {"kind": "regression", "primary_metric": "mse", "metrics": {"mse": mean},
+                       "baseline_metrics": {"mse": baseline[name]},
+                       "delta": -(mean - baseline[name]) / baseline[name],
+                       "seeds": [{"mse": value} for value in seeds]}
+    if auc is not None:  # higher is better
+        mean = sum(auc) / len(auc)
+        tasks["flag"] = {"kind": "binary", "primary_metric": "roc_auc",
+                         "metrics": {"roc_auc": mean},
+                         "baseline_metrics": {"roc_auc": auc_baseline},
+                         "delta": (mean - auc_baseline) / auc_baseline,
+                         "seeds": [{"roc_auc": value} for value in auc]}
+    deltas = [task["delta"] for task in tasks.values()]
+    return {"tasks": tasks, "delta_m": sum(deltas) / len(deltas),
+            "noise": {"seeds": len(next(iter(mse.values())))}}
+
+
+def test_seed_delta_m_averages_to_the_summarys_delta_m_for_either_metric_direction():
+    summary = _summary({"y1": [0.02, 0.03, 0.04]}, {"y1": 0.01}, auc=[0.9, 0.7, 0.8])
+    per_seed = seed_delta_m(summary)
+    assert per_seed == pytest.approx([(-1.0 + 0.125) / 2, (-2.0 - 0.125) / 2, (-3.0 + 0) / 2])
+    assert sum(per_seed) / 3 == pytest.approx(summary["delta_m"])
+    del summary["tasks"]["y1"]["seeds"]
+    assert seed_delta_m(summary) is None
+
+
+def test_paired_gain_takes_out_what_the_runs_share():
+    baseline = {"y1": 0.01, "y2": 0.1}
+    # Seeds differ a lot from one another, but the gradient method beats equal weighting by
+    # the same amount on each: the paired gain is exact and its interval has no width.
+    equal = _summary({"y1": [0.02, 0.05, 0.08], "y2": [0.2, 0.4, 0.3]}, baseline)
+    method = _summary({"y1": [0.01, 0.04, 0.07], "y2": [0.2, 0.4, 0.3]}, baseline)
+    assert paired_gain(method, equal) == pytest.approx((0.5, 0.5, 0.5))
+    uneven = _summary({"y1": [0.01, 0.045, 0.07], "y2": [0.2, 0.4, 0.3]}, baseline)
+    gain, low, high = paired_gain(uneven, equal)
+    assert gain == pytest.approx(0.5 - 0.5 / 6) and low < gain < high
+    single = _summary({"y1": [0.01], "y2": [0.2]}, baseline)
+    assert paired_gain(single, _summary({"y1": [0.02], "y2": [0.2]}, baseline))[0] == 0.5
+    assert math.isnan(paired_gain(single, equal)[0])  # 1 seed against 3: nothing to pair
+
+
+def test_results_table_gain_pairs_runs_from_the_same_first_seed(tmp_path):
+    store = RunStore(tmp_path)
+    key, baseline = "gradient-conflict", {"y1": 0.01, "y2": 0.1}
+    _store_run(store, lesson_experiment(key, "equal"),
+               _summary({"y1": [0.02, 0.05, 0.08], "y2": [0.2, 0.4, 0.3]}, baseline))
+    _store_run(store, lesson_experiment(key, "upgrad"),
+               _summary({"y1": [0.01, 0.04, 0.07], "y2": [0.2, 0.4, 0.3]}, baseline))
+    other_seed = lesson_experiment(key, "pcgrad")
+    other_seed["train"]["seed"] = 3
+    _store_run(store, other_seed,
+               _summary({"y1": [0.01, 0.04, 0.07], "y2": [0.2, 0.4, 0.3]}, baseline))
+    table = lesson_results(lesson(key), store).set_index("variant")
+    assert math.isnan(table.loc["Equal weighting", "gain"])  # the reference itself
+    assert tuple(table.loc["UPGrad", ["gain", "gain_low", "gain_high"]]) == pytest.approx(
+        (0.5, 0.5, 0.5))
+    assert math.isnan(table.loc["PCGrad", "gain"])  # seeds 3..5 are not seeds 0..2
 
 
 @pytest.mark.slow
