@@ -61,6 +61,8 @@ def run(args) -> int:
         best = report["grouping"]["candidates"][0]
         groups = " | ".join(" + ".join(g) for g in best["groups"])
         print(f"suggested groups (score {format_number(best['score'])}): {groups}")
+        overrides = "".join(f" --set {item}" for item in args.set)
         print(f"  ({report['grouping']['method']}); check it with: python -m mtl_core verify "
-              f"{args.config} --groups \"{','.join('+'.join(g) for g in best['groups'])}\"")
+              f"{args.config}{overrides} --groups "
+              f"\"{','.join('+'.join(g) for g in best['groups'])}\"")
     return 0
