@@ -152,11 +152,10 @@ def _partitions(tasks: list[str], groups: list[frozenset[str]], table: np.ndarra
             blocks.pop()
 
     for blocks in extend(0, []):
-        rows = [index.get(frozenset(b)) for b in blocks]
-        if None in rows:
-            continue
-        combo = tuple(sorted(rows))
-        yield float(table[list(combo)].max(axis=0).mean()), combo
+        keys = [frozenset(b) for b in blocks]
+        if all(key in index for key in keys):
+            combo = tuple(sorted(index[key] for key in keys))
+            yield float(table[list(combo)].max(axis=0).mean()), combo
 
 
 def _covering_sets(table: np.ndarray, limit: int, top: int
@@ -209,7 +208,7 @@ def _search(table: np.ndarray, size: int, top: int) -> list[tuple[float, tuple[i
     bits = (covers * (1 << np.arange(tasks))).sum(axis=1)
     full = (1 << tasks) - 1
     if size == 1:
-        return [(float(table[r].mean()), (r,)) for r in np.flatnonzero(bits == full)]
+        return [(float(table[r].mean()), (int(r),)) for r in np.flatnonzero(bits == full)]
     finite = np.where(covers, table, -1e30)
     found: list[tuple[float, tuple[int, ...]]] = []
     upper = np.triu(np.ones((count, count), dtype=bool), k=1)

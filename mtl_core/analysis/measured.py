@@ -63,7 +63,8 @@ def _count(noise: dict[str, Any], key: str, task: dict[str, Any], default: int) 
 
 
 def _read(name: str, task: dict[str, Any]) -> MeasuredTask:
-    metric = task.get("primary_metric") or PRIMARY.get(task.get("kind"), ("",))[0]
+    kind = str(task.get("kind"))
+    metric = task.get("primary_metric") or (PRIMARY[kind][0] if kind in PRIMARY else "")
     noise = task.get("noise") or {}
     baseline = task.get("baseline_metrics") or {}
     seeds = _count(noise, "seeds", task, 1)

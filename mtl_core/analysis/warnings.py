@@ -164,7 +164,7 @@ def signal_warnings(report: AffinityReport, verdicts: Mapping[str, str] | None =
                 f"a lower weight for '{column}', training '{row}' apart from it, or soft "
                 "sharing or MMoE", verdicts))
     for task, share in report.weight_share.items():
-        if not weight_has_collapsed(share, report.probes):
+        if share is None or share[1] is None or not weight_has_collapsed(share, report.probes):
             continue
         found.append(_signal(
             "weight", [task], [task], True,

@@ -147,10 +147,12 @@ def transfer_bars(measured: dict[str, MeasuredTask]) -> go.Figure:
     """Per task: relative change of its primary metric, multi-task vs single-task, with its
     95% interval, coloured by verdict (not by the sign of the point estimate)."""
     tasks = [t for t in measured.values() if t.delta is not None]
-    upper = [100 * (t.delta_ci[1] - t.delta) if t.delta_ci else 0.0 for t in tasks]
-    lower = [100 * (t.delta - t.delta_ci[0]) if t.delta_ci else 0.0 for t in tasks]
+    deltas = [t.delta or 0.0 for t in tasks]
+    ranges = [t.delta_ci or (d, d) for t, d in zip(tasks, deltas, strict=True)]
+    upper = [100 * (high - d) for (_, high), d in zip(ranges, deltas, strict=True)]
+    lower = [100 * (d - low) for (low, _), d in zip(ranges, deltas, strict=True)]
     figure = go.Figure(go.Bar(
-        x=[t.task for t in tasks], y=[100 * t.delta for t in tasks],
+        x=[t.task for t in tasks], y=[100 * d for d in deltas],
         marker_color=[VERDICT_COLORS.get(t.verdict, "#BBBBBB") for t in tasks],
         error_y={"type": "data", "array": upper, "arrayminus": lower, "visible": True,
                  "color": "#444"},
