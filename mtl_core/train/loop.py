@@ -32,8 +32,7 @@ from mtl_core.train.schedules import (
     set_lr,
     warm_start,
 )
-from mtl_core.weighting import build_weighting
-from mtl_core.weighting.base import StepRequest, WeightingMethod
+from mtl_core.weighting import StepRequest, WeightingMethod, build_weighting
 
 EventHandler = Callable[[dict[str, Any]], None]
 EVAL_CHUNK = 4096
