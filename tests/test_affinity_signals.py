@@ -209,3 +209,31 @@ def test_a_signal_about_an_unlearnable_task_is_no_transfer_advice():
     summary["tasks"]["a"] = _task(0.0, "no detectable difference", ci=[-0.02, 0.02])
     assert ("signal", ("b", "a")) in {(w.level, tuple(w.tasks))
                                       for w in negative_transfer_warnings(summary, report)}
+
+
+records = st.tuples(st.integers(5, 30), st.floats(-0.05, 0.05), st.floats(0.0001, 0.05),
+                    st.integers(0, 2**16), st.sampled_from(VERDICTS), st.sampled_from(VERDICTS))
+
+
+@settings(max_examples=60, deadline=None)
+@given(records)
+def test_the_pair_table_and_the_warnings_judge_a_lookahead_alike(drawn):
+    """One rule: a negative Z(b→a) is a signal, contradicted or dropped in the pair table
+    exactly when the warnings say so."""
+    probes, cross, spread, seed, verdict_a, verdict_b = drawn
+    report = affinity_report(_record(_noisy_lookahead(cross, spread, probes, seed),
+                                     [AGREE] * probes))
+    summary = {"tasks": {"a": _task(0.05, verdict_a, ci=[0.01, 0.09]),
+                         "b": _task(0.0, verdict_b, ci=[0.01, 0.09])}}
+    verdicts = {t: m.verdict for t, m in measured_tasks(summary).items()}
+    (row,) = pair_table(report, verdicts)
+    status = row["lookahead_second_to_first_status"]  # Z(b→a)
+    found = [w for w in negative_transfer_warnings(summary, report) if w.kind == "lookahead"]
+    negative = report.mean["lookahead"]["a", "b"] < 0
+    if status == "signal" and negative:
+        assert [w.level for w in found] == ["signal"]
+    elif status == "contradicted" and negative:
+        assert [w.level for w in found] == ["contradicted"]
+    else:
+        assert found == []
+        assert status in ("within noise", "about an unlearnable task") or not negative

@@ -27,7 +27,8 @@ drift of a measure along training.
 
 Fewer than 5 probes never make a signal. A signal about a task that its measured verdict
 goes against (harm predicted for a task the run "helped", help for one it "hurt") is
-"contradicted": shown, but not as advice.
+"contradicted": shown, but not as advice. A signal about the loss of tasks that are all
+"unlearnable" says nothing about transfer: no warning (the task's note says why).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ CONFLICT_RATE = 0.6
 WEIGHT_COLLAPSE = 0.05  # share of the mean task weight
 SIGNAL, WITHIN_NOISE, CONTRADICTED, UNMEASURED = ("signal", "within noise", "contradicted",
                                                   "not measured")
+UNLEARNABLE = "about an unlearnable task"  # its loss moving says nothing about transfer
 RULES = {
     "standard_error": "max(probe-to-probe sd/√n, batch means over ≤ 10 consecutive blocks)",
     "lookahead": f"|Z| ≥ {SIGMAS:g} SE and |Z(i→j)| ≥ {MIN_RELATIVE_LOOKAHEAD:.0%} of Z(j→j)",
@@ -274,14 +276,22 @@ def _lookahead_status(report: AffinityReport, row: str, column: str,
     if not lookahead_is_signal(value, report.se["lookahead"][row, column],
                                report.mean["lookahead"][row, row], report.probes):
         return WITHIN_NOISE
-    return CONTRADICTED if contradicts(value < 0, [row], verdicts) else SIGNAL
+    return signal_status(value < 0, [row], verdicts)
+
+
+def signal_status(harm: bool, affected: list[str], verdicts: Mapping[str, str]) -> str:
+    """The status of a measure beyond noise, given the affected tasks' verdicts."""
+    if all(verdicts.get(task) == "unlearnable" for task in affected):
+        return UNLEARNABLE
+    return CONTRADICTED if contradicts(harm, affected, verdicts) else SIGNAL
 
 
 def pair_table(report: AffinityReport, verdicts: Mapping[str, str] | None = None
                ) -> list[dict[str, Any]]:
     """One row per unordered task pair (first, second in task order): mean ± SE of the
     gradient cosine, the conflict rate and the lookahead both ways, each with its status
-    ("signal", "within noise", "contradicted", "not measured")."""
+    ("signal", "within noise", "contradicted", "about an unlearnable task", "not
+    measured")."""
     verdicts = verdicts or {}
     mean, se = report.mean, report.se
     rows = []
@@ -291,8 +301,7 @@ def pair_table(report: AffinityReport, verdicts: Mapping[str, str] | None = None
             conflicting = conflict_is_signal(rate, se["conflict_rate"][first, second],
                                              report.probes)
             conflict_status = (UNMEASURED if rate is None else WITHIN_NOISE if not conflicting
-                               else CONTRADICTED if contradicts(True, [first, second], verdicts)
-                               else SIGNAL)
+                               else signal_status(True, [first, second], verdicts))
             rows.append({
                 "first": first, "second": second,
                 "cosine": mean["cosine"][first, second],

@@ -25,10 +25,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from mtl_core.analysis.affinity import (
+    CONTRADICTED,
+    UNLEARNABLE,
     AffinityReport,
     conflict_is_signal,
-    contradicts,
     lookahead_is_signal,
+    signal_status,
     weight_has_collapsed,
 )
 from mtl_core.analysis.measured import MeasuredTask, measured_tasks, verdict_map
@@ -118,9 +120,10 @@ def _signal(kind: str, tasks: list[str], affected: list[str], harm: bool, eviden
             advice: str, verdicts: Mapping[str, str]) -> TransferWarning | None:
     """The signal, contradicted where the verdicts say so; None when every affected task
     is unlearnable (its loss moving says nothing about transfer: its note says why)."""
-    if all(verdicts.get(task) == "unlearnable" for task in affected):
+    status = signal_status(harm, affected, verdicts)
+    if status == UNLEARNABLE:
         return None
-    if contradicts(harm, affected, verdicts):
+    if status == CONTRADICTED:
         names = " and ".join(f"'{t}'" for t in affected)
         return TransferWarning("contradicted", kind, tasks,
                                f"{evidence}; contradicted by the measured gain: {names} "

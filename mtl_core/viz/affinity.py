@@ -18,6 +18,7 @@ from plotly.subplots import make_subplots
 from mtl_core.analysis.affinity import (
     CONTRADICTED,
     SIGNAL,
+    UNLEARNABLE,
     UNMEASURED,
     WITHIN_NOISE,
     AffinityReport,
@@ -190,8 +191,8 @@ def pair_rows(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
         a, b = p["first"], p["second"]
         statuses = [p["conflict_status"], p["lookahead_first_to_second_status"],
                     p["lookahead_second_to_first_status"]]
-        reading = next((s for s in (SIGNAL, CONTRADICTED, WITHIN_NOISE) if s in statuses),
-                       UNMEASURED)
+        reading = next((s for s in (SIGNAL, CONTRADICTED, UNLEARNABLE, WITHIN_NOISE)
+                        if s in statuses), UNMEASURED)
         rows.append({
             "pair": f"{a} – {b}",
             "status": reading,
