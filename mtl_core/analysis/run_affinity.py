@@ -16,7 +16,7 @@ from mtl_core.runs import RunStore
 
 GROUPING_METHOD = ("TAG on the mean lookahead affinity, entries within noise counted as 0: "
                    "each task scores the mean Z onto it from its group partners (alone = 0); "
-                   "a partition of at most max_groups groups maximising the mean over tasks; "
+                   "{shape} of at most max_groups groups maximising the mean over tasks; "
                    "a task joins a group only if it scores at least what it scores alone, "
                    "an unlearnable task stays alone, and 'each alone' is always a candidate")
 
@@ -34,6 +34,7 @@ class RunAffinity:
     warnings: list[TransferWarning]
     pairs: list[dict[str, Any]]
     grouping_error: str | None = None  # why there is no suggestion (e.g. too many tasks)
+    overlap: bool = False  # TAG's overlapping groups instead of a partition
 
     @property
     def measured_check(self) -> str | None:
@@ -55,7 +56,10 @@ class RunAffinity:
             "status": self.status,
             "affinity": self.report.to_json(),
             "pairs": self.pairs,
-            "grouping": {"method": GROUPING_METHOD, "max_groups": self.max_groups,
+            "grouping": {"method": GROUPING_METHOD.format(
+                             shape="overlapping groups (each task takes its best)"
+                             if self.overlap else "a partition"),
+                         "overlap": self.overlap, "max_groups": self.max_groups,
                          "candidates": [g.to_json() for g in self.groupings],
                          "measured_check": self.measured_check,
                          "error": self.grouping_error},
@@ -101,4 +105,5 @@ def analyse_run(store: RunStore, run_id: str, max_groups: int | None = None,
         warnings=negative_transfer_warnings(summary, report),
         pairs=pair_table(report, verdicts),
         grouping_error=grouping_error,
+        overlap=overlap,
     )
