@@ -56,6 +56,9 @@ def test_weighted_metric_is_the_metric_of_the_repeated_rows(kind, metric, data):
         repeated = np.repeat(np.arange(len(truth)), row)
         expected = metric_values(kind, metric, truth[repeated], outputs[repeated])
         assert same(float(value), expected), (value, expected)
+    for dtype in (np.uint8, np.int32, np.float32):  # counts in any numeric dtype
+        typed = metric_values(kind, metric, truth, outputs, counts.astype(dtype))
+        assert all(same(float(v), float(w)) for v, w in zip(typed, values, strict=True))
 
 
 @pytest.mark.parametrize(("kind", "metric"), KIND_METRICS)

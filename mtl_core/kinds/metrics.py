@@ -23,6 +23,8 @@ def metric_values(
 
     outputs: binary logits (n,); multiclass logits (n, C); multilabel logits (n, L);
     regression values in target units (n,). truth: 0/1, class indices, a 0/1 matrix, or
-    values. weights: None (a float) or non-negative row counts (B, n) (B floats). ROC-AUC and
-    PR-AUC are NaN where a resample lacks a positive (ROC-AUC: or a negative) row."""
+    values. weights: None (a float) or non-negative row counts (B, n) (B floats), in any
+    numeric dtype (integer counts are summed exactly; small ones, e.g. uint8, move least
+    memory and are fastest). ROC-AUC and PR-AUC are NaN where a resample lacks a positive
+    (ROC-AUC: or a negative) row; mean metrics are NaN for a resample without rows."""
     return get_kind(kind).metric_values(metric, truth, outputs, weights)

@@ -79,7 +79,7 @@ class _Ranked:
         self.positive_weights = np.take(weights, positive_rows, axis=1)
         # Column k: the weight of the k lowest-scoring negatives.
         self.negatives_below = _cumulative(np.take(weights, negative_rows, axis=1))
-        self.positives = self.positive_weights.sum(axis=1).astype(np.float64)
+        self.positives = self.positive_weights.sum(axis=1, dtype=np.float64)
         self.negatives = self.negatives_below[:, -1].astype(np.float64)
 
     def negatives_under(self, scores: np.ndarray, side: str = "left") -> np.ndarray:
@@ -90,15 +90,24 @@ class _Ranked:
 
 
 def _cumulative(weights: np.ndarray) -> np.ndarray:
-    """Row-wise cumulative sums of (B, k) weights after a column of zeros: (B, k+1)."""
-    total = np.zeros((len(weights), weights.shape[1] + 1), dtype=weights.dtype)
-    np.cumsum(weights, axis=1, out=total[:, 1:])
+    """Row-wise cumulative sums of (B, k) weights after a column of zeros: (B, k+1); small
+    integer counts add up in int32 where no sum can overflow it (less memory to move)."""
+    dtype = np.result_type(weights.dtype, np.int32) if weights.dtype.kind in "iub" else (
+        np.result_type(weights.dtype, np.float64))
+    if weights.dtype.kind in "iub" and weights.dtype.itemsize < 4 and (
+            weights.shape[1] * np.iinfo(weights.dtype).max >= np.iinfo(np.int32).max):
+        dtype = np.dtype(np.int64)
+    total = np.zeros((len(weights), weights.shape[1] + 1), dtype=dtype)
+    np.cumsum(weights, axis=1, dtype=dtype, out=total[:, 1:])
     return total
 
 
 def _paired(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Per resample, the sum over rows of weight times value (both (B, k))."""
-    return np.einsum("bi,bi->b", weights, values).astype(np.float64)
+    """Per resample, the sum over rows of weight times value (both (B, k)), accumulated in
+    int64 for counts (exact) or float64."""
+    exact = weights.dtype.kind in "iub" and values.dtype.kind in "iub"
+    total = np.einsum("bi,bi->b", weights, values, dtype=np.int64 if exact else np.float64)
+    return total.astype(np.float64)
 
 
 def roc_auc(truth: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
