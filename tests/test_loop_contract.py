@@ -109,30 +109,17 @@ def test_backward_is_a_step_that_records_nothing():
         assert torch.equal(a.grad, b.grad)
 
 
-@pytest.fixture(scope="module")
-def penguins() -> PreparedData:
-    return prepare_data(config_from_dict(penguins_dict()).data)
-
-
-def penguins_dict(**overrides) -> dict:
-    config = {
-        "data": {"source": "sample_data/penguins",
-                 "tasks": [{"name": "species", "column": "species"},
-                           {"name": "sex", "column": "sex"},
-                           {"name": "body_mass", "column": "body_mass_g"}]},
-        "model": {"architecture": "hard", "shared": [32], "head": [16]},
-        "train": {"epochs": 3, "batch_size": 32, "lr": 0.003, "device": "cpu",
-                  "baselines": False},
-    }
-    config.update(overrides)
-    return config
+@pytest.fixture
+def penguins(penguins_config) -> PreparedData:
+    return prepare_data(config_from_dict(penguins_config).data)
 
 
 @pytest.mark.parametrize("method", ["equal", "uw", "gradnorm", "famo", "upgrad", "nash_mtl"])
-def test_the_probe_measures_the_same_from_the_jacobian_a_step_hands_it(penguins, method):
+def test_the_probe_measures_the_same_from_the_jacobian_a_step_hands_it(penguins,
+                                                                       penguins_config, method):
     """What the probe records from the Jacobian a weighting step handed back equals what it
     records from its own forward and Jacobian of the same batch."""
-    config = config_from_dict(penguins_dict())
+    config = config_from_dict(penguins_config)
     torch.manual_seed(3)
     model = build_model(config.model, penguins.tasks, "tabular", penguins.input_shape)
     optimizer = make_optimizer(config, list(model.parameters()))
@@ -154,7 +141,7 @@ def test_the_probe_measures_the_same_from_the_jacobian_a_step_hands_it(penguins,
 
 
 @pytest.mark.parametrize("method", ["equal", "gradnorm", "upgrad"])
-def test_no_steps_graph_lives_on_to_its_update(penguins, monkeypatch, method):
+def test_no_steps_graph_lives_on_to_its_update(penguins, penguins_config, monkeypatch, method):
     """Every step's losses (and so its graph, kept for the probe or by a gradient method's
     Jacobian) are gone when the optimizer steps, probed step or not; the same weak reference
     sees them alive during their backward."""
@@ -175,7 +162,8 @@ def test_no_steps_graph_lives_on_to_its_update(penguins, monkeypatch, method):
     handle = register_optimizer_step_pre_hook(
         lambda *_: alive_at_update.append(step_losses[-1]() is not None))
     try:
-        config = penguins_dict(weighting={"method": method}, analysis={"affinity_every": 2})
+        config = {**penguins_config, "weighting": {"method": method},
+                  "analysis": {"affinity_every": 2}}
         config["train"]["epochs"] = 1
         result = train_model(config_from_dict(config), penguins)
     finally:
@@ -197,14 +185,14 @@ def relabelled(data: PreparedData, values: dict[str, float]) -> PreparedData:
     return dataclasses.replace(data, splits=splits)
 
 
-def test_a_partly_labelled_task_never_trains_on_its_unlabelled_rows(penguins):
+def test_a_partly_labelled_task_never_trains_on_its_unlabelled_rows(penguins, penguins_config):
     """`sex` lacks labels on some training rows, so it must not take the loop's unmasked
     path for fully labelled tasks: whatever its (and body_mass's) unlabelled rows hold as
     targets, training gives bit-identical losses, weights and model."""
     masks = penguins.splits["train"].masks
     assert int((~masks["sex"]).sum()) >= 7 and int((~masks["body_mass"]).sum()) >= 1
     assert bool(masks["species"].all())  # (species takes the fast path, and may)
-    config = config_from_dict(penguins_dict())
+    config = config_from_dict(penguins_config)
     runs = [train_model(config, relabelled(penguins, values))
             for values in ({"sex": 0, "body_mass": 0.0}, {"sex": 1, "body_mass": 40.0})]
     first, second = runs
@@ -215,11 +203,13 @@ def test_a_partly_labelled_task_never_trains_on_its_unlabelled_rows(penguins):
 
 
 @pytest.mark.parametrize("method", ["equal", "upgrad"])
-def test_the_probe_measures_the_raw_losses_when_task_factors_scale_them(penguins, method):
+def test_the_probe_measures_the_raw_losses_when_task_factors_scale_them(penguins,
+                                                                        penguins_config, method):
     """A task weight scales the loss the method trains on, not what the probe measures: the
     first probe (step 0: same model, same batch, no optimizer state yet) records the same
     losses, Gramian and lookahead with `sex` weighted 3 as with weight 1."""
-    config = penguins_dict(weighting={"method": method}, analysis={"affinity_every": 4})
+    config = {**penguins_config, "weighting": {"method": method},
+              "analysis": {"affinity_every": 4}}
     config["train"]["epochs"] = 1
 
     def first_probe(weight: float) -> dict:
