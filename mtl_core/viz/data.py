@@ -14,9 +14,9 @@ from mtl_core.viz.colors import DIVERGING
 
 def label_distribution(stats: dict[str, Any], color: str) -> go.Figure:
     """Class counts of a classification task, or a histogram of a regression target."""
-    distribution = stats["distribution"]
+    distribution, kind = stats["distribution"], get_kind(stats["kind"])
     figure = go.Figure()
-    if not get_kind(stats["kind"]).is_classification and "histogram" in distribution:
+    if not kind.is_classification and "histogram" in distribution:
         edges = distribution["histogram"]["edges"]
         centres = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:], strict=True)]
         figure.add_bar(x=centres, y=distribution["histogram"]["counts"], marker_color=color,
@@ -26,7 +26,7 @@ def label_distribution(stats: dict[str, Any], color: str) -> go.Figure:
         figure.add_bar(x=[str(k) for k in distribution], y=list(distribution.values()),
                        marker_color=color)
         figure.update_layout(xaxis_title="class", xaxis_type="category")
-    figure.update_layout(title=f"{stats['task']} ({stats['kind']}, {stats['labelled']:,} "
+    figure.update_layout(title=f"{stats['task']} ({kind.label}, {stats['labelled']:,} "
                          f"labelled)", yaxis_title="rows", height=280,
                          margin={"t": 40, "b": 40, "l": 50, "r": 10}, showlegend=False)
     return figure
