@@ -200,9 +200,9 @@ class _Training:
     def announce(self) -> None:
         """Emit 'start'; the clock and the checkpoint (so far the start) begin here."""
         train = self.config.train
-        self.emit({"type": "start", "epochs": train.epochs, "tasks": self.data.task_names,
+        self.emit({"type": "start", "epochs": train.epochs,
                    "batches_per_epoch": max(1, -(-len(self.train) // train.batch_size)),
-                   "device": str(self.device)})
+                   "tasks": self.data.task_names, "device": str(self.device)})
         self.best_state = _snapshot(self.model)
         self.started = time.perf_counter()
         self.model.train()  # (evaluation and the probe put it back in train mode on leaving)
