@@ -52,7 +52,9 @@ def run(args) -> int:
         return 0
     print(f"sweep ({report['mode']}, {report['engine']}): {report['done']}/{report['total']} "
           f"runs{' (stopped)' if report['stopped'] else ''}. Δ: positive = better than alone.")
-    print_table(transfer_rows(report), ["task", "partners", "delta", "delta_ci", "verdict"])
+    rows = [{**row, "delta": f"{row['delta']:+.1%}" if row["delta"] is not None else "none"}
+            for row in transfer_rows(report)]
+    print_table(rows, ["task", "partners", "delta", "delta_ci", "verdict"])
     for task, helpers in report["helped_by"].items():
         hurting = report["hurt_by"][task]
         print(f"{task}: helped by {', '.join(helpers) or 'no partner'}; hurt by "

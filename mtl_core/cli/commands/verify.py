@@ -47,7 +47,8 @@ def run(args) -> int:
         return 0
     print(f"{result['seeds']} seeds, {result['test_rows']} {result['split']} rows; "
           "Δm positive = better than what it is against")
-    print_table(verify_rows(result), ["arrangement", "groups", "against", "delta_m",
-                                      "interval"])
+    rows = [{**row, "delta_m": f"{row['delta_m']:+.1%}" if row["delta_m"] is not None
+             else "none"} for row in verify_rows(result)]
+    print_table(rows, ["arrangement", "groups", "against", "delta_m", "interval"])
     print(result["conclusion"])
     return 0
