@@ -15,6 +15,7 @@ from mtl_core.data.editing import (
     apply_roles_table,
     remove_task,
     roles_table,
+    set_task_metric,
 )
 from mtl_core.data.inspect import inspect_source, inspect_tasks
 from mtl_core.data.sources import (
@@ -26,6 +27,7 @@ from mtl_core.data.sources import (
     split_names,
 )
 from mtl_core.errors import UserError
+from mtl_core.kinds import get_kind
 from mtl_core.samples import list_samples
 from mtl_core.viz.colors import task_colors
 from mtl_core.viz.data import association_heatmap, label_distribution
@@ -226,6 +228,16 @@ for i, stats in enumerate(tasks["task_statistics"]):
         st.plotly_chart(label_distribution(stats, colors[stats["task"]]),
                         key=f"dist::{stats['task']}")
         st.caption(f"{stats['missing_share']:.1%} of its rows have no label")
+        metrics = get_kind(stats["kind"]).metrics
+        metric = st.selectbox(
+            "Judged by", metrics, index=metrics.index(stats["metric"]),
+            key=f"metric::{stats['task']}",
+            help="The metric that decides whether multi-task learning helped this task "
+                 "(Δm, verdicts, sweeps); its kind's default unless you choose another.")
+        if metric != stats["metric"]:
+            exp["data"].update(set_task_metric(exp["data"], stats["task"], stats["kind"],
+                                               metric))
+            st.rerun()
 if len(tasks["task_statistics"]) > 1:
     st.markdown("**Label association between tasks** (training split): correlation for "
                 "binary/regression pairs (signed), Cramér's V between classes and the "

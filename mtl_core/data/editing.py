@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from mtl_core.errors import UserError
-from mtl_core.kinds import kind_names
+from mtl_core.kinds import get_kind, kind_names, resolve_metric
 
 ROLES = ("input", "target", "ignore")
 TYPES = ("numeric", "categorical", "text", "image", "list", "id-like", "constant")
@@ -63,9 +63,11 @@ def apply_roles_table(
     tasks = []
     for column in order:
         task = dict(old_tasks.get(column, {"name": column, "column": column}))
-        task.pop("kind", None)
+        kind = task.pop("kind", None)
         if targets[column]["task kind"] not in ("auto", None, ""):
             task["kind"] = targets[column]["task kind"]
+        if task.get("kind") != kind:  # another kind: its own default metric
+            task.pop("metric", None)
         tasks.append(task)
     tasks += [t for t in data.get("tasks", []) if t.get("source")]
     chosen = [r["column"] for r in rows if r["role"] == "input"]
@@ -102,6 +104,20 @@ def add_source_task(
     if inputs:
         task["inputs"] = list(inputs)
     return {**data, "tasks": [*data.get("tasks", []), task]}
+
+
+def set_task_metric(data: dict[str, Any], name: str, kind: str, metric: str) -> dict[str, Any]:
+    """The data config with task `name` (of `kind`) judged by `metric`, one of its kind's
+    metrics; its kind's default is left implicit (no `metric` key)."""
+    chosen = resolve_metric(kind, metric, name)
+    tasks = []
+    for task in data.get("tasks", []):
+        if task["name"] == name:
+            task = {key: value for key, value in task.items() if key != "metric"}
+            if chosen != get_kind(kind).default_metric:
+                task["metric"] = chosen
+        tasks.append(task)
+    return {**data, "tasks": tasks}
 
 
 def remove_task(data: dict[str, Any], name: str) -> dict[str, Any]:

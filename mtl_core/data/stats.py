@@ -52,7 +52,8 @@ def _warnings(task: TaskSpec, distribution: dict[str, Any], labelled: int,
 
 
 def task_statistics(data: PreparedData, split: str = "train") -> list[dict[str, Any]]:
-    """Per task: kind, rows, labelled rows, missing-label share, distribution, warnings."""
+    """Per task: kind, primary metric, rows, labelled rows, missing-label share,
+    distribution, warnings."""
     result = []
     for task in data.tasks:
         values, mask = _labels(data, task, split)
@@ -65,6 +66,7 @@ def task_statistics(data: PreparedData, split: str = "train") -> list[dict[str, 
             "task": task.name,
             "column": task.column,
             "kind": task.kind,
+            "metric": task.metric,
             "rows": rows,
             "labelled": labelled,
             "missing_share": round(missing, 4),
