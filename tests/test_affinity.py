@@ -326,7 +326,7 @@ def test_the_probe_measures_the_same_from_the_weightings_jacobian(related_data, 
     """In training the probe takes the Jacobian the weighting method computed or read off its
     backward; the record equals the one from the probe's own forward and Jacobian."""
     from mtl_core.config import WeightingConfig
-    from mtl_core.weighting import build_weighting
+    from mtl_core.weighting import StepRequest, build_weighting
 
     config = config_from_dict(related_config("unused.csv"))
     torch.manual_seed(3)
@@ -339,11 +339,10 @@ def test_the_probe_measures_the_same_from_the_weightings_jacobian(related_data, 
     own = LookaheadProbe(model, optimizer, related_data.tasks, 1).measure(x, targets, masks,
                                                                          0, 1)
     scheme = build_weighting(WeightingConfig(method=method), related_data.task_names)
-    scheme.keep_jacobian = True
     losses = task_losses(related_data.tasks, model(x), targets, masks)
-    scheme.backward(losses, model, 0)
+    result = scheme.step(StepRequest(losses, model, 0, record_jacobian=True))
     handed = LookaheadProbe(model, optimizer, related_data.tasks, 1).measure(
-        x, targets, masks, 0, 1, losses, scheme.jacobian)
+        x, targets, masks, 0, 1, losses, result.jacobian)
     torch.testing.assert_close(torch.tensor(handed.lookahead), torch.tensor(own.lookahead),
                                rtol=1e-4, atol=1e-6)
     torch.testing.assert_close(torch.tensor(handed.gramian), torch.tensor(own.gramian),
@@ -408,4 +407,4 @@ def test_the_graph_kept_for_a_probe_is_released_before_the_update(related_csv, r
         handle.remove()
     probed, plain = alive_at_update[0::2], alive_at_update[1::2]
     assert probed and not any(probed)
-    assert plain and all(plain)  # (other steps' losses are simply rebound by the next step)
+    assert plain and not any(plain)  # (every step's graph dies before its update)

@@ -355,36 +355,38 @@ def test_adaptive_loss_methods_update_their_weights_only_every_k_steps(method):
 @pytest.mark.parametrize("method", ["equal", "uw", "stch", "gradnorm", "upgrad"])
 def test_a_jacobian_read_off_the_backward_is_exact_and_leaves_the_gradients_alone(
         method, architecture):
-    """With `keep_jacobian` (the affinity probe asks), a method leaves this step's per-task
-    gradients in `.jacobian` and writes bit-identical `.grad` to a step without it."""
+    """A step that asks for the Jacobian (the affinity probe) gets this step's per-task
+    gradients back and writes bit-identical `.grad` to a step without it."""
+    from mtl_core.weighting import StepRequest
+
     plain, keeping = tiny_hard_model(architecture), tiny_hard_model(architecture)
     grads = []
     for model, keep in ((plain, False), (keeping, True)):
         scheme = weighting(method)
-        scheme.keep_jacobian = keep
         losses = losses_of(model)
-        scheme.backward(losses, model, 0)
+        result = scheme.step(StepRequest(losses, model, 0, record_jacobian=keep))
         grads.append([p.grad for p in model.parameters()])
         if keep:
             expected = per_task_gradients(model, losses)
-            torch.testing.assert_close(scheme.jacobian.matrix(), expected, rtol=1e-4,
+            torch.testing.assert_close(result.jacobian.matrix(), expected, rtol=1e-4,
                                        atol=1e-6)
         else:
-            assert scheme.jacobian is None
+            assert result.jacobian is None
     for a, b in zip(*grads, strict=True):
         assert (a is None and b is None) or torch.equal(a, b)
 
 
 def test_an_amortised_step_also_hands_over_its_jacobian():
+    from mtl_core.weighting import StepRequest
+
     model = tiny_hard_model()
     scheme = weighting("upgrad", update_every=3)
     losses = losses_of(model)
     scheme.backward(losses, model, 0)
     model.zero_grad()
-    scheme.keep_jacobian = True
     losses = losses_of(model, seed=1)
-    scheme.backward(losses, model, 1)  # reuses the step-0 weights
-    torch.testing.assert_close(scheme.jacobian.matrix(), per_task_gradients(model, losses),
+    result = scheme.step(StepRequest(losses, model, 1, record_jacobian=True))  # step-0 weights
+    torch.testing.assert_close(result.jacobian.matrix(), per_task_gradients(model, losses),
                                rtol=1e-4, atol=1e-6)
 
 
