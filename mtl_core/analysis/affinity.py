@@ -22,8 +22,8 @@ drift of a measure along training.
 - gradient conflict: the conflict rate exceeds 50% (what unrelated directions give) by more
   than 2 SE, with the SE at least the binomial √(0.25/n) of n independent probes, and the
   rate is at least 60%;
-- a collapsed weight: the task's share of the mean weight over the last probed epoch, plus
-  2 SE, stays below 5%.
+- a collapsed weight: the task's share of the mean weight over the last quarter of the
+  probes, plus 2 SE, stays below 5%.
 
 Fewer than 5 probes never make a signal. A signal about a task that its measured verdict
 goes against (harm predicted for a task the run "helped", help for one it "hurt") is
@@ -65,7 +65,8 @@ RULES = {
     "lookahead": f"|Z| ≥ {SIGMAS:g} SE and |Z(i→j)| ≥ {MIN_RELATIVE_LOOKAHEAD:.0%} of Z(j→j)",
     "conflict_rate": f"rate − 50% > {SIGMAS:g} max(SE, √(0.25/n)) and rate ≥ "
                      f"{CONFLICT_RATE:.0%}",
-    "weight": f"last-epoch weight share + {SIGMAS:g} SE < {WEIGHT_COLLAPSE:.0%} of the mean",
+    "weight": f"weight share over the last quarter of the probes + {SIGMAS:g} SE < "
+              f"{WEIGHT_COLLAPSE:.0%} of the mean weight",
     "min_probes": str(MIN_PROBES),
     "contradicted": "a signal of harm to a task the run measurably helped (or of help to "
                     "one it measurably hurt)",
@@ -157,7 +158,7 @@ class AffinityReport:
     per_epoch: dict[int, dict[str, LabelledMatrix]]
     weights: dict[str, list[float | None]]  # per task, mean weight per probed epoch
     se: dict[str, LabelledMatrix]  # standard error of each mean over training
-    # per task: (mean, SE) of its share of the mean task weight over the last probed epoch
+    # per task: (mean, SE) of its share of the mean task weight, last quarter of the probes
     weight_share: dict[str, tuple[float, float | None] | None]
 
     @property
@@ -184,8 +185,10 @@ class AffinityReport:
 
 def _weight_share(tasks: list[str], probes: list[dict[str, Any]]
                   ) -> dict[str, tuple[float, float | None] | None]:
-    last = max(p["epoch"] for p in probes)
-    rows = [p["weights"] for p in probes if p["epoch"] == last and p.get("weights")]
+    """Per task, mean and SE of its share of the mean weight over the last quarter of the
+    probes (at least 2: a weight collapses late, and one probe has no spread)."""
+    rows = [p["weights"] for p in probes if p.get("weights")]
+    rows = rows[-max(2, len(rows) // 4):]
     shares = torch.tensor([[w / (sum(r) / len(r)) for w in r] for r in rows
                            if sum(r) > 0], dtype=torch.float64)
     if not len(shares):

@@ -172,7 +172,7 @@ def signal_warnings(report: AffinityReport, verdicts: Mapping[str, str] | None =
         found.append(_signal(
             "weight", [task], [task], True,
             f"the weighting method gave '{task}' {share[0]:.1%} ± {share[1]:.1%} of the mean "
-            "task weight over the last probed epoch: the task is barely trained",
+            "task weight over the last quarter of the probes: the task is barely trained",
             "another weighting method, or static weights; check the scale of its loss",
             verdicts))
     return [warning for warning in found if warning is not None]
