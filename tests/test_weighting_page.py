@@ -87,7 +87,7 @@ def test_a_stored_run_gets_weight_and_cosine_charts(penguins_config, private_run
     result = train_model(config, prepare_data(config.data))
     store = RunStore(private_run_store)
     run_id = store.create_run(penguins_config)
-    store.write_json(run_id, "extras.json", result.extras)
+    store.write_extras(run_id, result.extras)
     store.finish_run(run_id, {"status": "completed"}, None)
     at = model_page()
     assert not at.exception, [e.message for e in at.exception]

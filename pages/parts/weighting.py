@@ -153,7 +153,7 @@ def _static_weights(params: dict[str, Any], tasks: list[str]) -> None:
 
 def _run_charts() -> None:
     st.markdown("##### What the weighting did in a stored run")
-    runs = [r for r in run_store().list_runs() if r["status"] != "running"]
+    runs = run_store().usable_runs()
     if not runs:
         st.info("No stored runs yet: train one on the Train page, then come back here.")
         st.page_link("pages/train.py", label="Go to Train", icon=":material/arrow_forward:")
@@ -161,7 +161,7 @@ def _run_charts() -> None:
     labels = {r["id"]: run_label(r) for r in runs}
     run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="weighting_run")
     try:
-        extras = run_store().read_json(run_id, "extras.json") or {}
+        extras = run_store().read_extras(run_id)
     except UserError as error:
         st.error(str(error), icon=":material/error:")
         return
