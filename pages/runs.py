@@ -5,9 +5,9 @@ it."""
 import pandas as pd
 import streamlit as st
 
+from mtl_core.analysis.verdicts import format_delta
 from mtl_core.errors import UserError
 from mtl_core.runs.store import CONFIG_FILE, EPOCHS_FILE, SUMMARY_FILE, WEIGHTS_FILE, zip_files
-from mtl_core.viz.evidence import format_delta
 from mtl_core.viz.training import compare_curves, compare_table, compare_verdicts
 from pages.common import requires, run_store, set_experiment, show_user_error
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mtl_core.analysis.verdicts import MIN_SEEDS, verdict_of
+from mtl_core.analysis.verdicts import MIN_SEEDS, format_delta, verdict_of
 from mtl_core.train.metrics import PRIMARY
-from mtl_core.viz.evidence import format_delta
 
 OLD_SUMMARY = ("stored before intervals and verdicts existed: train the run again to get "
                "an interval")

@@ -68,3 +68,11 @@ def verdict_of(task_summary: dict[str, Any]) -> Verdict:
     verdicts existed."""
     verdict = task_summary.get("verdict")
     return verdict if verdict in VERDICTS else "inconclusive"
+
+
+def format_delta(delta: float | None, ci: list[float] | tuple[float, float] | None) -> str:
+    """'+2.4% [−1.1%, +5.9%]'; '—' without a delta; the interval left out without one."""
+    if delta is None:
+        return "—"
+    text = f"{delta:+.1%}"
+    return f"{text} [{ci[0]:+.1%}, {ci[1]:+.1%}]" if ci else f"{text} (no interval)"

@@ -24,8 +24,8 @@ from mtl_core.analysis.affinity import (
     AffinityReport,
 )
 from mtl_core.analysis.measured import MeasuredTask
+from mtl_core.analysis.verdicts import format_delta
 from mtl_core.viz.colors import DIVERGING, task_colors
-from mtl_core.viz.evidence import format_delta
 
 ROW_AXIS = "row: task affected"
 COLUMN_AXIS = "column: task acting"

@@ -7,15 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from mtl_core.analysis.verdicts import verdict_of
-
-
-def format_delta(delta: float | None, ci: list[float] | tuple[float, float] | None) -> str:
-    """'+2.4% [−1.1%, +5.9%]'; '—' without a delta; the interval left out without one."""
-    if delta is None:
-        return "—"
-    text = f"{delta:+.1%}"
-    return f"{text} [{ci[0]:+.1%}, {ci[1]:+.1%}]" if ci else f"{text} (no interval)"
+from mtl_core.analysis.verdicts import format_delta, verdict_of
 
 
 def _value(value: float | None) -> str:

@@ -7,9 +7,8 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from mtl_core.analysis.verdicts import verdict_of
+from mtl_core.analysis.verdicts import format_delta, verdict_of
 from mtl_core.viz.colors import task_colors
-from mtl_core.viz.evidence import format_delta
 
 
 def epoch_axis(last_epoch: int) -> dict[str, Any]:

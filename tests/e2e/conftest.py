@@ -51,7 +51,10 @@ def app_url(runs_dir):
     """A fresh app server with its own run store."""
     runs = runs_dir
     port = _free_port()
-    env = {**os.environ, "MTL_RUNS_DIR": str(runs), "HF_HUB_OFFLINE": "1"}
+    # One intra-op thread: on a 2-core machine torch's default threads made MMoE + UPGrad
+    # train 20-100x slower in the server (the [realdata] issue's thread finding).
+    env = {**os.environ, "MTL_RUNS_DIR": str(runs), "HF_HUB_OFFLINE": "1",
+           "OMP_NUM_THREADS": "1"}
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port),

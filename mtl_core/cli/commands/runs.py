@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from mtl_core.analysis.verdicts import format_delta
 from mtl_core.cli.output import print_json, print_table
 from mtl_core.runs import RunStore
-from mtl_core.viz.evidence import format_delta
 
 
 def add_parser(commands) -> None:
