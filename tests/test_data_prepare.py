@@ -159,6 +159,7 @@ _cells = st.one_of(st.none(), st.integers(-3, 3), st.floats(-1e3, 1e3, allow_nan
                    st.text(string.ascii_letters + " ", max_size=12))
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
 @given(st.integers(1, 4), st.integers(0, 40), st.data())

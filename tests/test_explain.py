@@ -103,6 +103,7 @@ def test_a_unit_no_head_reads_gets_zero_attribution():
     assert alive.sum(axis=1).min() > 0
 
 
+@pytest.mark.slow
 def test_neuron_conductance_adds_up_to_the_units_layer_conductance():
     torch.manual_seed(1)
     x = torch.randn(12, 5)

@@ -4,6 +4,7 @@ regression metrics are in the target's own units, and binary tasks get their ran
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -29,6 +30,7 @@ def test_macro_f1_equals_scikit_learn_for_class_labels(pairs):
     assert abs(macro_f1(truth, predicted) - expected) < 1e-12
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(data=st.data(), rows=st.integers(1, 20), columns=st.integers(2, 5))
 def test_macro_f1_equals_scikit_learn_for_label_sets(data, rows, columns):

@@ -34,6 +34,7 @@ def test_the_page_renders_every_architecture_with_diagram_and_counts(architectur
                                    "total"]
 
 
+@pytest.mark.slow
 def test_applying_a_preset_sets_widths_and_params():
     at = model_page("mmoe")
     label = next(iter(presets("mmoe")))

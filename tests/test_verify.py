@@ -94,6 +94,7 @@ def test_verify_compares_the_grouping_with_together_and_separate(penguins_config
         "all separate", "all separate", "all separate", "all together"]
 
 
+@pytest.mark.slow  # a CLI subprocess
 def test_verify_cli_refuses_a_bad_grouping_in_one_line(tmp_path, penguins_config):
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(_config(penguins_config)))
