@@ -5,8 +5,8 @@ import streamlit as st
 from mtl_core.experiment.jobs import TrainingJob
 from mtl_core.train.device import available_accelerators, resolve_device
 from mtl_core.viz.training import loss_curves, metrics_table
-from pages.parts.verdicts import show_verdicts
 from pages.common import experiment, run_store, teacher_mode, validated_experiment
+from pages.parts.verdicts import show_verdicts
 
 st.title("Train")
 exp = experiment()

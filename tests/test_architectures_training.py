@@ -11,10 +11,10 @@ import torch
 
 from mtl_core.config import config_from_dict
 from mtl_core.data.prepare import prepare_data
+from mtl_core.experiment import baseline_config, run_experiment
 from mtl_core.models.registry import architecture_names
 from mtl_core.runs import RunStore
 from mtl_core.runs.load import load_trained
-from mtl_core.experiment import baseline_config, run_experiment
 from mtl_core.train.loop import predict, train_model
 
 ALL = architecture_names()  # every registered architecture: a new one is tested unedited
