@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test test-fast venv dev-venv browser lint bench
+.PHONY: run test test-fast venv dev-venv browser lint typecheck bench
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -44,6 +44,10 @@ test-fast: dev-venv
 
 lint: dev-venv
 	$(BIN)/ruff check .
+
+# mypy over mtl_core, configured in pyproject.toml ([tool.mypy]).
+typecheck: dev-venv
+	$(BIN)/mypy
 
 bench: venv
 	$(BIN)/python -m mtl_core bench

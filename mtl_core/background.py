@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from typing import Self
 
 from mtl_core.errors import UserError
 
@@ -27,7 +28,7 @@ class BackgroundJob(ABC):
     def _work(self) -> None:
         """Do the job; raise UserError for a problem the user can fix."""
 
-    def start(self):
+    def start(self) -> Self:
         self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
         self._thread.start()
         return self

@@ -45,7 +45,7 @@ def images_to_array(values: pd.Series, column: str, size: int, channels: int) ->
     for row, value in enumerate(values):
         if value is None or (isinstance(value, float) and np.isnan(value)):
             continue
-        image = _open(value, column).convert(mode).resize((size, size), Image.BILINEAR)
+        image = _open(value, column).convert(mode).resize((size, size), Image.Resampling.BILINEAR)
         pixels = np.asarray(image, dtype=np.float32) / 255.0
         out[row] = pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
     return out

@@ -33,6 +33,10 @@ _ALLOWED_INPUTS = {
     "text": ("text", "categorical", "id-like", "constant"),
     "image": ("image",),
 }
+# Each frame's encoded inputs, {part label: {frame name: x array}}.
+FrameInputs = dict[str, dict[str, np.ndarray]]
+# Each frame's encoded targets, {frame name: {task: (targets, labelled mask)}}.
+FrameTargets = dict[str, dict[str, tuple[torch.Tensor, np.ndarray]]]
 
 
 @dataclass
@@ -148,7 +152,8 @@ def _groups(config: DataConfig) -> list[tuple[DatasetRef, list[TaskConfig]]]:
     return [(dataset, tasks) for dataset, tasks in groups.items() if tasks]
 
 
-def _capped(dataset: datasets.DatasetDict, max_rows: int | None, seed: int):
+def _capped(dataset: datasets.DatasetDict, max_rows: int | None,
+            seed: int) -> datasets.DatasetDict:
     """Every split with at most `max_rows` rows, a seeded sample (before any row is read)."""
     capped = {}
     for name, split in dataset.items():
@@ -202,7 +207,7 @@ def _input_type(config: DataConfig, part: _Part) -> str:
         types = {r.type for r in part.roles if r.role == "input"}
     else:
         by_column = {r.column: r.type for r in part.roles}
-        types = {by_column.get(c) for c in part.wanted_inputs}
+        types = {by_column[c] for c in part.wanted_inputs if c in by_column}
     return "image" if "image" in types else "text" if "text" in types else "tabular"
 
 
@@ -241,7 +246,8 @@ def _wrong_input(column: str, column_type: str, input_type: str) -> str:
 
 
 def _encode_inputs(parts: list[_Part], input_type: str, config: DataConfig,
-                   vocabulary: dict[int, list[str]]):
+                   vocabulary: dict[int, list[str]]
+                   ) -> tuple[FrameInputs, tuple[int, ...], list[str]]:
     """-> ({part label: {frame name: x array}}, input_shape, feature_names). Each frame is
     encoded once; splits then take their rows. Text: `vocabulary` collects the n-grams
     behind each hashed id."""
@@ -270,7 +276,7 @@ def _encode_inputs(parts: list[_Part], input_type: str, config: DataConfig,
     return xs, (channels, size, size), (["grey"] if channels == 1 else ["red", "green", "blue"])
 
 
-def _encoded_targets(part: _Part, specs: list[TaskSpec]):
+def _encoded_targets(part: _Part, specs: list[TaskSpec]) -> FrameTargets:
     """{frame name: {task: (targets, mask)}} for the part's own tasks, each frame once."""
     own = [s for s in specs if s in part.specs]
     return {name: {s.name: s.task_kind.encode_targets(frame[s.column],
@@ -279,8 +285,8 @@ def _encoded_targets(part: _Part, specs: list[TaskSpec]):
             for name, frame in part.frames.items()}
 
 
-def _split_tensors(parts: list[_Part], specs: list[TaskSpec], split: str, xs, targets_by_part
-                   ) -> SplitTensors:
+def _split_tensors(parts: list[_Part], specs: list[TaskSpec], split: str, xs: FrameInputs,
+                   targets_by_part: dict[str, FrameTargets]) -> SplitTensors:
     x_parts, sources = [], []
     targets: dict[str, list[torch.Tensor]] = {s.name: [] for s in specs}
     masks: dict[str, list[np.ndarray]] = {s.name: [] for s in specs}

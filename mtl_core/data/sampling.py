@@ -57,7 +57,7 @@ def epoch_batches(
 ) -> Iterator[torch.Tensor]:
     """Row indices of each batch of one epoch (ceil(n_rows / batch_size) batches)."""
     n_sources = int(sources.max()) + 1 if sources is not None and len(sources) else 1
-    if n_sources == 1:
+    if sources is None or n_sources == 1:
         permutation = torch.randperm(n_rows, generator=generator).to(device)
         yield from permutation.split(batch_size)
         return

@@ -56,7 +56,7 @@ def _carve(
 def training_split(sizes: Mapping[str, int], current: str | None) -> str:
     """The split to train on when offering a choice: the one chosen before, else `train`,
     else the largest."""
-    if current in sizes:
+    if current is not None and current in sizes:
         return current
     return "train" if "train" in sizes else max(sizes, key=sizes.__getitem__)
 

@@ -4,11 +4,57 @@ PLE)."""
 
 from __future__ import annotations
 
+from collections.abc import ItemsView, Iterable, Iterator, Mapping, Sequence, ValuesView
+from typing import Generic, TypeVar, cast, overload
+
 import torch
 from torch import nn
 
+from mtl_core.config import ModelConfig
+from mtl_core.data.tasks import TaskSpec
 from mtl_core.models.base import SHARED, Block, count
 from mtl_core.models.encoders import build_encoder
+
+M = TypeVar("M", bound=nn.Module)
+
+
+class ModuleListOf(nn.ModuleList, Generic[M]):
+    """An `nn.ModuleList` that holds modules of one type, and says so to the type checker.
+
+    torch's containers are not generic (their items are typed `nn.Module`), so the casts
+    below state what the constructor guarantees; the state dict is a ModuleList's."""
+
+    def __init__(self, modules: Iterable[M] = ()) -> None:
+        super().__init__(modules)
+
+    def __iter__(self) -> Iterator[M]:
+        return cast(Iterator[M], super().__iter__())
+
+    @overload
+    def __getitem__(self, idx: slice) -> ModuleListOf[M]: ...
+
+    @overload
+    def __getitem__(self, idx: int) -> M: ...
+
+    def __getitem__(self, idx: int | slice) -> M | ModuleListOf[M]:
+        return cast("M | ModuleListOf[M]", super().__getitem__(idx))
+
+
+class ModuleDictOf(nn.ModuleDict, Generic[M]):
+    """An `nn.ModuleDict` that holds modules of one type, and says so to the type checker
+    (see `ModuleListOf`)."""
+
+    def __init__(self, modules: Mapping[str, M] | None = None) -> None:
+        super().__init__(modules)
+
+    def __getitem__(self, key: str) -> M:
+        return cast(M, super().__getitem__(key))
+
+    def items(self) -> ItemsView[str, M]:
+        return cast(ItemsView[str, M], super().items())
+
+    def values(self) -> ValuesView[M]:
+        return cast(ValuesView[M], super().values())
 
 
 def mlp(in_dim: int, widths: list[int], dropout: float = 0.0) -> nn.Sequential:
@@ -19,10 +65,10 @@ def mlp(in_dim: int, widths: list[int], dropout: float = 0.0) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def levels(in_dim: int, widths: list[int], dropout: float = 0.0) -> nn.ModuleList:
+def levels(in_dim: int, widths: list[int], dropout: float = 0.0) -> ModuleListOf[nn.Sequential]:
     """One Linear -> ReLU (-> Dropout) block per width, kept apart so that an architecture
     can act between them (cross-stitch units) or tie them (soft sharing)."""
-    blocks = nn.ModuleList()
+    blocks: ModuleListOf[nn.Sequential] = ModuleListOf()
     for width in widths:
         layers: list[nn.Module] = [nn.Linear(in_dim, width), nn.ReLU()]
         if dropout > 0:
@@ -48,6 +94,8 @@ class Tower(nn.Module):
                  head_widths: list[int], out_dim: int, dropout: float) -> None:
         super().__init__()
         self.encoder, width = build_encoder(input_kind, input_shape)
+        self.encoder_width = width
+        self.level_widths = list(shared)
         self.levels = levels(width, shared, dropout)
         self.width = shared[-1] if shared else width
         self.head = head(self.width, head_widths, out_dim, dropout)
@@ -72,16 +120,18 @@ class Tower(nn.Module):
         return [p for _, p in self.named_body_parameters()]
 
 
-def towers(tasks, input_kind: str, input_shape: tuple[int, ...], config) -> nn.ModuleDict:
+def towers(tasks: Sequence[TaskSpec], input_kind: str, input_shape: tuple[int, ...],
+           config: ModelConfig) -> ModuleDictOf[Tower]:
     """One `Tower` per task, in task order, with the config's widths."""
-    return nn.ModuleDict({
+    return ModuleDictOf({
         t.name: Tower(input_kind, input_shape, config.shared, config.head, t.output_dim,
                       config.dropout)
         for t in tasks
     })
 
 
-def tower_outputs(towers: nn.ModuleDict, x: torch.Tensor):
+def tower_outputs(towers: ModuleDictOf[Tower], x: torch.Tensor
+                  ) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
     """(outputs per task, representations per task) of independent towers."""
     features = [tower.body(x) for tower in towers.values()]
     outputs = {name: tower.head(hidden)
@@ -89,8 +139,8 @@ def tower_outputs(towers: nn.ModuleDict, x: torch.Tensor):
     return outputs, features
 
 
-def tower_blocks(towers: nn.ModuleDict, input_kind: str, units: dict[int, nn.Module] | None = None,
-                 tied: bool = False) -> list[Block]:
+def tower_blocks(towers: ModuleDictOf[Tower], input_kind: str,
+                 units: dict[int, nn.Module] | None = None, tied: bool = False) -> list[Block]:
     """Diagram boxes of per-task towers. `units` maps a level index (0 = after the encoder)
     to a shared module mixing the towers there (cross-stitch); `tied` marks the towers'
     bodies as tied to each other (soft sharing)."""
@@ -112,9 +162,9 @@ def tower_blocks(towers: nn.ModuleDict, input_kind: str, units: dict[int, nn.Mod
         if index == n_levels:
             break
         for name, tower in towers.items():
-            layer = tower.levels[index][0]
             key = f"level{index + 1}:{name}"
-            out.append(Block(key, f"layer {layer.out_features}", name, column, count(layer),
+            out.append(Block(key, f"layer {tower.level_widths[index]}", name, column,
+                             count(tower.levels[index]),
                              (previous[name],), group=f"level{index + 1}" if tied else None))
             previous[name] = key
         column += 1
@@ -123,9 +173,10 @@ def tower_blocks(towers: nn.ModuleDict, input_kind: str, units: dict[int, nn.Mod
     return out
 
 
-def experts(count: int, in_dim: int, widths: list[int], dropout: float) -> nn.ModuleList:
+def experts(count: int, in_dim: int, widths: list[int], dropout: float
+            ) -> ModuleListOf[nn.Sequential]:
     """`count` expert networks, each an MLP of `widths`."""
-    return nn.ModuleList(mlp(in_dim, widths, dropout) for _ in range(count))
+    return ModuleListOf(mlp(in_dim, widths, dropout) for _ in range(count))
 
 
 class GateMix(nn.Module):

@@ -7,14 +7,20 @@ Each architecture declares its own parameters (`model.params` in the config) as 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mtl_core.config import ModelConfig
 from mtl_core.errors import UserError
 from mtl_core.plugins import import_all
 
-ARCHITECTURES: dict[str, type] = {}
+if TYPE_CHECKING:  # base.py imports this module for Param
+    from mtl_core.data.tasks import TaskSpec
+    from mtl_core.models.base import MTLModel
+
+ModelClass = TypeVar("ModelClass", bound="type[MTLModel]")
+ARCHITECTURES: dict[str, type[MTLModel]] = {}
 # The kinds a Param may have: what the value must be, as a user reads it.
 KINDS = {"int": "a whole number", "float": "a number", "bool": "true or false",
          "choice": "one of the listed choices", "int_list": "a list of whole numbers"}
@@ -72,8 +78,8 @@ class Param:
         return int(value) if whole else float(value)
 
 
-def register(name: str):
-    def decorate(cls: type) -> type:
+def register(name: str) -> Callable[[ModelClass], ModelClass]:
+    def decorate(cls: ModelClass) -> ModelClass:
         ARCHITECTURES[name] = cls
         cls.architecture = name
         return cls
@@ -90,7 +96,7 @@ def architecture_names() -> list[str]:
     return sorted(ARCHITECTURES)
 
 
-def architecture_class(name: str) -> type:
+def architecture_class(name: str) -> type[MTLModel]:
     _load_builtin()
     cls = ARCHITECTURES.get(name)
     if cls is None:
@@ -128,7 +134,8 @@ def check_params(specs: tuple[Param, ...], name: str, params: dict[str, Any]) ->
             for key, p in spec.items()}
 
 
-def build_model(config: ModelConfig, tasks, input_kind: str, input_shape: tuple[int, ...]):
+def build_model(config: ModelConfig, tasks: list[TaskSpec], input_kind: str,
+                input_shape: tuple[int, ...]) -> MTLModel:
     """Instantiate the configured architecture for these tasks and inputs."""
     cls = architecture_class(config.architecture)
     resolve_params(config.architecture, config.params)

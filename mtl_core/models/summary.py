@@ -4,14 +4,17 @@ those of the single-task networks it would replace."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 
 from mtl_core.config import ModelConfig
+from mtl_core.data.tasks import TaskSpec
 from mtl_core.models.base import MTLModel
 from mtl_core.models.registry import build_model
 
 
-def preview_model(config: ModelConfig, tasks, input_kind: str,
+def preview_model(config: ModelConfig, tasks: list[TaskSpec], input_kind: str,
                   input_shape: tuple[int, ...]) -> MTLModel:
     """The model `config` builds, seeded, leaving the caller's random state as it was."""
     with torch.random.fork_rng():
@@ -19,7 +22,7 @@ def preview_model(config: ModelConfig, tasks, input_kind: str,
         return build_model(config, tasks, input_kind, input_shape)
 
 
-def single_task_equivalent(config: ModelConfig, tasks, input_kind: str,
+def single_task_equivalent(config: ModelConfig, tasks: list[TaskSpec], input_kind: str,
                            input_shape: tuple[int, ...]) -> MTLModel:
     """One independent network per task with the same widths (what the baselines train)."""
     single = config.model_copy(update={"architecture": "single_task", "params": {}})
@@ -39,5 +42,5 @@ def parameter_rows(model: MTLModel, single: MTLModel) -> list[dict[str, object]]
     return rows
 
 
-def _count(params) -> int:
+def _count(params: Iterable[torch.Tensor]) -> int:
     return sum(p.numel() for p in params)

@@ -10,8 +10,9 @@ output does not reach gets 0."""
 
 from __future__ import annotations
 
+import functools
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -59,7 +60,8 @@ class ExpertLevel:
 
 
 @contextmanager
-def _outputs_replaced(modules: list[nn.Module], outputs: list[torch.Tensor]):
+def _outputs_replaced(modules: list[nn.Module], outputs: list[torch.Tensor]
+                      ) -> Iterator[None]:
     """While open, each module returns the given tensor instead of computing its own."""
     handles = [module.register_forward_hook(lambda _m, _i, _o, value=value: value)
                for module, value in zip(modules, outputs, strict=True)]
@@ -90,8 +92,10 @@ def _reaching(model: MTLModel, modules: list[nn.Module], task: str,
     the top level), read off one small forward with the modules' outputs as leaves."""
     leaves: dict[int, torch.Tensor] = {}
 
-    def as_leaf(key: int):
-        def hook(_module, _inputs, out):
+    def as_leaf(key: int) -> Callable[[nn.Module, tuple[torch.Tensor, ...], torch.Tensor],
+                                      torch.Tensor]:
+        def hook(_module: nn.Module, _inputs: tuple[torch.Tensor, ...],
+                 out: torch.Tensor) -> torch.Tensor:
             leaves[key] = out.detach().requires_grad_()
             return leaves[key]
         return hook
@@ -120,7 +124,7 @@ def expert_levels(
     levels = []
     for title, experts in model.expert_levels():
         rows = [_task_row(model, spec, list(experts.values()), x, baseline, options,
-                          lambda spec=spec, title=title: tick(f"experts ({title}): {spec.name}"))
+                          functools.partial(tick, f"experts ({title}): {spec.name}"))
                 for spec in specs]
         levels.append(ExpertLevel(title, list(experts), [s.name for s in specs],
                                   np.stack([row[0] for row in rows]), [row[1] for row in rows]))

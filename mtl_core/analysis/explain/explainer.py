@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,7 +145,7 @@ class Explainer:
             raise UserError(f"the model's output for task '{broken[0]}' is not finite (NaN or "
                             "infinite; the run may have diverged): there is nothing to explain")
 
-    def _ticker(self, calls: int, progress: Progress | None):
+    def _ticker(self, calls: int, progress: Progress | None) -> Callable[[str], None]:
         done = [0]
 
         def tick(message: str) -> None:

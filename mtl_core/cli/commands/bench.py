@@ -3,17 +3,20 @@ print their ratios against the reference measured in the same run."""
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import sys
 from pathlib import Path
+from types import ModuleType
 
+from mtl_core.cli import Commands
 from mtl_core.cli.output import print_json
 from mtl_core.errors import UserError
 
 BENCH_DIR = Path(__file__).resolve().parents[3] / "benchmarks"
 
 
-def add_parser(commands) -> None:
+def add_parser(commands: Commands) -> None:
     parser = commands.add_parser("bench", help="the benchmarks in benchmarks/")
     parser.add_argument("names", nargs="*", help="benchmark names (default: all)")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
@@ -21,14 +24,16 @@ def add_parser(commands) -> None:
     parser.set_defaults(run=run)
 
 
-def _load(path: Path):
+def _load(path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"benchmarks.{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise UserError(f"cannot load the benchmark {path} as a Python module")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     available = {p.stem.removeprefix("bench_"): p for p in sorted(BENCH_DIR.glob("bench_*.py"))}
     unknown = [n for n in args.names if n not in available]
     if unknown:

@@ -4,11 +4,13 @@ and (with --unit) which inputs drive a unit; with the completeness delta of each
 
 from __future__ import annotations
 
+import argparse
 import sys
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mtl_core.cli import Commands
 from mtl_core.cli.output import format_number, print_json, print_table
 from mtl_core.errors import UserError
 from mtl_core.runs import RunStore
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
 TOP = 5
 
 
-def add_parser(commands) -> None:
+def add_parser(commands: Commands) -> None:
     parser = commands.add_parser("explain",
                                  help="attributions of the shared features per task")
     parser.add_argument("run_id", metavar="RUN", help="a stored run id (see `runs`)")
@@ -63,7 +65,7 @@ def _progress(fraction: float, message: str) -> None:
     print(f"\r{fraction:4.0%} {message:<40}", end="", file=sys.stderr, flush=True)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     # Captum and torch load here, not when the CLI builds its parser.
     from mtl_core.analysis.explain import ExplainOptions, run_explainer
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
+
+from mtl_core.cli import Commands
 from mtl_core.cli.output import print_json, print_table
 from mtl_core.samples import list_samples
 
 
-def add_parser(commands) -> None:
+def add_parser(commands: Commands) -> None:
     parser = commands.add_parser("samples", help="list embedded datasets")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     samples = list_samples()
     if args.json:
         print_json([

@@ -12,13 +12,17 @@ parameters are its head, its layers after the last unit and its row of the last 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch import nn
 
+from mtl_core.config import ModelConfig
+from mtl_core.data.tasks import TaskSpec
 from mtl_core.errors import UserError
 from mtl_core.models.base import Block, Mixing, MTLModel
-from mtl_core.models.blocks import tower_blocks, towers
+from mtl_core.models.blocks import ModuleDictOf, ModuleListOf, Tower, tower_blocks, towers
 from mtl_core.models.registry import Param, register
 
 
@@ -46,7 +50,7 @@ class CrossStitchUnit(nn.Module):
         matrix.fill_diagonal_(alpha_self)
         if per_channel:
             matrix = matrix[:, :, None].expand(n_tasks, n_tasks, channels)
-        self.rows = nn.ModuleList(StitchRow(row.clone()) for row in matrix)
+        self.rows = ModuleListOf(StitchRow(row.clone()) for row in matrix)
 
     def forward(self, hidden: list[torch.Tensor]) -> list[torch.Tensor]:
         stacked = torch.stack(hidden)
@@ -97,7 +101,8 @@ class CrossStitch(MTLModel):
             "params": {"alpha_self": 1.0, "alpha_other": 0.0, "train_units": False}},
     }
 
-    def __init__(self, tasks, input_kind, input_shape, config) -> None:
+    def __init__(self, tasks: list[TaskSpec], input_kind: str, input_shape: tuple[int, ...],
+                 config: ModelConfig) -> None:
         super().__init__(tasks, input_kind, input_shape, config)
         options, n_tasks, depth = self.options, len(tasks), len(config.shared)
         self.towers = towers(tasks, input_kind, input_shape, config)
@@ -110,9 +115,9 @@ class CrossStitch(MTLModel):
         other = options["alpha_other"]
         if other is None:
             other = (1.0 - options["alpha_self"]) / (n_tasks - 1) if n_tasks > 1 else 0.0
-        widths = [next(iter(self.towers.values())).levels[i - 1][0].out_features if i else
+        widths = [next(iter(self.towers.values())).level_widths[i - 1] if i else
                   _encoder_width(self.towers) for i in range(depth + 1)]
-        self.units = nn.ModuleDict({
+        self.units = ModuleDictOf({
             str(i): CrossStitchUnit(n_tasks, widths[i], options["alpha_self"], other,
                                     options["per_channel"])
             for i in after
@@ -120,7 +125,9 @@ class CrossStitch(MTLModel):
         self.units.requires_grad_(options["train_units"])
         self.depth = depth
 
-    def forward_with_features(self, x: torch.Tensor):
+    def forward_with_features(
+        self, x: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
         towers = list(self.towers.values())
         hidden = [tower.encoder(x) for tower in towers]
         for index in range(self.depth + 1):
@@ -159,7 +166,7 @@ class CrossStitch(MTLModel):
     def task_parameters(self) -> dict[str, list[nn.Parameter]]:
         return self._task_only()
 
-    def optimizer_groups(self, lr: float) -> list[dict]:
+    def optimizer_groups(self, lr: float) -> list[dict[str, Any]]:
         units = {id(p) for p in self.units.parameters()}
         rest = [p for p in self.parameters() if id(p) not in units]
         return [{"params": rest, "lr": lr},
@@ -176,9 +183,8 @@ class CrossStitch(MTLModel):
                             units={int(i): unit for i, unit in self.units.items()})
 
 
-def _encoder_width(towers: nn.ModuleDict) -> int:
-    tower = next(iter(towers.values()))
-    return tower.levels[0][0].in_features if len(tower.levels) else tower.width
+def _encoder_width(towers: ModuleDictOf[Tower]) -> int:
+    return next(iter(towers.values())).encoder_width
 
 
 def _unit_name(index: int) -> str:

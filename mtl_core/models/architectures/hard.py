@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from mtl_core.config import ModelConfig
+from mtl_core.data.tasks import TaskSpec
 from mtl_core.models.base import SHARED, Block, MTLModel, count
 from mtl_core.models.blocks import head, mlp
 from mtl_core.models.encoders import build_encoder
@@ -24,7 +26,8 @@ class HardSharing(MTLModel):
             "shared": [113], "head": [8], "params": {}},
     }
 
-    def __init__(self, tasks, input_kind, input_shape, config) -> None:
+    def __init__(self, tasks: list[TaskSpec], input_kind: str, input_shape: tuple[int, ...],
+                 config: ModelConfig) -> None:
         super().__init__(tasks, input_kind, input_shape, config)
         self.encoder, width = build_encoder(input_kind, input_shape)
         self.trunk = mlp(width, config.shared, config.dropout)
@@ -33,11 +36,15 @@ class HardSharing(MTLModel):
             {t.name: head(rep_width, config.head, t.output_dim, config.dropout) for t in tasks}
         )
 
-    def forward_with_features(self, x: torch.Tensor):
+    def forward_with_features(
+        self, x: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
         features = self.trunk(self.encoder(x))
         return {name: h(features) for name, h in self.heads.items()}, [features]
 
-    def candidate_outputs(self, x, shared):
+    def candidate_outputs(
+        self, x: torch.Tensor, shared: dict[str, torch.Tensor]
+    ) -> dict[str, torch.Tensor] | None:
         """A tabular trunk of Linear and ReLU layers (Dropout when it is off) as batched
         matrix products over the candidates; the heads, the same for every candidate, then
         run once on all the candidates' features. None for any other trunk or encoder."""

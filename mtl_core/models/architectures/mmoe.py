@@ -15,8 +15,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from mtl_core.config import ModelConfig
+from mtl_core.data.tasks import TaskSpec
 from mtl_core.models.base import SHARED, Block, Mixing, MTLModel, count
-from mtl_core.models.blocks import GateMix, experts, head
+from mtl_core.models.blocks import GateMix, ModuleDictOf, experts, head
 from mtl_core.models.encoders import build_encoder
 from mtl_core.models.registry import Param, register
 
@@ -48,7 +50,8 @@ class MMoE(MTLModel):
             "shared": [64, 64], "head": [32], "params": {"experts": 4, "gate": "per_task"}},
     }
 
-    def __init__(self, tasks, input_kind, input_shape, config) -> None:
+    def __init__(self, tasks: list[TaskSpec], input_kind: str, input_shape: tuple[int, ...],
+                 config: ModelConfig) -> None:
         super().__init__(tasks, input_kind, input_shape, config)
         n_experts = self.options["experts"]
         self.one_gate = self.options["gate"] == "shared"
@@ -56,7 +59,7 @@ class MMoE(MTLModel):
         self.experts = experts(n_experts, width, config.shared, config.dropout)
         expert_width = config.shared[-1] if config.shared else width
         gate_names = ["all tasks"] if self.one_gate else self.task_names
-        self.gates = nn.ModuleDict({name: GateMix(width, n_experts) for name in gate_names})
+        self.gates = ModuleDictOf({name: GateMix(width, n_experts) for name in gate_names})
         self.heads = nn.ModuleDict(
             {t.name: head(expert_width, config.head, t.output_dim, config.dropout) for t in tasks}
         )
@@ -64,7 +67,9 @@ class MMoE(MTLModel):
     def _gate_of(self, task: str) -> GateMix:
         return self.gates["all tasks"] if self.one_gate else self.gates[task]
 
-    def forward_with_features(self, x: torch.Tensor):
+    def forward_with_features(
+        self, x: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
         encoded = self.encoder(x)
         stacked = torch.stack([expert(encoded) for expert in self.experts], dim=1)  # [N, E, C]
         mixed = {name: gate(encoded, stacked) for name, gate in self.gates.items()}

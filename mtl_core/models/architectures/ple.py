@@ -17,8 +17,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from mtl_core.config import ModelConfig
+from mtl_core.data.tasks import TaskSpec
 from mtl_core.models.base import SHARED, Block, Mixing, MTLModel, count
-from mtl_core.models.blocks import GateMix, experts, head
+from mtl_core.models.blocks import GateMix, ModuleDictOf, ModuleListOf, experts, head
 from mtl_core.models.encoders import build_encoder
 from mtl_core.models.registry import Param, register
 
@@ -30,15 +32,16 @@ class CGCLevel(nn.Module):
                  n_shared: int, shared_gate: bool, dropout: float) -> None:
         super().__init__()
         self.task_names = task_names
-        self.task_experts = nn.ModuleDict(
+        self.task_experts = ModuleDictOf(
             {name: experts(n_task, in_dim, widths, dropout) for name in task_names})
         self.shared_experts = experts(n_shared, in_dim, widths, dropout)
-        self.task_gates = nn.ModuleDict(
+        self.task_gates = ModuleDictOf(
             {name: GateMix(in_dim, n_task + n_shared) for name in task_names})
         self.shared_gate = (GateMix(in_dim, len(task_names) * n_task + n_shared)
                             if shared_gate else None)
 
-    def forward(self, task_inputs: dict[str, torch.Tensor], shared_input: torch.Tensor):
+    def forward(self, task_inputs: dict[str, torch.Tensor], shared_input: torch.Tensor
+                ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
         shared_out = [e(shared_input) for e in self.shared_experts]
         own = {name: [e(task_inputs[name]) for e in bank]
                for name, bank in self.task_experts.items()}
@@ -54,8 +57,9 @@ class CGCLevel(nn.Module):
         """Every expert of the level: each task's own, then the shared ones."""
         n_task = len(next(iter(self.task_experts.values())))
         n_shared = len(self.shared_experts)
-        out = {_expert_label(name, i, n_task): expert for name in self.task_names
-               for i, expert in enumerate(self.task_experts[name])}
+        out: dict[str, nn.Module] = {
+            _expert_label(name, i, n_task): expert for name in self.task_names
+            for i, expert in enumerate(self.task_experts[name])}
         out.update({_expert_label("shared", i, n_shared): expert
                     for i, expert in enumerate(self.shared_experts)})
         return out
@@ -112,12 +116,13 @@ class PLE(MTLModel):
             "params": {"levels": 2, "task_experts": 2, "shared_experts": 2}},
     }
 
-    def __init__(self, tasks, input_kind, input_shape, config) -> None:
+    def __init__(self, tasks: list[TaskSpec], input_kind: str, input_shape: tuple[int, ...],
+                 config: ModelConfig) -> None:
         super().__init__(tasks, input_kind, input_shape, config)
         opts = self.options
         self.encoder, width = build_encoder(input_kind, input_shape)
         expert_width = config.shared[-1] if config.shared else width
-        self.levels = nn.ModuleList(
+        self.levels = ModuleListOf(
             CGCLevel(self.task_names, width if i == 0 else expert_width, config.shared,
                      opts["task_experts"], opts["shared_experts"],
                      shared_gate=i < opts["levels"] - 1, dropout=config.dropout)
@@ -126,11 +131,13 @@ class PLE(MTLModel):
             {t.name: head(expert_width, config.head, t.output_dim, config.dropout) for t in tasks}
         )
 
-    def _inputs(self, x: torch.Tensor):
+    def _inputs(self, x: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         encoded = self.encoder(x)
         return dict.fromkeys(self.task_names, encoded), encoded
 
-    def forward_with_features(self, x: torch.Tensor):
+    def forward_with_features(
+        self, x: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
         task_inputs, shared_input = self._inputs(x)
         for level in self.levels:
             task_inputs, shared_input = level(task_inputs, shared_input)

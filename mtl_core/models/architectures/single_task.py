@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from mtl_core.config import ModelConfig
+from mtl_core.data.tasks import TaskSpec
 from mtl_core.models.base import Block, MTLModel
 from mtl_core.models.blocks import tower_blocks, tower_outputs, towers
 from mtl_core.models.registry import register
@@ -22,11 +24,14 @@ class SingleTask(MTLModel):
                "baseline every comparison needs.")
     shared_label = "Layer widths of each task's network"
 
-    def __init__(self, tasks, input_kind, input_shape, config) -> None:
+    def __init__(self, tasks: list[TaskSpec], input_kind: str, input_shape: tuple[int, ...],
+                 config: ModelConfig) -> None:
         super().__init__(tasks, input_kind, input_shape, config)
         self.towers = towers(tasks, input_kind, input_shape, config)
 
-    def forward_with_features(self, x: torch.Tensor):
+    def forward_with_features(
+        self, x: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
         return tower_outputs(self.towers, x)
 
     def representation_modules(self) -> list[nn.Module]:

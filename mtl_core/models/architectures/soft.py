@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from mtl_core.config import ModelConfig
+from mtl_core.data.tasks import TaskSpec
 from mtl_core.models.base import Block, Mixing, MTLModel
 from mtl_core.models.blocks import tower_blocks, tower_outputs, towers
 from mtl_core.models.registry import Param, register
@@ -42,12 +44,15 @@ class SoftSharing(MTLModel):
             "shared": [64, 64], "head": [32], "params": {"alpha": 0.0}},
     }
 
-    def __init__(self, tasks, input_kind, input_shape, config) -> None:
+    def __init__(self, tasks: list[TaskSpec], input_kind: str, input_shape: tuple[int, ...],
+                 config: ModelConfig) -> None:
         super().__init__(tasks, input_kind, input_shape, config)
         self.alpha = self.options["alpha"]
         self.towers = towers(tasks, input_kind, input_shape, config)
 
-    def forward_with_features(self, x: torch.Tensor):
+    def forward_with_features(
+        self, x: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
         return tower_outputs(self.towers, x)
 
     def tied_parameters(self) -> list[torch.Tensor]:
