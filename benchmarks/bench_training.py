@@ -33,10 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.timing import timed_training  # noqa: E402
 from mtl_core.config import config_from_dict  # noqa: E402
 from mtl_core.data.prepare import prepare_data  # noqa: E402
-from mtl_core.models import build_model  # noqa: E402
-from mtl_core.runs import RunStore  # noqa: E402
 from mtl_core.experiment import run_experiment  # noqa: E402
 from mtl_core.experiment.jobs import TrainingJob  # noqa: E402
+from mtl_core.models import build_model  # noqa: E402
+from mtl_core.runs import RunStore  # noqa: E402
 
 ENGINE_GOAL, APP_GOAL = 0.95, 0.90
 

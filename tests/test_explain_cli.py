@@ -11,8 +11,8 @@ import pytest
 
 from mtl_core.cli.main import main
 from mtl_core.config import config_from_dict
-from mtl_core.runs import RunStore
 from mtl_core.experiment import run_experiment
+from mtl_core.runs import RunStore
 from tests.test_cli import _assert_user_error, run_cli
 
 

@@ -8,8 +8,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from mtl_core.config import config_from_dict
-from mtl_core.runs import RunStore
 from mtl_core.experiment import run_experiment
+from mtl_core.runs import RunStore
 from tests.conftest import REPO
 
 

@@ -12,8 +12,8 @@ import pytest
 
 from mtl_core.analysis.explain import ExplainOptions, explain_run
 from mtl_core.config import config_from_dict
-from mtl_core.runs import RunStore
 from mtl_core.experiment import run_experiment
+from mtl_core.runs import RunStore
 
 
 def synthetic_table(path, rows=1200, seed=0):

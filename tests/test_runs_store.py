@@ -14,8 +14,8 @@ import yaml
 
 from mtl_core.config import config_from_dict
 from mtl_core.errors import UserError
-from mtl_core.runs import RunStore
 from mtl_core.experiment import run_experiment
+from mtl_core.runs import RunStore
 from tests.conftest import REPO
 
 

@@ -5,9 +5,9 @@ import torch
 
 from mtl_core.config import config_from_dict
 from mtl_core.data.prepare import prepare_data
+from mtl_core.experiment import run_experiment
 from mtl_core.models import build_model
 from mtl_core.runs import RunStore
-from mtl_core.experiment import run_experiment
 from mtl_core.train.loop import train_model
 
 

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from mtl_core.config import TrainConfig, config_from_dict
 from mtl_core.data.prepare import prepare_data
-from mtl_core.runs import RunStore
 from mtl_core.experiment import run_experiment
 from mtl_core.experiment.jobs import TrainingJob
+from mtl_core.runs import RunStore
 from mtl_core.train.loop import train_model
 from mtl_core.train.schedules import curriculum_factors, lr_factor
 
