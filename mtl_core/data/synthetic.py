@@ -37,7 +37,7 @@ and a second part that only task 2 needs:
 2. s = tanh(sharpness·uᵀx), the signal both tasks read.
 3. y1 = s + ε1 and y2 = −s + scale·Σ_{j=1..m} sin(frequency·v_jᵀx) + ε2, ε_k ~ N(0, noise²).
 
-So corr(y1, y2) is strongly negative (−0.63 with the defaults), y1 is easy (one smooth
+So corr(y1, y2) is strongly negative (about −0.62 with the defaults), y1 is easy (one smooth
 function of one direction) and y2 hard (the sines of m more directions). The sign alone
 does not make the tasks conflict, since a head can flip it; what does is a shared trunk too
 small for both: when it ends in one unit, that unit can carry s (all y1 needs) or s mixed
