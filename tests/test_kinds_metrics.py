@@ -105,6 +105,19 @@ def test_plain_metric_equals_scikit_learn(kind, metric, data):
     assert abs(metric_values(kind, metric, truth, outputs) - expected) < 1e-9
 
 
+@pytest.mark.parametrize(("kind", "metric"), KIND_METRICS)
+@settings(max_examples=10, deadline=None)
+@given(data=st.data())
+def test_large_counts_in_small_dtypes_do_not_overflow(kind, metric, data):
+    truth, outputs = data.draw(task_rows(kind, min_rows=20))
+    counts = data.draw(arrays(np.int64, (2, len(truth)), elements=st.integers(150, 255)))
+    expected = metric_values(kind, metric, truth, outputs, counts)
+    typed = metric_values(kind, metric, truth, outputs, counts.astype(np.uint8))
+    assert all(same(float(v), float(w)) for v, w in zip(typed, expected, strict=True))
+    doubled = metric_values(kind, metric, truth, outputs, counts * 2)  # beyond a byte
+    assert all(same(float(v), float(w)) for v, w in zip(doubled, expected, strict=True))
+
+
 def test_undefined_rank_metrics_are_nan_per_resample():
     truth = np.array([0, 0, 1, 1])
     scores = np.array([0.1, 0.4, 0.35, 0.8])

@@ -13,10 +13,10 @@ import numpy as np
 
 
 def _sums(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """`weights @ values` for 0/1 or numeric per-row `values` ((n,) or (n, k)): in integers
-    when both are counts and indicators (exact, and no float copy of the weights)."""
+    """`weights @ values` for 0/1 or numeric per-row `values` ((n,) or (n, k)): summed in
+    int64 when both are counts and indicators (exact, and no float copy of the weights)."""
     if weights.dtype.kind in "iub" and values.dtype.kind in "iub":
-        return weights @ values.astype(weights.dtype)
+        return np.matmul(weights, values, dtype=np.int64)
     return weights @ values.astype(np.float64)
 
 
@@ -71,6 +71,7 @@ class _Ranked:
     the positives' weights, and each resample's cumulative weights of the negatives."""
 
     def __init__(self, truth: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> None:
+        weights = _compact(weights)
         order = np.argsort(scores, kind="stable")  # the one sort
         positive = truth[order].astype(bool)
         positive_rows, negative_rows = order[positive], order[~positive]
@@ -89,6 +90,16 @@ class _Ranked:
         return np.take(self.negatives_below, columns, axis=1)
 
 
+def _compact(weights: np.ndarray) -> np.ndarray:
+    """Integer counts (non-negative, by contract) as bytes when each fits in one, as
+    bootstrap counts do: the rank metrics move each count several times, and a byte moves
+    8 times faster than an int64."""
+    if weights.dtype.kind in "iu" and weights.dtype.itemsize > 1 and weights.size and (
+            weights.max() <= np.iinfo(np.uint8).max):
+        return weights.astype(np.uint8)
+    return weights
+
+
 def _cumulative(weights: np.ndarray) -> np.ndarray:
     """Row-wise cumulative sums of (B, k) weights after a column of zeros: (B, k+1); small
     integer counts add up in int32 where no sum can overflow it (less memory to move)."""
@@ -98,8 +109,8 @@ def _cumulative(weights: np.ndarray) -> np.ndarray:
             weights.shape[1] * np.iinfo(weights.dtype).max >= np.iinfo(np.int32).max):
         dtype = np.dtype(np.int64)
     total = np.zeros((len(weights), weights.shape[1] + 1), dtype=dtype)
-    np.cumsum(weights, axis=1, dtype=dtype, out=total[:, 1:])
-    return total
+    total[:, 1:] = weights
+    return np.cumsum(total, axis=1, out=total)  # in place: no cast inside the running sum
 
 
 def _paired(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
