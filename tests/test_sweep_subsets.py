@@ -49,15 +49,21 @@ def _config(source: str, tasks: dict[str, str], **data):
     })
 
 
-subsets = st.lists(st.sampled_from(sorted(TASKS)), min_size=1, max_size=3, unique=True)
+@pytest.fixture(scope="module")
+def mixed(mixed_csv):
+    """The full experiment of the four tasks, and its prepared data."""
+    config = _config(mixed_csv, TASKS)
+    return config, prepare_data(config.data)
+
+
+subsets = st.lists(st.sampled_from(sorted(TASKS)), min_size=1, max_size=3, unique=True).map(
+    lambda names: tuple(t for t in TASKS if t in names))  # in the experiment's order
 
 
 @settings(max_examples=12, deadline=None)
-@given(subset=subsets)
-def test_a_subset_reads_the_full_experiments_inputs_and_no_task_column(mixed_csv, subset):
-    config = _config(mixed_csv, TASKS)
-    full = prepare_data(config.data)
-    chosen = tuple(t for t in TASKS if t in subset)
+@given(chosen=subsets)
+def test_a_subset_reads_the_full_experiments_inputs_and_no_task_column(mixed, chosen):
+    config, full = mixed
     others = set(TASKS.values()) - {TASKS[t] for t in chosen}
     trained = subset_data(full, chosen)
     assert trained.task_names == list(chosen)
@@ -72,11 +78,9 @@ def test_a_subset_reads_the_full_experiments_inputs_and_no_task_column(mixed_csv
 
 
 @settings(max_examples=12, deadline=None)
-@given(subset=subsets)
-def test_a_baselines_key_does_not_depend_on_the_other_tasks(mixed_csv, subset):
-    config = _config(mixed_csv, TASKS)
-    full = prepare_data(config.data)
-    chosen = tuple(t for t in TASKS if t in subset)
+@given(chosen=subsets)
+def test_a_baselines_key_does_not_depend_on_the_other_tasks(mixed, chosen):
+    config, full = mixed
     single = baseline_config(config)
     sub = subset_config(config, chosen, full)
     for task in chosen:
@@ -84,11 +88,10 @@ def test_a_baselines_key_does_not_depend_on_the_other_tasks(mixed_csv, subset):
                 == baseline_key(single, full, task))
 
 
-def test_a_baselines_key_changes_with_its_rows(mixed_csv):
-    config = _config(mixed_csv, TASKS)
+def test_a_baselines_key_changes_with_its_rows(mixed_csv, mixed):
+    config, full = mixed
     moved = _config(mixed_csv, TASKS, splits={"seed": 1})
-    single = baseline_config(config)
-    assert (baseline_key(single, prepare_data(config.data), "score")
+    assert (baseline_key(baseline_config(config), full, "score")
             != baseline_key(baseline_config(moved), prepare_data(moved.data), "score"))
 
 
