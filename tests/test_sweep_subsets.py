@@ -151,3 +151,25 @@ def test_inspect_warns_of_inputs_that_are_another_grade(tmp_path):
     done = run_cli("inspect", source, "--tasks", "G3")
     assert done.returncode == 0, done.stderr
     assert "warning: input 'G2' has correlation +0.9" in done.stdout
+
+
+@pytest.mark.parametrize("chosen", [("a",), ("b",), ("a2", "b")])
+def test_a_subset_with_a_task_of_another_dataset_keeps_each_datasets_inputs(tmp_path, chosen):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(60, 2))
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    pd.DataFrame({"x1": x[:, 0], "x2": x[:, 1], "a": x[:, 0] + 1, "a2": x[:, 1] * 2,
+                  "extra": rng.normal(size=60)}).to_csv(first, index=False)
+    pd.DataFrame({"x1": x[:, 1], "x2": x[:, 0], "b": x[:, 0] - x[:, 1],
+                  "extra": rng.normal(size=60)}).to_csv(second, index=False)
+    config = config_from_dict({
+        "data": {"source": str(first), "tasks": [
+            {"name": "a", "column": "a"}, {"name": "a2", "column": "a2"},
+            {"name": "b", "column": "b", "source": str(second)}]},
+        "train": {"device": "cpu"}})
+    full = prepare_data(config.data)
+    again = prepare_data(subset_config(config, chosen, full).data)
+    assert again.task_names == list(chosen)
+    for label, columns in again.input_columns.items():
+        assert columns == full.input_columns[label]
+        assert not {"a", "a2", "b"} & set(columns)
