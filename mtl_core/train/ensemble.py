@@ -161,8 +161,8 @@ class _Stack:
     def of(cls, members: list[_Member], seeds: list[int], probe: torch.Tensor) -> _Stack:
         """`seeds`: the ensemble's, in the order of its batch rows; `probe`: a few input rows
         on which the stack must reproduce every member's own forward."""
-        members = sorted(members, key=lambda m: [n.task.name for n in members].index(
-            m.task.name))
+        tasks = list(dict.fromkeys(member.task.name for member in members))
+        members = sorted(members, key=lambda member: tasks.index(member.task.name))
         first = members[0].model
         columns = [[tensor for _, tensor in _tensors(member.model)] for member in members]
         ranks = [tensor.dim() for tensor in columns[0]]
