@@ -42,6 +42,9 @@ class Variant:
 
 @dataclass(frozen=True)
 class Lesson:
+    """A lesson: its question, steps and what to look for, the experiment it starts and the
+    variants the user can pick."""
+
     key: str
     title: str
     question: str
@@ -209,11 +212,9 @@ def seed_delta_m(summary: dict[str, Any]) -> list[float] | None:
         base = (task.get("baseline_metrics") or {}).get(metric)
         mean, delta = (task.get("metrics") or {}).get(metric), task.get("delta")
         seeds = [seed.get(metric) for seed in task.get("seeds") or []]
-        if None in (base, mean, delta) or not seeds or None in seeds or base == 0:
+        # A mean at the baseline leaves no direction to read off the delta.
+        if None in (base, mean, delta) or not seeds or None in seeds or base in (0, mean):
             return None
-        if mean == base:  # no direction to read off the delta; every seed is at the baseline
-            per_task.append([0.0 if s == base else math.nan for s in seeds])
-            continue
         # The summary's delta says which way the metric points (lower or higher is better).
         orientation = 1.0 if delta * (mean - base) > 0 else -1.0
         per_task.append([orientation * (s - base) / abs(base) for s in seeds])

@@ -181,9 +181,12 @@ def test_paired_gain_takes_out_what_the_runs_share():
     uneven = _summary({"y1": [0.01, 0.045, 0.07], "y2": [0.2, 0.4, 0.3]}, baseline)
     gain, low, high = paired_gain(uneven, equal)
     assert gain == pytest.approx(0.5 - 0.5 / 6) and low < gain < high
-    single = _summary({"y1": [0.01], "y2": [0.2]}, baseline)
-    assert paired_gain(single, _summary({"y1": [0.02], "y2": [0.2]}, baseline))[0] == 0.5
+    single = _summary({"y1": [0.015], "y2": [0.2]}, baseline)
+    one_seed = paired_gain(single, _summary({"y1": [0.02], "y2": [0.2]}, baseline))
+    assert one_seed[0] == pytest.approx(0.25) and math.isnan(one_seed[1])  # no interval
     assert math.isnan(paired_gain(single, equal)[0])  # 1 seed against 3: nothing to pair
+    at_baseline = _summary({"y1": [0.01], "y2": [0.2]}, baseline)
+    assert seed_delta_m(at_baseline) is None  # no direction to read off a zero delta
 
 
 def test_results_table_gain_pairs_runs_from_the_same_first_seed(tmp_path):
