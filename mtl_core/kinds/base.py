@@ -23,7 +23,7 @@ class TaskKind(ABC):
     name: ClassVar[str]
     # A short label for tables and pickers.
     label: ClassVar[str]
-    # Whether targets are class labels (class names are kept, rows can be stratified on).
+    # Whether targets are class labels (the task keeps its class names).
     is_classification: ClassVar[bool]
     # The metrics `task_metrics` reports, and the ones a user may choose as a task's
     # primary metric; `default_metric` is the primary metric when the task names none.
