@@ -213,7 +213,7 @@ def test_the_conflict_lessons_tasks_conflict_when_trained(tmp_path):
     gradients on the shared parameters point against each other in most steps, and the
     results table reports it."""
     experiment = lesson_experiment("gradient-conflict", "equal")
-    experiment["train"] |= {"device": "cpu", "seeds": 1, "baselines": False}
+    experiment["train"] |= {"device": "cpu", "baselines": False}
     store = RunStore(tmp_path)
     summary = run_experiment(config_from_dict(experiment), store)
     assert summary["status"] == "completed"
