@@ -178,7 +178,18 @@ class TrainConfig(_Strict):
     curriculum_ramp: int = Field(0, ge=0)
     warm_start: str | None = None  # run id whose shared weights initialise this model
     baselines: bool = True
-    baseline_seeds: int = Field(1, ge=1, le=10)  # seeds per baseline: mean ± std = seed noise
+    # Seeds of the multi-task model and of each single-task baseline. "auto": 3 when the test
+    # split has fewer than 500 rows or a task's interval from one seed crosses 0, else 1
+    # (docs/evidence.md). `baseline_seeds` "auto" follows `seeds`.
+    seeds: Literal["auto"] | int = "auto"
+    baseline_seeds: Literal["auto"] | int = "auto"
+
+    @field_validator("seeds", "baseline_seeds")
+    @classmethod
+    def _seed_count(cls, value: Literal["auto"] | int) -> Literal["auto"] | int:
+        if value != "auto" and not 1 <= value <= 10:
+            raise ValueError("must be 'auto' or a number of seeds from 1 to 10")
+        return value
 
     @field_validator("curriculum")
     @classmethod
