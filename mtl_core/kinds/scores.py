@@ -145,12 +145,13 @@ def average_precision(truth: np.ndarray, scores: np.ndarray, weights: np.ndarray
     positive row (scikit-learn warns and returns 0 there)."""
     ranked = _Ranked(truth, scores, weights)
     at = ranked.positive_scores
-    positives_below = _cumulative(ranked.positive_weights)
-    true_positives = (ranked.positives[:, None]
-                      - np.take(positives_below, np.searchsorted(at, at), axis=1))
-    selected = true_positives + (ranked.negatives[:, None] - ranked.negatives_under(at))
-    precision = np.divide(true_positives, selected, out=np.zeros(selected.shape),
-                          where=selected > 0)
+    # Positives scoring at least as high as each positive: all but those strictly below it.
+    below = np.take(_cumulative(ranked.positive_weights), np.searchsorted(at, at), axis=1)
+    true_positives = ranked.positives[:, None] - below
+    selected = ranked.negatives[:, None] - ranked.negatives_under(at)
+    selected += true_positives
+    # In place: where nothing is selected, there is no true positive either (0 stays 0).
+    precision = np.divide(true_positives, selected, out=true_positives, where=selected > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         area = _paired(ranked.positive_weights, precision) / ranked.positives
     return np.where(ranked.positives > 0, area, np.nan)
