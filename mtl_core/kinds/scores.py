@@ -9,6 +9,8 @@ cumulative sums over groups of tied scores, so no resample is looped over in Pyt
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 
@@ -83,7 +85,8 @@ class _Ranked:
         self.positives = self.positive_weights.sum(axis=1, dtype=np.float64)
         self.negatives = self.negatives_below[:, -1].astype(np.float64)
 
-    def negatives_under(self, scores: np.ndarray, side: str = "left") -> np.ndarray:
+    def negatives_under(self, scores: np.ndarray,
+                        side: Literal["left", "right"] = "left") -> np.ndarray:
         """(B, len(scores)): per resample, the weight of negatives scoring below each of
         `scores` (side "right": at or below)."""
         columns = np.searchsorted(self.negative_scores, scores, side=side)

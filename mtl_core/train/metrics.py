@@ -33,4 +33,4 @@ def task_metrics(
         mean, std = target_stats
         outputs, truth = outputs * std + mean, truth * std + mean
     kind = get_kind(task.kind)
-    return {metric: kind.metric_values(metric, truth, outputs) for metric in kind.metrics}
+    return {metric: float(kind.metric_values(metric, truth, outputs)) for metric in kind.metrics}
