@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,13 +11,7 @@ import torch.nn.functional as F
 
 from mtl_core.errors import UserError
 from mtl_core.kinds import scores
-from mtl_core.kinds.base import TaskKind
-from mtl_core.kinds.multiclass import (
-    check_classes,
-    class_counts,
-    class_indices,
-    imbalance_warnings,
-)
+from mtl_core.kinds.classes import ClassLabels
 
 
 def constant_logit(labels: np.ndarray) -> np.ndarray:
@@ -29,13 +22,11 @@ def constant_logit(labels: np.ndarray) -> np.ndarray:
     return np.log(rate) - np.log1p(-rate)
 
 
-class Binary(TaskKind):
+class Binary(ClassLabels):
     name = "binary"
     label = "binary"
-    is_classification = True
     metrics = ("roc_auc", "pr_auc", "f1", "accuracy", "macro_f1")
     default_metric = "roc_auc"
-    stratifies = True
     label_scale = "binary"
 
     def output_size(self, classes: Sequence[str]) -> int:
@@ -46,29 +37,17 @@ class Binary(TaskKind):
                                                   reduction=reduction)
 
     def check_labels(self, task: str, column: str, present: pd.Series) -> None:
-        distinct = check_classes(task, column, present)
+        super().check_labels(task, column, present)
+        distinct = present.nunique()
         if distinct > 2:
             raise UserError(f"task '{task}': column '{column}' has {distinct} classes, not 2: "
                             "set kind: multiclass")
-
-    def label_summary(self, labels: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
-        return class_counts(labels, classes)
-
-    def label_warnings(self, task: str, summary: dict[str, Any], labelled: int) -> list[str]:
-        return imbalance_warnings(task, summary, labelled)
 
     def predict(self, outputs: np.ndarray) -> np.ndarray:
         return (outputs.reshape(len(outputs)) > 0).astype(np.int64)
 
     def trivial_outputs(self, train_targets: np.ndarray, n_rows: int) -> np.ndarray:
         return np.full(n_rows, constant_logit(np.asarray(train_targets)))
-
-    def encode_targets(self, values: pd.Series, feature: object,
-                       classes: Sequence[str]) -> tuple[torch.Tensor, np.ndarray]:
-        return class_indices(values, feature, classes)
-
-    def empty_targets(self, n_rows: int, n_classes: int) -> torch.Tensor:
-        return torch.zeros(n_rows, dtype=torch.long)
 
     def _scores(self, metric: str, truth: np.ndarray, outputs: np.ndarray,
                 weights: np.ndarray) -> np.ndarray:
