@@ -67,11 +67,12 @@ class RunEvidence:
 def resample_counts(rows: int, resamples: int = RESAMPLES, seed: int = 0) -> np.ndarray:
     """(resamples, rows) counts of each row in each bootstrap resample (rows drawn with
     replacement), as float32 for matrix products."""
-    rng = np.random.default_rng(seed)
-    drawn = rng.integers(0, rows, size=(resamples, rows))
-    offsets = (np.arange(resamples) * rows)[:, None]
-    counts = np.bincount((drawn + offsets).ravel(), minlength=resamples * rows)
-    return counts.reshape(resamples, rows).astype(np.float32)
+    drawn = np.random.default_rng(seed).integers(0, rows, size=(resamples, rows),
+                                                 dtype=np.int32)
+    counts = np.empty((resamples, rows), dtype=np.float32)
+    for resample, rows_drawn in enumerate(drawn):  # one bincount a row: cache-sized
+        counts[resample] = np.bincount(rows_drawn, minlength=rows)
+    return counts
 
 
 def relative_delta(metric_mtl: np.ndarray | float, metric_base: np.ndarray | float,
@@ -127,15 +128,17 @@ class _Scored:
 
 
 def _score(task: TaskOutputs, counts: np.ndarray) -> _Scored:
+    """Unlabelled rows keep their place with weight 0 in every resample (a product is
+    cheaper than gathering the labelled columns of the counts)."""
     mask = task.mask.astype(bool)
-    weights = counts[:, mask] if not mask.all() else counts
+    weights = counts if mask.all() else counts * mask.astype(np.float32)
     truth = task.truth[mask]
 
     def full(outputs: np.ndarray) -> float:
         return float(metric_values(task.kind, task.metric, truth, outputs[mask]))
 
     def resampled(outputs: list[np.ndarray]) -> np.ndarray:
-        return np.mean([metric_values(task.kind, task.metric, truth, o[mask], weights)
+        return np.mean([metric_values(task.kind, task.metric, task.truth, o, weights)
                         for o in outputs], axis=0)
 
     higher = get_kind(task.kind).higher_is_better(task.metric)

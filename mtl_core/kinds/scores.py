@@ -16,10 +16,15 @@ import numpy as np
 
 def _sums(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
     """`weights @ values` for 0/1 or numeric per-row `values` ((n,) or (n, k)): summed in
-    int64 when both are counts and indicators (exact, and no float copy of the weights)."""
+    int64 when both are counts and indicators (exact, and no float copy of the weights);
+    float32 weights (the bootstrap's counts) with integer values go to float32 BLAS (exact
+    below 2^24); other values to float64 BLAS on an explicit copy of the weights (numpy's
+    mixed-type product is about 10 times slower than the copy and the product)."""
     if weights.dtype.kind in "iub" and values.dtype.kind in "iub":
         return np.matmul(weights, values, dtype=np.int64)
-    return weights @ values.astype(np.float64)
+    if weights.dtype == np.float32 and values.dtype.kind in "iub":
+        return (weights @ values.astype(np.float32)).astype(np.float64)
+    return weights.astype(np.float64, copy=False) @ values.astype(np.float64, copy=False)
 
 
 def weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -128,6 +133,11 @@ def roc_auc(truth: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.nd
     """Area under the ROC curve: the chance that a positive row scores above a negative one,
     ties counting half (scikit-learn's `roc_auc_score`). NaN for a resample without a
     positive or without a negative row."""
+    truth = truth.astype(bool)
+    if len(scores) and np.all(scores == scores[0]):  # a constant score: every pair ties
+        return np.where(_has_both(truth, weights), 0.5, np.nan)
+    if not np.isin(scores[truth], scores[~truth]).any():  # no positive ties a negative
+        return _untied_roc_auc(truth, scores, weights)
     ranked = _Ranked(truth, scores, weights)
     at = ranked.positive_scores
     pairs = _paired(ranked.positive_weights, ranked.negatives_under(at))
@@ -141,11 +151,43 @@ def roc_auc(truth: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.nd
     return np.where(np.isfinite(area), area, np.nan)
 
 
+def _has_both(truth: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per resample: whether it holds a positive and a negative row."""
+    positives = _sums(weights, truth)
+    return (positives > 0) & (positives < _sums(weights, np.ones(len(truth), dtype=bool)))
+
+
+def _untied_roc_auc(truth: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """ROC-AUC when no positive shares its score with a negative (continuous outputs): one
+    pass in score order, each positive paired with the negatives' running weight (the
+    running sum is taken in place over the negatives' weights, zero at the positives)."""
+    weights = _compact(weights)
+    order = np.argsort(scores, kind="stable")
+    positive = truth[order]
+    ordered = np.take(weights, order, axis=1)
+    exact = ordered.dtype.kind in "iub"
+    running = ordered.astype(np.int64) if exact else ordered.copy()
+    running[:, positive] = 0
+    np.cumsum(running, axis=1, out=running)
+    negatives = (running[:, -1] if len(order) else np.zeros(len(weights))).astype(np.float64)
+    running *= ordered
+    pairs = _sums(running, positive)
+    positives = _sums(weights, truth).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        area = pairs / (positives * negatives)
+    return np.where(np.isfinite(area), area, np.nan)
+
+
 def average_precision(truth: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Area under the precision-recall curve as scikit-learn's `average_precision_score`:
     the mean over positive rows of the precision at their score's threshold (every row
     scoring at least as high counts as predicted positive). NaN for a resample without a
     positive row (scikit-learn warns and returns 0 there)."""
+    if len(scores) and np.all(scores == scores[0]):  # one threshold: the positives' share
+        positives = _sums(weights, truth.astype(bool)).astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = positives / _sums(weights, np.ones(len(truth), dtype=bool))
+        return np.where(positives > 0, share, np.nan)
     ranked = _Ranked(truth, scores, weights)
     at = ranked.positive_scores
     # Positives scoring at least as high as each positive: all but those strictly below it.
