@@ -49,7 +49,7 @@ shown = [r for r in runs if matches(r)]
 table = pd.DataFrame([
     {"run": r["id"], "name": r["name"], "status": r["status"], "data": r["source"],
      "tasks": r["tasks"], "architecture": r["architecture"], "weighting": r["weighting"],
-     "device": r["device"], "seconds": r["seconds"],
+     "device": r["device"], "seconds": (r["summary"] or {}).get("wall_seconds", r["seconds"]),
      "Δm [95% interval]": format_delta((r["summary"] or {}).get("delta_m"),
                                        (r["summary"] or {}).get("delta_m_ci"))}
     for r in shown

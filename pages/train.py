@@ -4,7 +4,7 @@ import streamlit as st
 
 from mtl_core.experiment.jobs import TrainingJob
 from mtl_core.train.device import available_accelerators, resolve_device
-from mtl_core.viz.training import loss_curves, metrics_table
+from mtl_core.viz.training import loss_curves, metrics_table, times_text
 from pages.common import experiment, run_store, teacher_mode, validated_experiment
 from pages.parts.verdicts import show_verdicts
 
@@ -111,8 +111,7 @@ def progress_panel() -> None:
         st.error(snap.error)
     elif snap.state == "finished":
         summary = snap.summary
-        st.success(f"Run {summary['run_id']}: {summary['status']} in {summary['seconds']:.1f}s "
-                   f"on {summary['device']}")
+        st.success(f"Run {summary['run_id']}: {times_text(summary)}, on {summary['device']}")
         for warning in summary["warnings"]:
             st.warning(warning)
         show_verdicts(summary)

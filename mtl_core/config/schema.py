@@ -165,6 +165,9 @@ class TrainConfig(_Strict):
     grad_clip: float | None = Field(None, gt=0.0)  # max global gradient norm; None = off
     amp: bool = False  # bf16 autocast on CUDA GPUs that support it; no effect on CPU
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    # Intra-op CPU threads per training job. "auto": 1 for a small model, else the job's share
+    # of the cores among the jobs running at once (mtl_core/train/threads.py).
+    threads: Literal["auto"] | int = "auto"
     seed: int = 0
     patience: int | None = Field(10, ge=1)
     # What early stopping (and the kept best checkpoint) watches on the validation split:
@@ -189,6 +192,13 @@ class TrainConfig(_Strict):
     def _seed_count(cls, value: Literal["auto"] | int) -> Literal["auto"] | int:
         if value != "auto" and not 1 <= value <= 10:
             raise ValueError("must be 'auto' or a number of seeds from 1 to 10")
+        return value
+
+    @field_validator("threads")
+    @classmethod
+    def _thread_count(cls, value: Literal["auto"] | int) -> Literal["auto"] | int:
+        if value != "auto" and value < 1:
+            raise ValueError("must be 'auto' or a number of threads of at least 1")
         return value
 
     @field_validator("curriculum")

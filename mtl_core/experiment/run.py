@@ -5,8 +5,11 @@ store the run. The CLI's `train`, the app's Train page and the sweep all call
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +28,9 @@ from mtl_core.experiment.summary import Metrics, summarise
 from mtl_core.runs import RunStore
 from mtl_core.train.loop import EventHandler, TrainResult, train_model
 
+# The parts of a run's wall time in its summary's `times` (with `wall`, everything).
+TIME_PARTS = ("preparation", "multi_task", "baselines", "comparison")
+
 
 def run_experiment(
     config: ExperimentConfig,
@@ -35,11 +41,14 @@ def run_experiment(
 ) -> dict[str, Any]:
     """Train, compare with baselines, store; returns the summary. Raises UserError only for
     bad input found before training starts."""
+    started = time.perf_counter()
     data = data or prepare_data(config.data)
+    preparation = time.perf_counter() - started
     warm = load_warm_weights(store, config.train.warm_start) if config.train.warm_start else None
     run_id = store.create_run(to_dict(config)) if store else None
     try:
-        return _Experiment(config, data, store, run_id, on_event, stop, warm).run()
+        return _Experiment(config, data, store, run_id, on_event, stop, warm,
+                           {"preparation": preparation}, started).run()
     except BaseException as error:
         if store:  # keep the run's record honest; the caller reports the error
             store.fail_run(run_id, f"{type(error).__name__}: {error}")
@@ -67,15 +76,19 @@ class _Experiment:
     on_event: EventHandler | None
     stop: threading.Event | None
     warm: dict[str, torch.Tensor] | None
+    # Seconds spent per part (preparation, multi_task, baselines, comparison), and when
+    # `run_experiment` started (the wall time counts from there).
+    times: dict[str, float]
+    started: float
     seed_metrics: list[Metrics] = field(default_factory=list)
     seed_outputs: list[Outputs] = field(default_factory=list)
     baselines: dict[str, list[BaselineRun]] = field(default_factory=dict)
 
     def run(self) -> dict[str, Any]:
-        started = time.perf_counter()
-        result = train_model(self.config, self.data, on_event=self._record, stop=self.stop,
-                             warm_weights=self.warm)
-        self._keep(result)
+        with self._timed("multi_task"):
+            result = train_model(self.config, self.data, on_event=self._record, stop=self.stop,
+                                 warm_weights=self.warm)
+            self._keep(result)
         split = comparison_split(self.data)
         plan = initial_plan(self.config.train, len(self.data.splits[split]))
         evidence = self._compare(result, plan)
@@ -86,11 +99,27 @@ class _Experiment:
             plan = SeedPlan(len(self.seed_metrics), 0, "no single-task baselines: nothing "
                             "to compare, so one seed")
         summary = summarise(self.run_id, self.data, result, split, self.seed_metrics,
-                            self.baselines, evidence, plan.reason,
-                            time.perf_counter() - started)
+                            self.baselines, evidence, plan.reason, self._times_json())
         summary["warnings"] = self._warnings(result, summary)
         self._store(result, summary)
         return summary
+
+    @contextmanager
+    def _timed(self, part: str) -> Iterator[None]:
+        """Add the block's seconds to `part` of the run's time."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.times[part] = self.times.get(part, 0.0) + time.perf_counter() - started
+
+    def _times_json(self) -> dict[str, float]:
+        """The parts and the wall time since `run_experiment` started, to the millisecond
+        (the parts rounded down, so that they never add up to more than the wall time)."""
+        wall = time.perf_counter() - self.started
+        parts = {part: math.floor(self.times.get(part, 0.0) * 1000) / 1000
+                 for part in TIME_PARTS}
+        return {**parts, "wall": math.ceil(wall * 1000) / 1000}
 
     def _comparing(self, result: TrainResult) -> bool:
         return (self.config.train.baselines and len(self.data.tasks) > 1
@@ -120,8 +149,9 @@ class _Experiment:
             self.baselines = {}
         baseline_outputs = {name: [run.test_outputs for run in runs]
                             for name, runs in self.baselines.items()}
-        return compare(task_outputs(self.data, self.seed_outputs, baseline_outputs),
-                       seed=self.config.train.seed)
+        with self._timed("comparison"):
+            return compare(task_outputs(self.data, self.seed_outputs, baseline_outputs),
+                           seed=self.config.train.seed)
 
     def _completed(self) -> bool:
         return not (self.stop is not None and self.stop.is_set())
@@ -132,16 +162,19 @@ class _Experiment:
             if not self._completed():
                 return
             self._emit({"type": "seed", "seed": offset + 1, "seeds": count})
-            extra = train_model(seeded(self.config, first + offset), self.data, stop=self.stop,
-                                warm_weights=self.warm)
-            if extra.status != "completed":
-                return
-            self._keep(extra)
+            with self._timed("multi_task"):
+                extra = train_model(seeded(self.config, first + offset), self.data,
+                                    stop=self.stop, warm_weights=self.warm)
+                if extra.status != "completed":
+                    return
+                self._keep(extra)
 
     def _train_baselines(self, count: int) -> None:
         self._emit({"type": "baselines", "tasks": self.data.task_names, "seeds": count})
         seeds = list(range(self.config.train.seed, self.config.train.seed + count))
-        self.baselines = train_baselines(self.config, self.data, seeds, self.store, self.stop)
+        with self._timed("baselines"):
+            self.baselines = train_baselines(self.config, self.data, seeds, self.store,
+                                             self.stop)
 
     def _warnings(self, result: TrainResult, summary: dict[str, Any]) -> list[str]:
         found = [result.message] if result.status == "diverged" and result.message else []

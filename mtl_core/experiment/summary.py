@@ -54,9 +54,10 @@ def task_json(task: Any, split: str, seeds: list[Metrics], baselines: list[Basel
 def summarise(
     run_id: str | None, data: PreparedData, result: TrainResult, split: str,
     seeds: list[Metrics], baselines: dict[str, list[BaselineRun]], evidence: RunEvidence,
-    seeds_reason: str, wall_seconds: float,
+    seeds_reason: str, times: dict[str, float],
 ) -> dict[str, Any]:
-    """The JSON document of DESIGN.md's `train --json` contract."""
+    """The JSON document of DESIGN.md's `train --json` contract. `times`: the seconds of the
+    run's parts and its `wall` time (`experiment.run.TIME_PARTS`)."""
     tasks = {task.name: task_json(task, split, seeds, baselines.get(task.name, []),
                                   evidence.tasks[task.name], evidence.resamples)
              for task in data.tasks}
@@ -65,8 +66,10 @@ def summarise(
         "status": result.status,
         "device": result.device,
         "seconds": round(result.seconds, 3),
-        "wall_seconds": round(wall_seconds, 3),
+        "wall_seconds": times["wall"],
+        "times": times,
         "steps_per_second": round(result.steps_per_second, 2),
+        "threads": result.threads,
         "split": split,
         "tasks": tasks,
         "delta_m": evidence.delta_m,

@@ -15,6 +15,7 @@ from typing import Any
 
 from mtl_core.errors import UserError
 from mtl_core.sweep.worker import StopFlag, init_worker, train_subset
+from mtl_core.train.threads import reserve
 
 Job = tuple[tuple[str, ...], dict[str, Any]]  # (subset, the full experiment's config)
 Outcome = tuple[tuple[str, ...], dict[str, Any] | None, str | None]  # subset, summary, error
@@ -24,9 +25,12 @@ POLL_SECONDS = 0.5
 def run_local(waves: list[list[Job]], runs_dir: str, flag: StopFlag, stop: threading.Event,
               workers: int) -> Iterator[Outcome]:
     context = multiprocessing.get_context("spawn")
-    widest = max(len(jobs) for jobs in waves)
-    with ProcessPoolExecutor(max_workers=min(workers, widest), mp_context=context,
-                             initializer=init_worker) as pool:
+    processes = min(workers, max(len(jobs) for jobs in waves))
+    # The workers count as this process's training jobs while the pool runs, and each gets
+    # its share of the cores (the app's own jobs meanwhile get theirs).
+    with reserve(processes) as share, ProcessPoolExecutor(
+            max_workers=processes, mp_context=context, initializer=init_worker,
+            initargs=(share,)) as pool:
         for jobs in waves:
             if flag.is_set():
                 return

@@ -21,11 +21,12 @@ class StopFlag:
             pass
 
 
-def init_worker() -> None:
-    """One thread per worker process: the pool already uses the cores."""
-    import torch
+def init_worker(cores: int) -> None:
+    """A worker process's share of the cores (`mtl_core.train.threads`): the pool's workers
+    together use the machine's cores, no more."""
+    from mtl_core.train.threads import limit_process
 
-    torch.set_num_threads(1)
+    limit_process(cores)
 
 
 def train_subset(config: dict[str, Any], subset: list[str], runs_dir: str,

@@ -41,6 +41,7 @@ from mtl_core.models import MTLModel, build_model
 from mtl_core.train.device import resolve_device
 from mtl_core.train.loop import _INIT_LOCK, EVAL_CHUNK, evaluate, make_optimizer
 from mtl_core.train.schedules import autocast, lr_factor, monitor_score, set_lr
+from mtl_core.train.threads import JobThreads, step_flops, training_threads
 
 Metrics = dict[str, dict[str, dict[str, float]]]  # split -> task -> metric -> value
 # Forward of the stacked members: (params, buffers, x [members, rows, ...], training) ->
@@ -80,17 +81,18 @@ def train_ensemble(
     """Train one `single_task` network per (task name, seed) in `members` with `config` (the
     baselines' config: architecture `single_task`, equal weighting; each member's seed
     replaces `train.seed`) as one batched ensemble; -> the members, in the order given."""
-    ensemble = _Ensemble.start(config, data, members, stop)
-    for epoch in range(1, config.train.epochs + 1):
-        if ensemble.stack is None:
-            break
-        ensemble.begin_epoch(epoch)
-        for rows in ensemble.batches():
-            if ensemble.stop_requested(epoch) or not ensemble.step(rows):
+    with training_threads(config.train.threads) as threads:
+        ensemble = _Ensemble.start(config, data, members, stop, threads)
+        for epoch in range(1, config.train.epochs + 1):
+            if ensemble.stack is None:
                 break
-        if ensemble.stack is None or not ensemble.end_epoch(epoch):
-            break
-    return ensemble.finish()
+            ensemble.begin_epoch(epoch)
+            for rows in ensemble.batches():
+                if ensemble.stop_requested(epoch) or not ensemble.step(rows):
+                    break
+            if ensemble.stack is None or not ensemble.end_epoch(epoch):
+                break
+        return ensemble.finish()
 
 
 @dataclass
@@ -306,14 +308,15 @@ class _Ensemble:
     stack: _Stack | None  # the members still training
     optimizer: torch.optim.Optimizer | None
     orders: list[torch.Generator]  # one batch order per seed, as the loop's
+    threads: JobThreads  # the ensemble's share of the CPU threads, as one training job
     lr_factor: float = 1.0
     started: float = 0.0
 
     @classmethod
     def start(cls, config: ExperimentConfig, data: PreparedData, pairs: list[tuple[str, int]],
-              stop: threading.Event | None) -> _Ensemble:
-        """Every member's model from its seed, the stack, the optimizer and device copies of
-        the splits."""
+              stop: threading.Event | None, threads: JobThreads) -> _Ensemble:
+        """Every member's model from its seed, the stack, the optimizer, device copies of
+        the splits, and the CPU threads for a step of every member's cost."""
         _check(config)
         device = resolve_device(config.train.device)
         train = _on_device(data.splits["train"], device)
@@ -331,8 +334,11 @@ class _Ensemble:
         stack = _Stack.of(members, seeds, train.x[:8]) if members else None
         ensemble = cls(config, data, stop, device, train, val,
                        {name for name, mask in train.masks.items() if bool(mask.all())},
-                       members, stack, None, [torch.Generator().manual_seed(s) for s in seeds])
+                       members, stack, None, [torch.Generator().manual_seed(s) for s in seeds],
+                       threads)
         ensemble.optimizer = ensemble.new_optimizer()
+        batch = train.x[:config.train.batch_size]
+        threads.fit(sum(step_flops(member.model, batch) for member in members))
         ensemble.started = time.perf_counter()
         return ensemble
 
@@ -348,7 +354,8 @@ class _Ensemble:
         return optimizer
 
     def begin_epoch(self, epoch: int) -> None:
-        """This epoch's learning rate."""
+        """This epoch's CPU threads (jobs may have started or ended) and learning rate."""
+        self.threads.refresh()
         self.lr_factor = lr_factor(self.config.train, epoch)
         set_lr(self.optimizer, [self.config.train.lr], self.lr_factor)
 

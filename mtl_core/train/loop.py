@@ -32,6 +32,7 @@ from mtl_core.train.schedules import (
     set_lr,
     warm_start,
 )
+from mtl_core.train.threads import JobThreads, step_flops, training_threads
 from mtl_core.weighting import StepRequest, WeightingMethod, build_weighting
 
 EventHandler = Callable[[dict[str, Any]], None]
@@ -54,6 +55,7 @@ class TrainResult:
     message: str | None = None
     # What analyses recorded during training (JSON-ready), stored as the run's extras.json.
     extras: dict[str, Any] = field(default_factory=dict)
+    threads: int = 1  # intra-op CPU threads it started training with (train/threads.py)
 
     @property
     def steps_per_second(self) -> float:
@@ -126,15 +128,16 @@ def train_model(
 ) -> TrainResult:
     """Train one model on `data` as `config` says; never raises for a diverging run.
     `warm_weights` (a stored run's state dict) initialise the shared parameters."""
-    run = _Training.start(config, data, on_event or _ignore, stop, warm_weights)
-    for epoch in range(1, config.train.epochs + 1):
-        run.begin_epoch(epoch)
-        for batch in run.batches():
-            if run.stop_requested(epoch) or not run.step(batch, epoch):
+    with training_threads(config.train.threads) as threads:
+        run = _Training.start(config, data, on_event or _ignore, stop, warm_weights, threads)
+        for epoch in range(1, config.train.epochs + 1):
+            run.begin_epoch(epoch)
+            for batch in run.batches():
+                if run.stop_requested(epoch) or not run.step(batch, epoch):
+                    break
+            if not run.running or not run.end_epoch(epoch):
                 break
-        if not run.running or not run.end_epoch(epoch):
-            break
-    return run.finish()
+        return run.finish()
 
 
 def _ignore(event: dict[str, Any]) -> None:
@@ -161,6 +164,7 @@ class _Training:
     order: torch.Generator  # draws the batches
     base_lrs: list[float]  # per parameter group, before the schedule
     params: list[torch.Tensor]  # everything the optimizer steps (for gradient clipping)
+    threads: JobThreads  # this job's share of the CPU threads
     loss_scale: torch.Tensor | None = None  # this epoch's per-task loss factors (None: all 1)
     epoch_losses: list[list[float]] = field(default_factory=list)  # per step of this epoch
     step_weights: list[torch.Tensor] = field(default_factory=list)  # per step; lists at the end
@@ -172,9 +176,10 @@ class _Training:
 
     @classmethod
     def start(cls, config: ExperimentConfig, data: PreparedData, emit: EventHandler,
-              stop: threading.Event | None,
-              warm_weights: dict[str, torch.Tensor] | None) -> _Training:
-        """Model, weighting, optimizer, probe and device copies of the splits; emits 'start'."""
+              stop: threading.Event | None, warm_weights: dict[str, torch.Tensor] | None,
+              threads: JobThreads) -> _Training:
+        """Model, weighting, optimizer, probe, device copies of the splits and the CPU
+        threads for a step of this model's cost; emits 'start'."""
         device = resolve_device(config.train.device)
         model, notes = _initial_model(config, data, device, warm_weights)
         weighting = build_weighting(config.weighting, data.task_names)
@@ -190,7 +195,9 @@ class _Training:
                   complete={name for name, mask in train.masks.items() if bool(mask.all())},
                   order=torch.Generator().manual_seed(config.train.seed),
                   base_lrs=[group["lr"] for group in optimizer.param_groups],
-                  params=[p for group in optimizer.param_groups for p in group["params"]])
+                  params=[p for group in optimizer.param_groups for p in group["params"]],
+                  threads=threads)
+        run.result.threads = threads.fit(step_flops(model, train.x[:config.train.batch_size]))
         curriculum_factors(config.train, data.task_names, 1)  # a bad task name fails here
         if notes:
             run.result.extras["notes"] = notes
@@ -212,8 +219,9 @@ class _Training:
         return self.result.status == "completed"
 
     def begin_epoch(self, epoch: int) -> None:
-        """This epoch's learning rate and task loss factors: each task's configured weight
-        times its curriculum ramp."""
+        """This epoch's CPU threads (jobs may have started or ended), learning rate and task
+        loss factors: each task's configured weight times its curriculum ramp."""
+        self.threads.refresh()
         train = self.config.train
         set_lr(self.optimizer, self.base_lrs, lr_factor(train, epoch))
         ramps = curriculum_factors(train, self.data.task_names, epoch)

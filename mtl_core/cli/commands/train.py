@@ -34,6 +34,7 @@ def _progress(event) -> None:
 def run(args) -> int:
     from mtl_core.experiment import run_experiment
     from mtl_core.viz.evidence import delta_m_text, verdict_rows
+    from mtl_core.viz.training import times_text
 
     config = load_config(args.config, args.set)
     summary = run_experiment(config, RunStore(args.runs_dir),
@@ -41,8 +42,8 @@ def run(args) -> int:
     if args.json:
         print_json(summary)
         return 0
-    print(f"run {summary['run_id']}: {summary['status']} on {summary['device']} in "
-          f"{summary['seconds']:.1f}s ({summary['steps_per_second']:.0f} steps/s); "
+    print(f"run {summary['run_id']}: {times_text(summary)}, on {summary['device']} "
+          f"({summary['steps_per_second']:.0f} steps/s, {summary['threads']} CPU thread(s)); "
           f"{summary['split']} metrics")
     rows = []
     for name, task in summary["tasks"].items():
