@@ -26,6 +26,7 @@ from mtl_core.experiment.outputs import Outputs, comparison_split, model_outputs
 from mtl_core.experiment.seeds import SeedPlan, extended_plan, initial_plan
 from mtl_core.experiment.summary import Metrics, summarise
 from mtl_core.runs import RunStore
+from mtl_core.train.ensemble import EnsembleMember, train_seeds
 from mtl_core.train.loop import EventHandler, TrainResult, train_model
 
 # The parts of a run's wall time in its summary's `times` (with `wall`, everything).
@@ -134,7 +135,7 @@ class _Experiment:
         if self.on_event:
             self.on_event({**event, "run_id": self.run_id})
 
-    def _keep(self, result: TrainResult) -> None:
+    def _keep(self, result: TrainResult | EnsembleMember) -> None:
         self.seed_metrics.append(result.metrics)
         self.seed_outputs.append(model_outputs(result.model, self.data))
 
@@ -157,17 +158,31 @@ class _Experiment:
         return not (self.stop is not None and self.stop.is_set())
 
     def _train_seeds(self, count: int) -> None:
+        """The multi-task model at the seeds not trained yet, up to `count`: together as one
+        batched ensemble where a stack trains each exactly as `train_model` (`train_seeds`),
+        else one after another; kept up to the first that did not complete."""
         first = self.config.train.seed
-        for offset in range(len(self.seed_metrics), count):
-            if not self._completed():
-                return
-            self._emit({"type": "seed", "seed": offset + 1, "seeds": count})
-            with self._timed("multi_task"):
-                extra = train_model(seeded(self.config, first + offset), self.data,
-                                    stop=self.stop, warm_weights=self.warm)
+        seeds = [first + offset for offset in range(len(self.seed_metrics), count)]
+        if not seeds or not self._completed():
+            return
+        self._emit({"type": "seed", "seed": len(self.seed_metrics) + 1, "seeds": count})
+        with self._timed("multi_task"):
+            together = train_seeds(self.config, self.data, seeds, self.stop, self.warm)
+            for extra in together if together is not None else self._one_by_one(seeds, count):
                 if extra.status != "completed":
                     return
                 self._keep(extra)
+
+    def _one_by_one(self, seeds: list[int], count: int) -> Iterator[TrainResult]:
+        """`train_model` at each of `seeds` in turn (the first one's 'seed' event is already
+        out), until a stop request."""
+        for index, seed in enumerate(seeds):
+            if index:
+                if not self._completed():
+                    return
+                self._emit({"type": "seed", "seed": len(self.seed_metrics) + 1, "seeds": count})
+            yield train_model(seeded(self.config, seed), self.data, stop=self.stop,
+                              warm_weights=self.warm)
 
     def _train_baselines(self, count: int) -> None:
         self._emit({"type": "baselines", "tasks": self.data.task_names, "seeds": count})

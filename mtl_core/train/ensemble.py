@@ -1,22 +1,31 @@
-"""Independent single-task networks (tasks x seeds) trained in one loop, as one batched
-ensemble: the parameters of every member are stacked along a leading dimension and all
-members step together, so the baselines of a comparison cost about one run's steps instead
-of one run per task and seed.
+"""Networks trained in one loop as one batched ensemble: the parameters of every member are
+stacked along a leading dimension and all members step together, so that k runs cost about
+one run's steps. Two kinds of members:
 
-Each member is trained as `train_model` trains it alone (the baselines' config at its seed,
-on the data of its one task): the same initial weights (`torch.manual_seed(seed)`, then the
-`single_task` model built as the loop builds it), the same batches in the same order (one
-order generator per seed, as the loop's), the same optimizer settings, learning-rate
-schedule, label masks, task loss weight and loss function, gradient clipping per member, and
-early stopping per member with the loop's monitor and patience: each keeps its own best
-checkpoint, and a member whose patience ran out (or whose loss stopped being finite) leaves
-the stack while the others go on. Dropout draws differ per member, but are not the loop's.
+- `train_ensemble`: independent single-task networks (tasks x seeds), the baselines of a
+  comparison;
+- `train_seeds`: the whole multi-task model at several seeds (the extra seeds that measure
+  seed noise), when `stackable` says a stack trains it exactly (a weighting method whose
+  weights are fixed: equal, static; an architecture with one parameter group and no
+  regularization term); otherwise the caller trains the seeds one after another.
 
-How the stack computes: the towers of different tasks differ only in their output width,
-so every member's output layer is zero-padded to the widest (padded rows get no gradient
-and stay 0). A tower that is a plain stack of Linear / ReLU / Dropout runs as batched matrix
-products (`torch.baddbmm`); any other (image, text encoders) under `torch.func.vmap` of
-`functional_call`, which costs about 0.2 ms of Python per call more."""
+Each member is trained as `train_model` trains it alone (its config at its seed, on the data
+of its tasks): the same initial weights (`torch.manual_seed(seed)`, then the model built as
+the loop builds it, under its lock), the same batches in the same order (one order generator
+per seed, as the loop's), the same optimizer settings, learning-rate schedule, label masks,
+loss functions, loss factors (the weighting's weight times the task's weight times its
+curriculum ramp), gradient clipping per member, and early stopping per member with the
+loop's monitor and patience: each keeps its own best checkpoint, and a member whose patience
+ran out (or whose loss stopped being finite) leaves the stack while the others go on.
+Dropout draws differ per member, but are not the loop's.
+
+How the stack computes: networks of different tasks differ only in their output widths, so
+every member's output layers are zero-padded to the widest (padded rows get no gradient and
+stay 0). A network whose traced graph (torch.fx) has only Linear / ReLU / Dropout / Identity
+modules, however wired (a tabular single-task tower; hard sharing's trunk and heads), runs
+as batched matrix products (`torch.baddbmm`); any other (image, text encoders, MMoE's
+gates) under `torch.func.vmap` of `functional_call`, which costs about 0.2 ms of Python per
+call more; a network that vmap cannot batch is not stackable."""
 
 from __future__ import annotations
 
@@ -30,33 +39,52 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import fx, nn
 from torch.func import functional_call, vmap
 
 from mtl_core.config import ExperimentConfig
 from mtl_core.data.prepare import PreparedData, SplitTensors
 from mtl_core.data.sampling import epoch_batches
 from mtl_core.data.tasks import TaskSpec
-from mtl_core.models import MTLModel, build_model
+from mtl_core.models import MTLModel
+from mtl_core.models.registry import architecture_class
 from mtl_core.train.device import resolve_device
-from mtl_core.train.loop import _INIT_LOCK, EVAL_CHUNK, evaluate, make_optimizer
-from mtl_core.train.schedules import autocast, lr_factor, monitor_score, set_lr
+from mtl_core.train.loop import (
+    EVAL_CHUNK,
+    EarlyStopping,
+    divergence_message,
+    evaluate,
+    initial_model,
+    make_optimizer,
+    snapshot,
+    to_device,
+    val_divergence_message,
+)
+from mtl_core.train.schedules import autocast, curriculum_factors, lr_factor, monitor_score, set_lr
 from mtl_core.train.threads import JobThreads, step_flops, training_threads
+from mtl_core.weighting.base import FixedWeighting, LossWeighting, WeightingMethod
+from mtl_core.weighting.registry import build_weighting, weighting_class
 
 Metrics = dict[str, dict[str, dict[str, float]]]  # split -> task -> metric -> value
 # Forward of the stacked members: (params, buffers, x [members, rows, ...], training) ->
-# outputs [members, rows, widest output].
+# outputs [members, rows, widest output] of each output slot (a member's tasks, in order).
 StackedForward = Callable[[dict[str, torch.Tensor], dict[str, torch.Tensor], torch.Tensor, bool],
-                          torch.Tensor]
+                          list[torch.Tensor]]
+
+
+class Unstackable(RuntimeError):
+    """The members' networks cannot be trained as one stack (vmap cannot batch them, or the
+    stack does not reproduce a member's own forward)."""
 
 
 @dataclass(frozen=True)
 class EnsembleMember:
-    """One (task, seed) network, as `train_model` would have returned it: its status
-    ("completed", "stopped" or "diverged"), its `single_task` model holding its best
-    checkpoint, and that checkpoint's metrics on every split (`{split: {task: {...}}}`)."""
+    """One network at one seed, as `train_model` would have returned it: the tasks it
+    predicts (a baseline's one task, or every task of a multi-task model), its status
+    ("completed", "stopped" or "diverged"), its model holding its best checkpoint, and that
+    checkpoint's metrics on every split (`{split: {task: {...}}}`)."""
 
-    task: str
+    tasks: tuple[str, ...]
     seed: int
     status: str
     message: str | None
@@ -67,8 +95,14 @@ class EnsembleMember:
     device: str
     seconds: float  # the wall time of the whole ensemble, whose members trained together
 
+    @property
+    def task(self) -> str:
+        """The one task of a single-task member (ValueError for a multi-task one)."""
+        [task] = self.tasks
+        return task
+
     def state_dict(self) -> dict[str, torch.Tensor]:
-        """The best checkpoint, loadable into the `single_task` model of this one task."""
+        """The best checkpoint, loadable into the model built from the member's config."""
         return self.model.state_dict()
 
 
@@ -81,8 +115,56 @@ def train_ensemble(
     """Train one `single_task` network per (task name, seed) in `members` with `config` (the
     baselines' config: architecture `single_task`, equal weighting; each member's seed
     replaces `train.seed`) as one batched ensemble; -> the members, in the order given."""
+    _check(config)
+    by_name = {task.name: task for task in data.tasks}
+    views = {name: replace(data, tasks=[by_name[name]])  # evaluate() reads data.tasks
+             for name in dict.fromkeys(name for name, _ in members)}
+    return _train(config, data, [(views[name], seed) for name, seed in members], stop, None)
+
+
+def train_seeds(
+    config: ExperimentConfig,
+    data: PreparedData,
+    seeds: list[int],
+    stop: threading.Event | None = None,
+    warm_weights: dict[str, torch.Tensor] | None = None,
+) -> list[EnsembleMember] | None:
+    """Train the multi-task model of `config` at each of `seeds` (replacing `train.seed`) as
+    one batched ensemble, each member as `train_model(config at its seed, data, stop=stop,
+    warm_weights=warm_weights)` trains it; -> the members in the order of `seeds`, or None
+    when a stack cannot train them exactly (see `stackable`; or vmap cannot batch the
+    network): the caller then trains them one after another."""
+    if not stackable(config):
+        return None
+    try:
+        return _train(config, data, [(data, seed) for seed in seeds], stop, warm_weights)
+    except Unstackable:
+        return None
+
+
+def stackable(config: ExperimentConfig) -> bool:
+    """Whether members of `config` train in a stack exactly as each alone, decided from its
+    classes: the weighting method's weights are known before each step and nothing in
+    training changes them (a `FixedWeighting` that keeps the base step, learns no parameter
+    and has no hook after a step or an epoch: equal, static; not GradNorm, whose weights
+    learn from the gradients, nor the loss-based adaptive or the gradient methods), and the
+    architecture has one optimizer parameter group and no regularization term."""
+    method = weighting_class(config.weighting.method)
+    model = architecture_class(config.model.architecture)
+    return (issubclass(method, FixedWeighting) and method.step is LossWeighting.step
+            and all(getattr(method, hook) is getattr(WeightingMethod, hook)
+                    for hook in ("parameters", "after_step", "after_epoch"))
+            and model.optimizer_groups is MTLModel.optimizer_groups
+            and model.regularization is MTLModel.regularization)
+
+
+def _train(config: ExperimentConfig, data: PreparedData, members: list[tuple[PreparedData, int]],
+           stop: threading.Event | None,
+           warm_weights: dict[str, torch.Tensor] | None) -> list[EnsembleMember]:
+    """The loop of `train_model`, for every member (the data of its tasks, its seed) at
+    once."""
     with training_threads(config.train.threads) as threads:
-        ensemble = _Ensemble.start(config, data, members, stop, threads)
+        ensemble = _Ensemble.start(config, data, members, stop, threads, warm_weights)
         for epoch in range(1, config.train.epochs + 1):
             if ensemble.stack is None:
                 break
@@ -98,52 +180,51 @@ def train_ensemble(
 @dataclass
 class _Member:
     """One network's training state: its model (whose tensors are views into the stack
-    while it trains), the data of its task, and its early stopping."""
+    while it trains), the data of its tasks, its weighting method and its early stopping."""
 
-    task: TaskSpec
     seed: int
     model: MTLModel
-    data: PreparedData
+    data: PreparedData  # `data.tasks`: the tasks its network predicts, in output order
+    weighting: FixedWeighting
     status: str = "training"
     message: str | None = None
     steps: int = 0
     epochs: int = 0
-    best_score: float = float("inf")
-    best_state: dict[str, torch.Tensor] = field(default_factory=dict)
+    stopping: EarlyStopping = field(default_factory=EarlyStopping)
     first_val: dict[str, Any] | None = None
-    stale: int = 0
+
+    @property
+    def tasks(self) -> list[TaskSpec]:
+        return self.data.tasks
 
     @property
     def training(self) -> bool:
         return self.status == "training"
 
-    @property
-    def width(self) -> int:
-        return self.task.output_dim
-
     def end(self, status: str, message: str | None = None) -> None:
         self.status, self.message = status, message
 
-    def patient(self, score: float, patience: int | None) -> bool:
-        """The loop's early stopping: keep the best checkpoint; False once `patience` epochs
-        in a row did not improve on it."""
-        if score < self.best_score - 1e-6:
-            self.best_score, self.best_state, self.stale = score, _snapshot(self.model), 0
-            return True
-        self.stale += 1
-        return not (patience and self.stale >= patience)
+    def loss_factors(self, config: ExperimentConfig, epoch: int) -> torch.Tensor:
+        """[tasks] what each task loss is multiplied by in this epoch's total, as the loop's
+        step: its weighting's fixed weight (the same at every step: the weights of a
+        stackable method do not depend on the losses) times the task's weight times its
+        curriculum ramp."""
+        ramps = curriculum_factors(config.train, self.data.task_names, epoch)
+        weights = self.weighting.fixed_weights(torch.ones(len(ramps)))
+        return weights * torch.tensor([task.weight * ramp for task, ramp
+                                       in zip(self.tasks, ramps, strict=True)])
 
     def leave(self) -> None:
         """Out of the stack: the model gets tensors of its own, holding its best checkpoint."""
         with torch.no_grad():
             for _, tensor in _tensors(self.model):
                 tensor.data = tensor.data.clone()
-        self.model.load_state_dict(self.best_state)
+        self.model.load_state_dict(self.stopping.best_state)
 
 
 @dataclass
 class _Stack:
-    """The members still training, grouped by task: every parameter of every member in one
+    """The members still training, grouped by their tasks: every parameter of every member in one
     flat tensor that the optimizer steps (each parameter a dense [members, ...] block of it,
     keyed by the first member's names, output layers zero-padded to the widest), the
     gradient buffer that backward accumulates into, their seeds' positions in the batch
@@ -163,8 +244,9 @@ class _Stack:
     def of(cls, members: list[_Member], seeds: list[int], probe: torch.Tensor) -> _Stack:
         """`seeds`: the ensemble's, in the order of its batch rows; `probe`: a few input rows
         on which the stack must reproduce every member's own forward."""
-        tasks = list(dict.fromkeys(member.task.name for member in members))
-        members = sorted(members, key=lambda member: tasks.index(member.task.name))
+        groups = {key: index for index, key in enumerate(dict.fromkeys(
+            tuple(member.data.task_names) for member in members))}
+        members = sorted(members, key=lambda member: groups[tuple(member.data.task_names)])
         first = members[0].model
         columns = [[tensor for _, tensor in _tensors(member.model)] for member in members]
         ranks = [tensor.dim() for tensor in columns[0]]
@@ -182,7 +264,7 @@ class _Stack:
                                           device=probe.device), len(members),
                     flat, torch.zeros_like(flat), layout, {},
                     dict(zip(names[count:], stacked[count:], strict=True)),
-                    _batched_mlp(first) or _vmapped(first))
+                    _batched_layers(first) or _vmapped(first))
         stack.bind()
         stack.check(probe)
         return stack
@@ -204,53 +286,67 @@ class _Stack:
                     tensor.data = stacked[index][tuple(slice(0, n) for n in tensor.shape)]
 
     def check(self, probe: torch.Tensor) -> None:
-        """The stacked forward gives each member's own outputs (eval mode, a few rows)."""
+        """The stacked forward gives each member's own outputs (eval mode, a few rows);
+        Unstackable where it does not, or where vmap cannot batch the network."""
         with torch.inference_mode():
-            stacked = self.forward(self.params, self.buffers, _shared(probe, self.count), False)
-            for member, outputs in zip(self.members, stacked, strict=True):
+            try:
+                stacked = self.forward(self.params, self.buffers, _shared(probe, self.count),
+                                       False)
+            except RuntimeError as error:
+                raise Unstackable(f"the network cannot be batched: {error}") from error
+            for index, member in enumerate(self.members):
                 member.model.eval()
-                own = member.model(probe)[member.task.name]
+                own = member.model(probe)
                 member.model.train()
-                if not torch.allclose(outputs[..., :member.width], own, rtol=1e-4, atol=1e-5):
-                    raise RuntimeError(f"the batched ensemble does not reproduce the network of "
-                                       f"task '{member.task.name}' (seed {member.seed})")
+                for outputs, task in zip(stacked, member.tasks, strict=True):
+                    if not torch.allclose(outputs[index, :, :task.output_dim], own[task.name],
+                                          rtol=1e-4, atol=1e-5):
+                        raise Unstackable(f"the batched ensemble does not reproduce output "
+                                          f"'{task.name}' of the network at seed {member.seed}")
 
-    def groups(self) -> Iterator[tuple[TaskSpec, int, int]]:
-        """(task, first, end) of each task's run of members."""
+    def groups(self) -> Iterator[tuple[list[TaskSpec], int, int]]:
+        """(tasks, first, end) of each run of members that predict the same tasks."""
         start = 0
         for index, member in enumerate(self.members):
-            if index + 1 == len(self.members) or self.members[index + 1].task is not member.task:
-                yield member.task, start, index + 1
+            if (index + 1 == len(self.members)
+                    or self.members[index + 1].data.task_names != member.data.task_names):
+                yield member.tasks, start, index + 1
                 start = index + 1
 
-    def losses(self, outputs: torch.Tensor, targets: dict[str, torch.Tensor],
+    def task_names(self) -> list[str]:
+        """Every task some member predicts."""
+        return list(dict.fromkeys(task.name for tasks, _, _ in self.groups() for task in tasks))
+
+    def losses(self, outputs: list[torch.Tensor], targets: dict[str, torch.Tensor],
                masks: dict[str, torch.Tensor | None]) -> torch.Tensor:
-        """[members] mean losses over labelled rows, from `outputs` [members, rows, widest];
-        `targets`, `masks` (None: every row labelled): per task, [members, rows, ...]."""
-        return torch.cat([
-            _mean_losses(task, outputs[start:end, :, :task.output_dim],
+        """[members, tasks] mean losses over labelled rows, from `outputs` [members, rows,
+        widest] per output slot; `targets`, `masks` (None: every row labelled): per task,
+        [members, rows, ...]."""
+        return torch.cat([torch.stack([
+            _mean_losses(task, outputs[slot][start:end, :, :task.output_dim],
                          targets[task.name][start:end],
                          None if masks[task.name] is None else masks[task.name][start:end])
-            for task, start, end in self.groups()])
+            for slot, task in enumerate(tasks)], dim=1) for tasks, start, end in self.groups()])
 
     def train_losses(self, train: SplitTensors, rows: torch.Tensor,
                      complete: set[str]) -> torch.Tensor:
-        """[members] training losses, each on its seed's batch (`rows`: [seeds, batch])."""
+        """[members, tasks] training losses, each member on its seed's batch (`rows`:
+        [seeds, batch])."""
         rows = rows[self.seed_index]
-        names = [task.name for task, _, _ in self.groups()]
+        names = self.task_names()
         outputs = self.forward(self.params, self.buffers, train.x[rows], True)
         return self.losses(outputs, {name: train.targets[name][rows] for name in names},
                            {name: None if name in complete else train.masks[name][rows]
                             for name in names})
 
     def val_losses(self, val: SplitTensors) -> torch.Tensor:
-        """[members] losses on the validation rows, as `evaluate` computes them (masked, eval
-        mode, in chunks of rows)."""
+        """[members, tasks] losses on the validation rows, as `evaluate` computes them
+        (masked, eval mode, in chunks of rows)."""
         count = self.count
-        outputs = torch.cat([
-            self.forward(self.params, self.buffers, _shared(val.x[i:i + EVAL_CHUNK], count),
-                         False) for i in range(0, len(val), EVAL_CHUNK)], dim=1)
-        names = [task.name for task, _, _ in self.groups()]
+        chunks = [self.forward(self.params, self.buffers, _shared(val.x[i:i + EVAL_CHUNK], count),
+                               False) for i in range(0, len(val), EVAL_CHUNK)]
+        outputs = [torch.cat(slot, dim=1) for slot in zip(*chunks, strict=True)]
+        names = self.task_names()
         return self.losses(outputs, {name: _shared(val.targets[name], count) for name in names},
                            {name: _shared(val.masks[name], count) for name in names})
 
@@ -295,7 +391,7 @@ class _Stack:
 
 @dataclass
 class _Ensemble:
-    """The ensemble's state between the named steps of `train_ensemble`."""
+    """The ensemble's state between the named steps of its loop (`_train`)."""
 
     config: ExperimentConfig
     data: PreparedData
@@ -309,28 +405,30 @@ class _Ensemble:
     optimizer: torch.optim.Optimizer | None
     orders: list[torch.Generator]  # one batch order per seed, as the loop's
     threads: JobThreads  # the ensemble's share of the CPU threads, as one training job
+    factors: torch.Tensor | None = None  # [stack members, tasks] this epoch's loss factors
     lr_factor: float = 1.0
     started: float = 0.0
 
     @classmethod
-    def start(cls, config: ExperimentConfig, data: PreparedData, pairs: list[tuple[str, int]],
-              stop: threading.Event | None, threads: JobThreads) -> _Ensemble:
-        """Every member's model from its seed, the stack, the optimizer, device copies of
-        the splits, and the CPU threads for a step of every member's cost."""
-        _check(config)
+    def start(cls, config: ExperimentConfig, data: PreparedData,
+              pairs: list[tuple[PreparedData, int]], stop: threading.Event | None,
+              threads: JobThreads, warm_weights: dict[str, torch.Tensor] | None) -> _Ensemble:
+        """Every member's model from its seed (`pairs`: the data of its tasks, its seed), the
+        stack, the optimizer, device copies of the splits, and the CPU threads for a step of
+        every member's cost."""
         device = resolve_device(config.train.device)
-        train = _on_device(data.splits["train"], device)
-        val = _on_device(data.splits["validation"] if len(data.splits["validation"]) else
-                         data.splits["train"], device)
-        by_name = {task.name: task for task in data.tasks}
-        views = {name: replace(data, tasks=[by_name[name]])  # evaluate() reads data.tasks
-                 for name in dict.fromkeys(name for name, _ in pairs)}
+        train = to_device(data.splits["train"], device)
+        val = to_device(data.splits["validation"] if len(data.splits["validation"]) else
+                        data.splits["train"], device)
         seeds = list(dict.fromkeys(seed for _, seed in pairs))
         members = []
-        for name, seed in pairs:
-            model = _initial_model(config, views[name], seed, device)
-            members.append(_Member(by_name[name], seed, model, views[name],
-                                   best_state=_snapshot(model)))  # the loop's first checkpoint
+        for view, seed in pairs:
+            model, _ = initial_model(config.model_copy(update={"train": config.train.model_copy(
+                update={"seed": seed})}), view, device, warm_weights)
+            member = _Member(seed, model, view, _fixed(build_weighting(config.weighting,
+                                                                       view.task_names)))
+            member.stopping.best_state = snapshot(model)  # the loop's first checkpoint
+            members.append(member)
         stack = _Stack.of(members, seeds, train.x[:8]) if members else None
         ensemble = cls(config, data, stop, device, train, val,
                        {name for name, mask in train.masks.items() if bool(mask.all())},
@@ -354,10 +452,13 @@ class _Ensemble:
         return optimizer
 
     def begin_epoch(self, epoch: int) -> None:
-        """This epoch's CPU threads (jobs may have started or ended) and learning rate."""
+        """This epoch's CPU threads (jobs may have started or ended), learning rate and each
+        member's task loss factors."""
         self.threads.refresh()
         self.lr_factor = lr_factor(self.config.train, epoch)
         set_lr(self.optimizer, [self.config.train.lr], self.lr_factor)
+        self.factors = torch.stack([member.loss_factors(self.config, epoch)
+                                    for member in self.stack.members]).to(self.device)
 
     def batches(self) -> Iterator[torch.Tensor]:
         """[seeds, batch] row indices of each batch of this epoch, one row per seed."""
@@ -383,20 +484,17 @@ class _Ensemble:
         with autocast(self.config.train, self.device):
             losses = stack.train_losses(self.train, rows, self.complete).float()
         values = losses.tolist()  # the one host sync of a step
-        weights = [member.task.weight for member in stack.members]
-        total = (losses if all(w == 1.0 for w in weights) else
-                 losses * torch.tensor(weights, device=self.device)).sum()
         stack.grad.zero_()  # backward adds into the buffer the flat parameters' update reads
-        total.backward()
+        (losses * self.factors).sum().backward()  # each member's own total, on its own block
         if self.config.train.grad_clip is not None:
             stack.clip_gradients(self.config.train.grad_clip)
         self.optimizer.step()
-        for member, value in zip(stack.members, values, strict=True):
-            if math.isfinite(value):
+        for member, row in zip(stack.members, values, strict=True):
+            if all(map(math.isfinite, row)):
                 member.steps += 1
             else:
-                member.end("diverged", f"training diverged at step {member.steps}: the loss "
-                           f"became {value}; the last good checkpoint was kept")
+                member.end("diverged", divergence_message(member.data.task_names, row,
+                                                          member.steps))
         self.drop_stopped()
         return self.stack is not None
 
@@ -409,9 +507,8 @@ class _Ensemble:
             score = monitor_score(train, member.data.tasks, val, member.first_val)
             member.epochs = epoch
             if not math.isfinite(score):
-                member.end("diverged", f"training diverged in epoch {epoch}: the validation "
-                           "loss is not finite; the last good checkpoint was kept")
-            elif not member.patient(score, train.patience):
+                member.end("diverged", val_divergence_message(epoch, member.steps))
+            elif not member.stopping.patient(score, member.model, train.patience):
                 member.end("completed")
         self.drop_stopped()
         return self.stack is not None
@@ -424,8 +521,8 @@ class _Ensemble:
             return [evaluate(member.model, member.data, self.val) for member in stack.members]
         with torch.inference_mode():
             losses = stack.val_losses(self.val).tolist()
-        return [{member.task.name: {"loss": loss}}
-                for member, loss in zip(stack.members, losses, strict=True)]
+        return [{task.name: {"loss": loss} for task, loss in zip(member.tasks, row, strict=True)}
+                for member, row in zip(stack.members, losses, strict=True)]
 
     def drop_stopped(self) -> None:
         """Take the members that stopped out of the stack; the optimizer keeps the state of
@@ -437,6 +534,8 @@ class _Ensemble:
         old_optimizer, self.optimizer = self.optimizer, self.new_optimizer()
         if self.stack is None:
             return
+        if self.factors is not None:
+            self.factors = self.factors[rows]
         state = old_optimizer.state.get(old.flat)
         if state:
             self.optimizer.state[self.stack.flat] = {
@@ -452,49 +551,66 @@ class _Ensemble:
                 member.end("completed")
             member.leave()
         self.stack, self.optimizer = None, None
-        splits = {name: _on_device(split, self.device)
+        splits = {name: to_device(split, self.device)
                   for name, split in self.data.splits.items() if len(split)}
         return [EnsembleMember(
-            member.task.name, member.seed, member.status, member.message, member.model,
+            tuple(member.data.task_names), member.seed, member.status, member.message, member.model,
             {name: evaluate(member.model, member.data, split) for name, split in splits.items()},
             member.steps, member.epochs, str(self.device), seconds) for member in self.members]
 
 
-def _batched_mlp(model: MTLModel) -> StackedForward | None:
-    """The stacked forward of a model that is one chain of Linear / ReLU / Dropout (and
-    Identity) layers, as batched matrix products; None for any other model."""
-    layers: list[tuple[str, Any]] = []
-    for name, module in model.named_modules():
-        if isinstance(module, nn.Linear):
-            layers.append(("linear", name))
-        elif isinstance(module, nn.ReLU | nn.Dropout):
-            layers.append((type(module).__name__, getattr(module, "p", 0.0)))
-        elif not isinstance(module, nn.Identity) and not list(module.children()):
+def _batched_layers(model: MTLModel) -> StackedForward | None:
+    """The stacked forward of a model whose graph (traced by torch.fx) calls only Linear,
+    ReLU, Dropout and Identity modules, however they are wired (a tower; a trunk read by
+    several heads), as batched matrix products; None for any other model, or one whose
+    forward fx cannot trace."""
+    try:
+        graph = fx.symbolic_trace(model).graph
+    except Exception:  # tracing runs the model's own Python: any failure means "not a graph"
+        return None
+    modules = dict(model.named_modules())
+    program: list[tuple[fx.Node, nn.Module, fx.Node]] = []  # (node, its module, its input)
+    outputs: Any = None
+    for node in graph.nodes:
+        if node.op == "output":
+            outputs = node.args[0]
+        elif node.op == "call_module" and len(node.args) == 1 and not node.kwargs and isinstance(
+                modules[node.target], nn.Linear | nn.ReLU | nn.Dropout | nn.Identity):
+            program.append((node, modules[node.target], node.args[0]))
+        elif node.op != "placeholder":
             return None
+    if not isinstance(outputs, dict) or list(outputs) != model.task_names:
+        return None
+    placeholder = next(node for node in graph.nodes if node.op == "placeholder")
 
     def forward(params, buffers, x, training):
-        hidden = x
-        for kind, value in layers:
-            if kind == "linear":
-                hidden = torch.baddbmm(params[f"{value}.bias"].unsqueeze(1), hidden,
-                                       params[f"{value}.weight"].transpose(1, 2))
-            elif kind == "ReLU":
+        values = {placeholder: x}
+        for node, module, source in program:
+            hidden = values[source]
+            if isinstance(module, nn.Linear):
+                weight = params[f"{node.target}.weight"].transpose(1, 2)
+                bias = params.get(f"{node.target}.bias")
+                hidden = (torch.bmm(hidden, weight) if bias is None
+                          else torch.baddbmm(bias.unsqueeze(1), hidden, weight))
+            elif isinstance(module, nn.ReLU):
                 hidden = torch.relu(hidden)
-            elif training and value > 0:
-                hidden = F.dropout(hidden, value, training=True)
-        return hidden
+            elif isinstance(module, nn.Dropout) and training and module.p > 0:
+                hidden = F.dropout(hidden, module.p, training=True)
+            values[node] = hidden
+        return [values[outputs[name]] for name in model.task_names]
 
     return forward
 
 
 def _vmapped(model: MTLModel) -> StackedForward:
-    """The stacked forward of any model: `functional_call` under `vmap` (dropout draws
-    differ per member)."""
+    """The stacked forward of any model that vmap can batch: `functional_call` under `vmap`
+    (dropout draws differ per member)."""
     skeleton = copy.deepcopy(model).to("meta")
-    task_name = model.task_names[0]
+    names = list(model.task_names)
 
     def one(params, buffers, x):
-        return functional_call(skeleton, (params, buffers), (x,))[task_name]
+        outputs = functional_call(skeleton, (params, buffers), (x,))
+        return [outputs[name] for name in names]
 
     batched = vmap(one, randomness="different")
 
@@ -541,27 +657,16 @@ def _check(config: ExperimentConfig) -> None:
                          f"(got architecture '{config.model.architecture}', weighting "
                          f"'{config.weighting.method}'): pass baseline_config(config)")
     if config.train.curriculum or config.train.warm_start:
-        raise ValueError("train_ensemble does not apply train.curriculum or train.warm_start")
+        raise ValueError("train_ensemble trains baselines: they have no train.curriculum or "
+                         "train.warm_start")
 
 
-def _initial_model(config: ExperimentConfig, data: PreparedData, seed: int,
-                   device: torch.device) -> MTLModel:
-    """The model `train_model` starts from at this seed (built under the loop's lock on the
-    global RNG)."""
-    with _INIT_LOCK:
-        torch.manual_seed(seed)
-        model = build_model(config.model, data.tasks, data.input_kind, data.input_shape)
-    return model.to(device)
+def _fixed(weighting: WeightingMethod) -> FixedWeighting:
+    """`weighting`, of a class `stackable` accepts (the baselines' equal weighting is)."""
+    if not isinstance(weighting, FixedWeighting):
+        raise TypeError(f"weighting '{weighting.name}' has no fixed weights to stack")
+    return weighting
 
 
 def _tensors(model: MTLModel) -> list[tuple[str, torch.Tensor]]:
     return [*model.named_parameters(), *model.named_buffers()]
-
-
-def _snapshot(model: MTLModel) -> dict[str, torch.Tensor]:
-    return {key: value.detach().clone() for key, value in model.state_dict().items()}
-
-
-def _on_device(split: SplitTensors, device: torch.device) -> SplitTensors:
-    return SplitTensors(split.x.to(device), {k: v.to(device) for k, v in split.targets.items()},
-                        {k: v.to(device) for k, v in split.masks.items()})

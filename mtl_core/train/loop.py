@@ -75,7 +75,8 @@ def make_optimizer(config: ExperimentConfig, params: list):
     return torch.optim.Adam(params, **options)
 
 
-def _to_device(split: SplitTensors, device: torch.device) -> SplitTensors:
+def to_device(split: SplitTensors, device: torch.device) -> SplitTensors:
+    """The split's tensors on `device`."""
     return SplitTensors(
         split.x.to(device),
         {k: v.to(device) for k, v in split.targets.items()},
@@ -145,6 +146,25 @@ def _ignore(event: dict[str, Any]) -> None:
 
 
 @dataclass
+class EarlyStopping:
+    """Early stopping's state: the best score so far, the model's state when it was reached
+    (the last good checkpoint) and the epochs since it last improved."""
+
+    best_score: float = float("inf")
+    best_state: dict[str, torch.Tensor] = field(default_factory=dict)
+    stale: int = 0
+
+    def patient(self, score: float, model: MTLModel, patience: int | None) -> bool:
+        """Keep the best checkpoint; False once `patience` epochs in a row did not improve
+        on it."""
+        if score < self.best_score - 1e-6:
+            self.best_score, self.best_state, self.stale = score, snapshot(model), 0
+            return True
+        self.stale += 1
+        return not (patience and self.stale >= patience)
+
+
+@dataclass
 class _Training:
     """One run's state, carried between the named steps of `train_model`."""
 
@@ -168,10 +188,8 @@ class _Training:
     loss_scale: torch.Tensor | None = None  # this epoch's per-task loss factors (None: all 1)
     epoch_losses: list[list[float]] = field(default_factory=list)  # per step of this epoch
     step_weights: list[torch.Tensor] = field(default_factory=list)  # per step; lists at the end
-    best_score: float = float("inf")
-    best_state: dict[str, torch.Tensor] = field(default_factory=dict)  # last good checkpoint
+    stopping: EarlyStopping = field(default_factory=EarlyStopping)
     first_val: dict[str, Any] | None = None
-    stale: int = 0  # epochs since the score last improved
     started: float = 0.0
 
     @classmethod
@@ -181,15 +199,15 @@ class _Training:
         """Model, weighting, optimizer, probe, device copies of the splits and the CPU
         threads for a step of this model's cost; emits 'start'."""
         device = resolve_device(config.train.device)
-        model, notes = _initial_model(config, data, device, warm_weights)
+        model, notes = initial_model(config, data, device, warm_weights)
         weighting = build_weighting(config.weighting, data.task_names)
         optimizer = make_optimizer(config, [*model.optimizer_groups(config.train.lr),
                                             {"params": list(weighting.parameters())}])
         probe = LookaheadProbe.for_training(config.analysis.affinity_every, model, optimizer,
                                             data.tasks)  # None when off or for a single task
-        train = _to_device(data.splits["train"], device)
-        val = _to_device(data.splits["validation"] if len(data.splits["validation"]) else
-                         data.splits["train"], device)
+        train = to_device(data.splits["train"], device)
+        val = to_device(data.splits["validation"] if len(data.splits["validation"]) else
+                        data.splits["train"], device)
         run = cls(config, data, emit, stop, device, model, weighting, optimizer, probe, train,
                   val, TrainResult("completed", model, str(device), 0.0, 0),
                   complete={name for name, mask in train.masks.items() if bool(mask.all())},
@@ -210,7 +228,7 @@ class _Training:
         self.emit({"type": "start", "epochs": train.epochs,
                    "batches_per_epoch": max(1, -(-len(self.train) // train.batch_size)),
                    "tasks": self.data.task_names, "device": str(self.device)})
-        self.best_state = _snapshot(self.model)
+        self.stopping.best_state = snapshot(self.model)
         self.started = time.perf_counter()
         self.model.train()  # (evaluation and the probe put it back in train mode on leaving)
 
@@ -274,7 +292,7 @@ class _Training:
             losses = task_losses(self.data.tasks, self.model(x), targets, masks).float()
         values = losses.tolist()  # the one host sync of a step
         if not all(map(math.isfinite, values)):
-            self.result.status, self.result.message = "diverged", _divergence_message(
+            self.result.status, self.result.message = "diverged", divergence_message(
                 self.data.task_names, values, self.result.steps)
             return None
         return values, self.weigh(losses, x, targets, masks, epoch)
@@ -318,20 +336,14 @@ class _Training:
         self.emit({"type": "epoch", **record, "epochs": self.config.train.epochs,
                    "steps": self.result.steps})
         if not math.isfinite(score):
-            self.result.status, self.result.message = "diverged", _val_divergence_message(
+            self.result.status, self.result.message = "diverged", val_divergence_message(
                 epoch, self.result.steps)
             return False
         return self.patient(score)
 
     def patient(self, score: float) -> bool:
-        """Early stopping: keep the best checkpoint; False once `patience` epochs in a row
-        did not improve on it."""
-        if score < self.best_score - 1e-6:
-            self.best_score, self.best_state, self.stale = score, _snapshot(self.model), 0
-            return True
-        self.stale += 1
-        patience = self.config.train.patience
-        return not (patience and self.stale >= patience)
+        """Early stopping (`EarlyStopping.patient`) with the configured patience."""
+        return self.stopping.patient(score, self.model, self.config.train.patience)
 
     def finish(self) -> TrainResult:
         """Task weights and probe records into the result, the best checkpoint back into the
@@ -342,18 +354,19 @@ class _Training:
         result.extras.update(self.weighting.records(result.task_weights))  # weights, Gramians
         if self.probe is not None:
             result.extras["affinity"] = self.probe.to_json(result.task_weights)
-        self.model.load_state_dict(self.best_state)  # the best (and last good) checkpoint
+        self.model.load_state_dict(self.stopping.best_state)  # the best (and last good) one
         result.metrics = {
-            name: evaluate(self.model, self.data, _to_device(split, self.device))
+            name: evaluate(self.model, self.data, to_device(split, self.device))
             for name, split in self.data.splits.items() if len(split)
         }
         self.emit({"type": "end", "status": result.status, "message": result.message})
         return result
 
 
-def _initial_model(config: ExperimentConfig, data: PreparedData, device: torch.device,
-                   warm_weights: dict[str, torch.Tensor] | None) -> tuple[MTLModel, list[str]]:
-    """The model, from the run's seed (and warm-started); -> (model, notes for the run)."""
+def initial_model(config: ExperimentConfig, data: PreparedData, device: torch.device,
+                  warm_weights: dict[str, torch.Tensor] | None) -> tuple[MTLModel, list[str]]:
+    """The model, from the run's seed (built under the lock on the global RNG) and
+    warm-started; -> (model, notes for the run)."""
     with _INIT_LOCK:
         torch.manual_seed(config.train.seed)
         model = build_model(config.model, data.tasks, data.input_kind, data.input_shape)
@@ -364,18 +377,20 @@ def _initial_model(config: ExperimentConfig, data: PreparedData, device: torch.d
     return model, [f"warm start: {copied} shared tensors from run {config.train.warm_start}"]
 
 
-def _snapshot(model: MTLModel) -> dict[str, torch.Tensor]:
+def snapshot(model: MTLModel) -> dict[str, torch.Tensor]:
     """A copy of the model's state (tensors cloned; cheaper than deepcopy)."""
     return {key: value.detach().clone() for key, value in model.state_dict().items()}
 
 
-def _val_divergence_message(epoch: int, step: int) -> str:
+def val_divergence_message(epoch: int, step: int) -> str:
+    """Why a run stopped at a validation loss that is not finite."""
     return (f"training diverged in epoch {epoch} (step {step}): the validation loss is not "
             "finite. Try a lower learning rate, gradient clipping (train.grad_clip), or another "
             "weighting method; the last good checkpoint was kept")
 
 
-def _divergence_message(task_names: list[str], losses: list[float], step: int) -> str:
+def divergence_message(task_names: list[str], losses: list[float], step: int) -> str:
+    """Why a run stopped at a training loss that is not finite (the first such task's)."""
     task, loss = next((n, v) for n, v in zip(task_names, losses, strict=True)
                       if not math.isfinite(v))
     return (f"training diverged at step {step}: the loss of task '{task}' became {loss}. Try a "
