@@ -70,7 +70,8 @@ def test_customers_verdicts_and_grouping_from_the_browser(app_url, runs_dir, pag
     expect(page.get_by_text(re.compile(r"Sweep finished: 10/10 runs"))).to_be_visible(
         timeout=900_000)
     text = suggestion.inner_text()
-    groups = [set(g.split(" + ")) for g in text.split(": ", 1)[1].split("  (")[0].split("  |  ")]
+    shown = re.split(r"\s+\(score", text.split(": ", 1)[1])[0]  # the page collapses spaces
+    groups = [set(re.split(r"\s+\+\s+", g.strip())) for g in re.split(r"\s+\|\s+", shown)]
     assert {"lucky_number"} in groups
     assert any({"spend", "churn"} <= group for group in groups), text
     screenshot(page, "affinity-sweep")
