@@ -87,7 +87,7 @@ OTHER_SETTINGS = [
                         "val_fraction": 0.2, "test_fraction": 0.1, "seed": 3}),
     ("train", "schedule", "cosine"), ("train", "weight_decay", 0.01),
     ("train", "grad_clip", 1.0), ("train", "monitor", "metric"), ("train", "amp", True),
-    ("train", "baseline_seeds", 3), ("train", "curriculum", {"sex": 2}),
+    ("train", "baseline_seeds", 3), ("train", "curriculum", {"sex": 2}), ("train", "threads", 3),
     ("train", "patience", None), ("train", "warm_start", "20261124-000000-abcdef"),
     ("analysis", "affinity_every", 5), ("analysis", "sweep", "all"),
 ]

@@ -4,7 +4,9 @@ time (summary `times`, the Train page's finished message)."""
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 import torch
@@ -18,6 +20,7 @@ from mtl_core.errors import UserError
 from mtl_core.experiment import run_experiment
 from mtl_core.models import build_model
 from mtl_core.runs import RunStore
+from mtl_core.sweep.worker import init_worker
 from mtl_core.train.loop import train_model
 from mtl_core.train.threads import (
     LARGE_STEP_FLOPS,
@@ -96,6 +99,40 @@ def test_jobs_count_while_they_run_and_the_threads_count_comes_back():
         torch.set_num_threads(1)
 
 
+def test_once_the_last_job_ends_new_threads_start_from_the_count_before_any_job():
+    """Job a sets its thread's count (1), which job b's new thread starts from; a ends
+    first, b last: new threads start from the count before either (2), not b's 1."""
+    torch.set_num_threads(2)
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+    def job_a() -> None:
+        with training_threads(1):
+            a_in.set()
+            b_in.wait(10)
+        a_out.set()
+
+    def job_b() -> None:
+        with training_threads(1):
+            b_in.set()
+            a_out.wait(10)
+
+    try:
+        first = threading.Thread(target=job_a)
+        first.start()
+        a_in.wait(10)
+        second = threading.Thread(target=job_b)
+        second.start()
+        first.join(10)
+        second.join(10)
+        seen: list[int] = []
+        fresh = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+        fresh.start()
+        fresh.join(10)
+        assert seen == [2]
+    finally:
+        torch.set_num_threads(1)
+
+
 def test_concurrent_auto_jobs_share_the_cores():
     cores = available_cores()
     seen: dict[str, int] = {}
@@ -114,6 +151,17 @@ def test_concurrent_auto_jobs_share_the_cores():
         worker.join(30)
     assert seen == {"a": max(1, cores // 2), "b": max(1, cores // 2)}
     assert active_jobs() == 0
+
+
+@pytest.mark.slow
+def test_a_sweep_worker_process_takes_the_share_it_is_given():
+    """As the local engine starts its workers: each one's cores are its share, and its
+    threads start there."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context, initializer=init_worker,
+                             initargs=(3,)) as pool:
+        assert pool.submit(available_cores).result(120) == 3
+        assert pool.submit(torch.get_num_threads).result(120) == 3
 
 
 def test_a_thread_setting_is_honoured_and_recorded(penguins_config):

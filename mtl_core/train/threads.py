@@ -16,7 +16,8 @@ An int setting is used as it is. A sweep worker process is told its share of the
 torch keeps the thread count per calling thread once that thread has run parallel work
 (OpenMP), and new threads start from the last count set: a job sets its count on its own
 thread when it starts, again at each epoch (a job that started or ended elsewhere changes
-the share), and puts the thread's previous count back when it ends."""
+the share), and puts the thread's previous count back when it ends (the count from before
+any job began, once the last one ends: the one new threads start from)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ _LOCK = threading.Lock()
 class _Process:
     jobs: int = 0  # training jobs (and reserved sweep workers) running now
     cores: int | None = None  # this process's share of the machine, when a sweep gave one
+    training: int = 0  # jobs training in this process's threads now
+    idle_threads: int = 1  # the count before the first of them began: back when all ended
 
 
 _PROCESS = _Process()
@@ -127,15 +130,23 @@ class JobThreads:
 @contextmanager
 def training_threads(setting: Setting) -> Iterator[JobThreads]:
     """Count one training job as running while the block runs, on 1 thread until `fit`
-    says more; the calling thread's previous count comes back at the end."""
+    says more; the calling thread's previous count comes back at the end, or the count from
+    before any job began when it is the last to end."""
     previous = torch.get_num_threads()
-    with reserve(1):
-        job = JobThreads(setting)
-        job.refresh()
-        try:
+    with _LOCK:
+        if _PROCESS.training == 0:
+            _PROCESS.idle_threads = previous
+        _PROCESS.training += 1
+    try:
+        with reserve(1):
+            job = JobThreads(setting)
+            job.refresh()
             yield job
-        finally:
-            torch.set_num_threads(previous)
+    finally:
+        with _LOCK:
+            _PROCESS.training -= 1
+            restore = _PROCESS.idle_threads if _PROCESS.training == 0 else previous
+        torch.set_num_threads(restore)
 
 
 @contextmanager
