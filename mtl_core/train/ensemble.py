@@ -305,11 +305,11 @@ class _Stack:
                                           f"'{task.name}' of the network at seed {member.seed}")
 
     def groups(self) -> Iterator[tuple[list[TaskSpec], int, int]]:
-        """(tasks, first, end) of each run of members that predict the same tasks."""
+        """(tasks, first, end) of each run of members that predict the same tasks (that
+        share one view of the data)."""
         start = 0
         for index, member in enumerate(self.members):
-            if (index + 1 == len(self.members)
-                    or self.members[index + 1].data.task_names != member.data.task_names):
+            if index + 1 == len(self.members) or self.members[index + 1].data is not member.data:
                 yield member.tasks, start, index + 1
                 start = index + 1
 
