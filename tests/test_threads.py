@@ -12,6 +12,7 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from streamlit.testing.v1 import AppTest
 from torch.utils.flop_counter import FlopCounterMode
 
 from mtl_core.config import config_from_dict
@@ -33,6 +34,7 @@ from mtl_core.train.threads import (
     training_threads,
 )
 from mtl_core.viz.training import times_text
+from tests.conftest import REPO
 
 LARGE = 10 * LARGE_STEP_FLOPS
 
@@ -226,3 +228,22 @@ def test_the_finished_message_lists_the_parts_and_leaves_out_baselines_not_train
                                    "(3 seeds), 6.5 s baselines, 0.2 s comparison")
     del summary["times"]  # a run stored before the summary had them
     assert times_text(summary) == "completed in 5.0 s (the multi-task model)"
+
+
+@pytest.mark.slow
+def test_the_train_page_says_where_the_time_went_and_the_runs_table_shows_the_wall_time():
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+    at.session_state.experiment["train"].update(epochs=2, baselines=False)
+    at.switch_page("pages/train.py").run()
+    at.button(key="train").click().run()
+    at.session_state.job.join(60)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    summary = at.session_state.job.snapshot().summary
+    assert at.success[0].value == (f"Run {summary['run_id']}: {times_text(summary)}, on "
+                                   f"{summary['device']}")
+    assert " s data, " in at.success[0].value and "multi-task (1 seed)" in at.success[0].value
+    at.switch_page("pages/runs.py").run()
+    table = at.dataframe[0].value
+    row = table[table["run"] == summary["run_id"]].iloc[0]
+    assert row["seconds"] == summary["wall_seconds"] > summary["seconds"]

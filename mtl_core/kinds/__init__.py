@@ -1,7 +1,7 @@
 """Task kinds as plug-ins: one `TaskKind` per kind of target (binary, multiclass,
 multilabel, regression), each in its own module, registered here. Adding a kind is one new
-module with a `TaskKind` subclass and one line in `_KINDS` (plus its name in the config's
-`TaskKind` literal; docs/kinds.md).
+module with a `TaskKind` subclass and one line in `_KINDS` (the config accepts every
+registered name; docs/kinds.md).
 
     get_kind("binary").default_metric        -> "roc_auc"
     primary_metric("regression")             -> ("mse", False)
