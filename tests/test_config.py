@@ -164,3 +164,14 @@ def test_schema_defaults_are_the_documented_ones_and_a_fresh_copy():
     assert defaults["model"]["architecture"] == "hard"
     defaults["train"]["epochs"] = 1
     assert schema_defaults()["train"]["epochs"] == 50
+
+
+def test_a_task_kind_is_any_registered_kind_and_nothing_else():
+    from mtl_core.kinds import kind_names
+
+    for kind in kind_names():
+        task = {"name": "t", "column": "c", "kind": kind}
+        assert config_from_dict({"data": {"source": "s", "tasks": [task]}}).data.tasks[0].kind
+    with pytest.raises(UserError, match=r"data\.tasks\.0\.kind.*unknown task kind 'ordinal'"):
+        config_from_dict({"data": {"source": "s", "tasks": [
+            {"name": "t", "column": "c", "kind": "ordinal"}]}})

@@ -7,8 +7,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-TaskKind = Literal["binary", "multiclass", "regression", "multilabel"]
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -36,7 +34,7 @@ class TaskConfig(_Strict):
 
     name: str = Field(min_length=1)
     column: str = Field(min_length=1)
-    kind: TaskKind | None = None
+    kind: str | None = None  # one of the registered task kinds (mtl_core.kinds); None: inferred
     # The metric this task is judged by (Δm, verdicts, sweeps, grouping); None: its kind's
     # default (ROC-AUC for binary, accuracy for multiclass, macro-F1 for multilabel, MSE for
     # regression). Checked against the kind's metrics here when `kind` is given, else when
@@ -50,6 +48,17 @@ class TaskConfig(_Strict):
     config: str | None = None
     revision: str | None = None  # a branch, tag or commit of a hub `source`
     inputs: Literal["auto"] | list[str] = "auto"
+
+    @field_validator("kind")
+    @classmethod
+    def _registered_kind(cls, kind: str | None) -> str | None:
+        """A kind the registry knows (imported here: kinds load torch)."""
+        from mtl_core.kinds import kind_names
+
+        if kind is not None and kind not in kind_names():
+            raise ValueError(f"unknown task kind '{kind}' (choose one of: "
+                             f"{', '.join(kind_names())})")
+        return kind
 
     @field_validator("metric")
     @classmethod
