@@ -321,34 +321,6 @@ def test_candidate_losses_equal_each_candidates_task_losses(kinds, complete, row
                                candidate_losses(tasks, outputs, targets, full))
 
 
-@pytest.mark.parametrize("method", ["equal", "uw", "upgrad"])
-def test_the_probe_measures_the_same_from_the_weightings_jacobian(related_data, method):
-    """In training the probe takes the Jacobian the weighting method computed or read off its
-    backward; the record equals the one from the probe's own forward and Jacobian."""
-    from mtl_core.config import WeightingConfig
-    from mtl_core.weighting import StepRequest, build_weighting
-
-    config = config_from_dict(related_config("unused.csv"))
-    torch.manual_seed(3)
-    model = build_model(config.model, related_data.tasks, "tabular", related_data.input_shape)
-    optimizer = make_optimizer(config, list(model.parameters()))
-    split = related_data.splits["train"]
-    x = split.x[:40]
-    targets = {k: v[:40] for k, v in split.targets.items()}
-    masks = {k: v[:40] for k, v in split.masks.items()}
-    own = LookaheadProbe(model, optimizer, related_data.tasks, 1).measure(x, targets, masks,
-                                                                         0, 1)
-    scheme = build_weighting(WeightingConfig(method=method), related_data.task_names)
-    losses = task_losses(related_data.tasks, model(x), targets, masks)
-    result = scheme.step(StepRequest(losses, model, 0, record_jacobian=True))
-    handed = LookaheadProbe(model, optimizer, related_data.tasks, 1).measure(
-        x, targets, masks, 0, 1, losses, result.jacobian)
-    torch.testing.assert_close(torch.tensor(handed.lookahead), torch.tensor(own.lookahead),
-                               rtol=1e-4, atol=1e-6)
-    torch.testing.assert_close(torch.tensor(handed.gramian), torch.tensor(own.gramian),
-                               rtol=1e-4, atol=1e-6)
-
-
 @pytest.mark.parametrize("shared,head,dropout", [([16], [8], 0.0), ([16, 12, 8], [], 0.0),
                                                  ([16, 8], [4], 0.3)])
 def test_hard_sharings_batched_candidates_equal_vmapped_forwards(shared, head, dropout):
