@@ -70,6 +70,8 @@ Metrics = dict[str, dict[str, dict[str, float]]]  # split -> task -> metric -> v
 # outputs [members, rows, widest output] of each output slot (a member's tasks, in order).
 StackedForward = Callable[[dict[str, torch.Tensor], dict[str, torch.Tensor], torch.Tensor, bool],
                           list[torch.Tensor]]
+# One layer of the stacked members: (params, hidden [members, rows, ...], training) -> output.
+_Layer = Callable[[dict[str, torch.Tensor], torch.Tensor, bool], torch.Tensor]
 
 
 class Unstackable(RuntimeError):
@@ -436,7 +438,9 @@ class _Ensemble:
                        threads)
         ensemble.optimizer = ensemble.new_optimizer()
         batch = train.x[:config.train.batch_size]
-        threads.fit(sum(step_flops(member.model, batch) for member in members))
+        # The members of a group have the same network: one count of its step's cost each.
+        threads.fit(sum(step_flops(stack.members[start].model, batch) * (end - start)
+                        for _, start, end in stack.groups()) if stack else 0.0)
         ensemble.started = time.perf_counter()
         return ensemble
 
@@ -569,37 +573,47 @@ def _batched_layers(model: MTLModel) -> StackedForward | None:
     except Exception:  # tracing runs the model's own Python: any failure means "not a graph"
         return None
     modules = dict(model.named_modules())
-    program: list[tuple[fx.Node, nn.Module, fx.Node]] = []  # (node, its module, its input)
+    program: list[tuple[fx.Node, fx.Node, _Layer]] = []  # (node, its input, its layer)
     outputs: Any = None
     for node in graph.nodes:
         if node.op == "output":
             outputs = node.args[0]
         elif node.op == "call_module" and len(node.args) == 1 and not node.kwargs and isinstance(
                 modules[node.target], nn.Linear | nn.ReLU | nn.Dropout | nn.Identity):
-            program.append((node, modules[node.target], node.args[0]))
+            program.append((node, node.args[0], _batched_layer(modules[node.target],
+                                                               str(node.target))))
         elif node.op != "placeholder":
             return None
     if not isinstance(outputs, dict) or list(outputs) != model.task_names:
         return None
     placeholder = next(node for node in graph.nodes if node.op == "placeholder")
+    slots = [outputs[name] for name in model.task_names]
 
     def forward(params, buffers, x, training):
         values = {placeholder: x}
-        for node, module, source in program:
-            hidden = values[source]
-            if isinstance(module, nn.Linear):
-                weight = params[f"{node.target}.weight"].transpose(1, 2)
-                bias = params.get(f"{node.target}.bias")
-                hidden = (torch.bmm(hidden, weight) if bias is None
-                          else torch.baddbmm(bias.unsqueeze(1), hidden, weight))
-            elif isinstance(module, nn.ReLU):
-                hidden = torch.relu(hidden)
-            elif isinstance(module, nn.Dropout) and training and module.p > 0:
-                hidden = F.dropout(hidden, module.p, training=True)
-            values[node] = hidden
-        return [values[outputs[name]] for name in model.task_names]
+        for node, source, layer in program:
+            values[node] = layer(params, values[source], training)
+        return [values[slot] for slot in slots]
 
     return forward
+
+
+def _batched_layer(module: nn.Module, name: str) -> _Layer:
+    """Linear (as `baddbmm`), ReLU, Dropout or Identity `module` (at `name` in the model)
+    for every stacked member at once."""
+    if isinstance(module, nn.Linear):
+        weight, bias = f"{name}.weight", f"{name}.bias"
+        if module.bias is None:
+            return lambda params, hidden, training: torch.bmm(hidden, params[weight].mT)
+        return lambda params, hidden, training: torch.baddbmm(params[bias].unsqueeze(1), hidden,
+                                                              params[weight].mT)
+    if isinstance(module, nn.ReLU):
+        return lambda params, hidden, training: torch.relu(hidden)
+    if isinstance(module, nn.Dropout) and module.p > 0:
+        rate = module.p
+        return lambda params, hidden, training: (F.dropout(hidden, rate, training=True)
+                                                 if training else hidden)
+    return lambda params, hidden, training: hidden
 
 
 def _vmapped(model: MTLModel) -> StackedForward:
