@@ -4,6 +4,7 @@ its delta and interval, the grouping suggestion with its reasons, and the warnin
 
 from __future__ import annotations
 
+from mtl_core.cli.arguments import add_json_argument, add_runs_dir_argument
 from mtl_core.cli.output import format_number, print_json, print_table
 from mtl_core.runs import RunStore
 
@@ -15,8 +16,8 @@ def add_parser(commands) -> None:
     parser.add_argument("--groups", type=int, default=None,
                         help="at most this many groups in the suggestion (default: the "
                              "run's analysis.max_groups, else one per task)")
-    parser.add_argument("--runs-dir", default=None, help="run store folder (default: ./runs)")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_runs_dir_argument(parser)
+    add_json_argument(parser)
     parser.set_defaults(run=run)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 
 from mtl_core.cli import Commands
+from mtl_core.cli.arguments import add_json_argument
 from mtl_core.cli.output import print_json
 from mtl_core.errors import UserError
 
@@ -20,7 +21,7 @@ def add_parser(commands: Commands) -> None:
     parser = commands.add_parser("bench", help="the benchmarks in benchmarks/")
     parser.add_argument("names", nargs="*", help="benchmark names (default: all)")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_json_argument(parser)
     parser.set_defaults(run=run)
 
 

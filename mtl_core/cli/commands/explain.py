@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mtl_core.cli import Commands
+from mtl_core.cli.arguments import add_json_argument, add_runs_dir_argument
 from mtl_core.cli.output import format_number, print_json, print_table
 from mtl_core.errors import UserError
 from mtl_core.runs import RunStore
@@ -46,8 +47,8 @@ def add_parser(commands: Commands) -> None:
     parser.add_argument("--split", default=None, help="split to sample (default: test)")
     parser.add_argument("--batch-size", type=int, default=4096,
                         help="interpolated rows per pass (bounds memory)")
-    parser.add_argument("--runs-dir", default=None, help="run store folder (default: ./runs)")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_runs_dir_argument(parser)
+    add_json_argument(parser)
     parser.set_defaults(run=run)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mtl_core.cli.arguments import add_json_argument
 from mtl_core.cli.output import print_json, print_table
 from mtl_core.config import config_from_dict
 
@@ -19,7 +20,7 @@ def add_parser(commands) -> None:
                         help="comma-separated target columns: add task statistics")
     parser.add_argument("--max-rows", type=int, default=None,
                         help="seeded sample of at most this many rows for --tasks")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_json_argument(parser)
     parser.set_defaults(run=run)
 
 

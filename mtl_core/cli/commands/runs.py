@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from mtl_core.analysis.verdicts import format_delta
+from mtl_core.cli.arguments import add_json_argument, add_runs_dir_argument
 from mtl_core.cli.output import print_json, print_table
 from mtl_core.runs import RunStore
 
 
 def add_parser(commands) -> None:
     parser = commands.add_parser("runs", help="list stored runs")
-    parser.add_argument("--runs-dir", default=None, help="run store folder (default: ./runs)")
+    add_runs_dir_argument(parser)
     parser.add_argument("--all", action="store_true",
                         help="also list the stored single-task baselines")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_json_argument(parser)
     parser.set_defaults(run=run)
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 
 from mtl_core.cli import Commands
+from mtl_core.cli.arguments import add_json_argument
 from mtl_core.cli.output import print_json, print_table
 from mtl_core.samples import list_samples
 
 
 def add_parser(commands: Commands) -> None:
     parser = commands.add_parser("samples", help="list embedded datasets")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_json_argument(parser)
     parser.set_defaults(run=run)
 
 

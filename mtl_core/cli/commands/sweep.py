@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 import threading
 
+from mtl_core.cli.arguments import add_config_arguments, add_json_argument, add_runs_dir_argument
 from mtl_core.cli.output import format_number, print_json, print_table
 from mtl_core.config import load_config
 from mtl_core.runs import RunStore
@@ -14,15 +15,13 @@ from mtl_core.runs import RunStore
 
 def add_parser(commands) -> None:
     parser = commands.add_parser("sweep", help="task-combination sweep")
-    parser.add_argument("config", help="experiment config (YAML or JSON)")
+    add_config_arguments(parser, "analysis.sweep=all")
     parser.add_argument("--engine", choices=["local", "ray"], default="local",
                         help="local process pool (default) or Ray")
     parser.add_argument("--address", default=None,
                         help="Ray cluster address (with --engine ray; default: a local Ray)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config value, e.g. --set analysis.sweep=all")
-    parser.add_argument("--runs-dir", default=None, help="run store folder (default: ./runs)")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_runs_dir_argument(parser)
+    add_json_argument(parser)
     parser.set_defaults(run=run)
 
 

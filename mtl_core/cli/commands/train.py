@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from mtl_core.cli.arguments import add_config_arguments, add_json_argument, add_runs_dir_argument
 from mtl_core.cli.output import print_json, print_table
 from mtl_core.config import load_config
 from mtl_core.runs import RunStore
@@ -11,11 +12,9 @@ from mtl_core.runs import RunStore
 
 def add_parser(commands) -> None:
     parser = commands.add_parser("train", help="train; prints per-task metrics; stores the run")
-    parser.add_argument("config", help="experiment config (YAML or JSON)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config value, e.g. --set train.epochs=5")
-    parser.add_argument("--runs-dir", default=None, help="run store folder (default: ./runs)")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_config_arguments(parser, "train.epochs=5")
+    add_runs_dir_argument(parser)
+    add_json_argument(parser)
     parser.set_defaults(run=run)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 
+from mtl_core.cli.arguments import add_config_arguments, add_json_argument, add_runs_dir_argument
 from mtl_core.cli.output import print_json, print_table
 from mtl_core.config import load_config
 from mtl_core.runs import RunStore
@@ -15,13 +16,11 @@ from mtl_core.runs import RunStore
 def add_parser(commands) -> None:
     parser = commands.add_parser("verify", help="check a grouping against all together and "
                                  "all separate")
-    parser.add_argument("config", help="experiment config (YAML or JSON)")
+    add_config_arguments(parser, "train.epochs=20")
     parser.add_argument("--groups", required=True,
                         help='the grouping: tasks joined by +, groups by commas, e.g. "a+b,c"')
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config value, e.g. --set train.epochs=20")
-    parser.add_argument("--runs-dir", default=None, help="run store folder (default: ./runs)")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_runs_dir_argument(parser)
+    add_json_argument(parser)
     parser.set_defaults(run=run)
 
 
