@@ -227,7 +227,8 @@ for i, stats in enumerate(tasks["task_statistics"]):
     with columns[i % len(columns)]:
         st.plotly_chart(label_distribution(stats, colors[stats["task"]]),
                         key=f"dist::{stats['task']}")
-        st.caption(f"{stats['missing_share']:.1%} of its rows have no label")
+        defined = f"{stats['definition']} · " if stats["definition"] else ""
+        st.caption(f"{defined}{stats['missing_share']:.1%} of its rows have no label")
         metrics = get_kind(stats["kind"]).metrics
         metric = st.selectbox(
             "Judged by", metrics, index=metrics.index(stats["metric"]),

@@ -91,9 +91,9 @@ OTHER_SETTINGS = [
     ("train", "patience", None), ("train", "warm_start", "20261124-000000-abcdef"),
     ("analysis", "affinity_every", 5), ("analysis", "sweep", "all"),
 ]
-SECOND_DATASET_TASK = {"name": "y1", "column": "y1", "kind": "regression", "metric": None,
-                       "weight": 2.0, "source": "sample_data/mmoe_synthetic", "config": "p0.5",
-                       "revision": None, "inputs": "auto"}
+SECOND_DATASET_TASK = {**schema_defaults()["data"]["tasks"][0], "name": "y1", "column": "y1",
+                       "kind": "regression", "weight": 2.0,
+                       "source": "sample_data/mmoe_synthetic", "config": "p0.5"}
 
 
 @settings(max_examples=40, deadline=None)

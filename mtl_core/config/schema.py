@@ -29,6 +29,10 @@ class SplitConfig(_Strict):
         return self
 
 
+# The fields of TaskConfig that derive a binary task from its column, in field order.
+DERIVE_RULES = ("in_", "at_least", "above", "at_most", "below")
+
+
 class TaskConfig(_Strict):
     """One task: a target column (of the experiment's source, or of its own source)."""
 
@@ -48,6 +52,58 @@ class TaskConfig(_Strict):
     config: str | None = None
     revision: str | None = None  # a branch, tag or commit of a hub `source`
     inputs: Literal["auto"] | list[str] = "auto"
+    # A binary task derived from `column` by one rule (mtl_core/data/derived.py): 1 where the
+    # value is in `in`, or is at least / above / at most / below a threshold; a text level
+    # as the threshold needs `order`, the levels lowest first. The column is never an input.
+    in_: list[str | int | float | bool] | None = Field(None, alias="in", min_length=1)
+    at_least: float | str | None = None
+    above: float | str | None = None
+    at_most: float | str | None = None
+    below: float | str | None = None
+    order: list[str] | None = Field(None, min_length=2, validate_default=True)
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, validate_by_name=True,
+                              validate_by_alias=True, serialize_by_alias=True)
+
+    @field_validator("in_", "at_least", "above", "at_most", "below")
+    @classmethod
+    def _one_binary_rule(cls, value: Any, info: ValidationInfo) -> Any:
+        """At most one rule per task, and a derived task is binary."""
+        if value is None:
+            return value
+        key = "in" if info.field_name == "in_" else info.field_name
+        earlier = [("in" if f == "in_" else f) for f in DERIVE_RULES[:DERIVE_RULES.index(
+            info.field_name or "")] if info.data.get(f) is not None]
+        if earlier:
+            raise ValueError(f"a task is derived by one rule, but it has '{earlier[0]}' and "
+                             f"'{key}': keep one")
+        kind = info.data.get("kind")
+        if kind not in (None, "binary"):
+            raise ValueError(f"a task derived by '{key}' is binary, not '{kind}': remove "
+                             "its kind")
+        return value
+
+    @field_validator("order")
+    @classmethod
+    def _order_of_a_level(cls, order: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        """`order` ranks the level of a threshold rule, and a text level needs it."""
+        levels = {f: info.data[f] for f in DERIVE_RULES[1:] if info.data.get(f) is not None}
+        if order is None:
+            text = next((f for f, level in levels.items() if isinstance(level, str)), None)
+            if text is not None:
+                raise ValueError(f"'{text}: {levels[text]}' is a text level: give 'order', "
+                                 "the column's levels lowest first")
+            return order
+        if not levels:
+            raise ValueError("'order' ranks the level of an at_least, above, at_most or "
+                             "below rule, and this task has none")
+        if len(set(order)) != len(order):
+            raise ValueError("'order' lists a level twice")
+        key, level = next(iter(levels.items()))
+        if str(level if isinstance(level, str) else f"{level:g}") not in order:
+            raise ValueError(f"'{key}: {level}' is not one of the levels of 'order' "
+                             f"({', '.join(order)})")
+        return order
 
     @field_validator("kind")
     @classmethod

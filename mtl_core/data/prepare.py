@@ -13,6 +13,7 @@ import pandas as pd
 import torch
 
 from mtl_core.config import DataConfig, TaskConfig
+from mtl_core.data.derived import DERIVED_CLASSES, definition, derive_rule, derived_labels
 from mtl_core.data.images import image_channels, images_to_array
 from mtl_core.data.roles import TYPING_ROWS, ColumnRole, infer_roles
 from mtl_core.data.sources import load_source
@@ -85,6 +86,7 @@ class _Part:
     specs: list[TaskSpec]
     roles: list[ColumnRole]
     wanted_inputs: str | list[str]
+    configs: dict[str, TaskConfig] = field(default_factory=dict)
     inputs: list[str] = field(default_factory=list)
 
     def rows(self, split: str) -> pd.DataFrame:
@@ -106,6 +108,16 @@ def _check_columns(frame: pd.DataFrame, wanted: list[str], what: str, label: str
         )
 
 
+def target_values(frame: pd.DataFrame, task: TaskConfig,
+                  features: datasets.Features) -> tuple[pd.Series, object]:
+    """(values, `datasets` feature) a task's kind encodes: its column's, or for a derived
+    task its "0"/"1" labels (no feature)."""
+    values, feature = frame[task.column], features.get(task.column)
+    if derive_rule(task) is None:
+        return values, feature
+    return derived_labels(task, values, feature), None
+
+
 def build_task_specs(
     configs: list[TaskConfig], frame: pd.DataFrame, features: datasets.Features,
     positions: dict[str, int] | None = None,
@@ -114,17 +126,19 @@ def build_task_specs(
     messages; by default its index in `configs`)."""
     specs = []
     for index, task in enumerate(configs):
-        values = frame[task.column]
-        feature = features.get(task.column)
-        kind = task.kind or infer_kind(feature, values)
+        values, feature = target_values(frame, task, features)
+        derived = derive_rule(task) is not None
+        kind = "binary" if derived else task.kind or infer_kind(feature, values)
         check_target(task.name, task.column, kind, values)
         try:
             metric = resolve_metric(kind, task.metric, task.name)
         except ValueError as error:
             where = (positions or {}).get(task.name, index)
             raise UserError(f"config error at 'data.tasks[{where}].metric': {error}") from None
-        classes = class_names(feature, values) if get_kind(kind).is_classification else ()
-        specs.append(TaskSpec(task.name, task.column, kind, classes, task.weight, metric))
+        classes = (DERIVED_CLASSES if derived else class_names(feature, values)
+                   if get_kind(kind).is_classification else ())
+        specs.append(TaskSpec(task.name, task.column, kind, classes, task.weight, metric,
+                              definition(task)))
     return specs
 
 
@@ -184,9 +198,11 @@ def _load_part(where: DatasetRef, tasks: list[TaskConfig], config: DataConfig,
         )
     positions = {t.name: i for i, t in enumerate(config.tasks)}
     specs = build_task_specs(tasks, train, features, positions)
-    stratify = next((s.column for s in specs if s.task_kind.stratifies), None)
+    configs = {t.name: t for t in tasks}
+    stratify = next((s.name for s in specs if s.task_kind.stratifies), None)
     # integer codes in sorted class order: the split strings would give, without sorting them
-    labels = pd.factorize(train[stratify].astype(str), sort=True)[0] if stratify else None
+    labels = (pd.factorize(target_values(train, configs[stratify], features)[0].astype(str),
+                           sort=True)[0] if stratify else None)
     plan = split_plan({n: len(f) for n, f in frames.items()}, config.splits, labels)
     if len(plan["train"][1]) == 0:
         raise UserError(f"the training split of {label} has no rows: lower val/test fractions")
@@ -197,7 +213,7 @@ def _load_part(where: DatasetRef, tasks: list[TaskConfig], config: DataConfig,
     typed = seeded_rows(len(train_rows), TYPING_ROWS, config.splits.seed)
     sample = frames[plan["train"][0]].iloc[train_rows if typed is None else train_rows[typed]]
     roles = infer_roles(sample, features, [s.column for s in specs], types, ignore)
-    return _Part(label, features, frames, plan, specs, roles, wanted_inputs)
+    return _Part(label, features, frames, plan, specs, roles, wanted_inputs, configs)
 
 
 def _input_type(config: DataConfig, part: _Part) -> str:
@@ -279,8 +295,8 @@ def _encode_inputs(parts: list[_Part], input_type: str, config: DataConfig,
 def _encoded_targets(part: _Part, specs: list[TaskSpec]) -> FrameTargets:
     """{frame name: {task: (targets, mask)}} for the part's own tasks, each frame once."""
     own = [s for s in specs if s in part.specs]
-    return {name: {s.name: s.task_kind.encode_targets(frame[s.column],
-                                                      part.features.get(s.column), s.classes)
+    return {name: {s.name: s.task_kind.encode_targets(
+                *target_values(frame, part.configs[s.name], part.features), s.classes)
                    for s in own}
             for name, frame in part.frames.items()}
 

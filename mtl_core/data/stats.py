@@ -52,8 +52,8 @@ def _warnings(task: TaskSpec, distribution: dict[str, Any], labelled: int,
 
 
 def task_statistics(data: PreparedData, split: str = "train") -> list[dict[str, Any]]:
-    """Per task: kind, primary metric, rows, labelled rows, missing-label share,
-    distribution, warnings."""
+    """Per task: its column and definition (derived tasks), kind, primary metric, rows,
+    labelled rows, missing-label share, distribution, warnings."""
     result = []
     for task in data.tasks:
         values, mask = _labels(data, task, split)
@@ -65,6 +65,7 @@ def task_statistics(data: PreparedData, split: str = "train") -> list[dict[str, 
         result.append({
             "task": task.name,
             "column": task.column,
+            "definition": task.definition,
             "kind": task.kind,
             "metric": task.metric,
             "rows": rows,

@@ -20,7 +20,8 @@ MAX_INT_CLASSES = 10
 @dataclass(frozen=True)
 class TaskSpec:
     """A prepared task. `classes` holds the label names for classification kinds; `metric`
-    is the primary metric it is judged by ("" when built: its kind's default)."""
+    is the primary metric it is judged by ("" when built: its kind's default);
+    `definition` says how a derived task reads from its column ("quality ≥ 7"; "": plain)."""
 
     name: str
     column: str
@@ -28,6 +29,7 @@ class TaskSpec:
     classes: tuple[str, ...] = field(default_factory=tuple)
     weight: float = 1.0
     metric: str = ""
+    definition: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "metric", resolve_metric(self.kind, self.metric or None,

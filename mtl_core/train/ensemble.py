@@ -407,8 +407,7 @@ class _Ensemble:
     optimizer: torch.optim.Optimizer | None
     orders: list[torch.Generator]  # one batch order per seed, as the loop's
     threads: JobThreads  # the ensemble's share of the CPU threads, as one training job
-    # [stack members, tasks] this epoch's loss factors (`begin_epoch` sets them)
-    factors: torch.Tensor = field(default_factory=lambda: torch.empty(0, 0))
+    factors: torch.Tensor | None = None  # [stack members, tasks] this epoch's loss factors
     lr_factor: float = 1.0
     started: float = 0.0
 
@@ -539,7 +538,8 @@ class _Ensemble:
         old_optimizer, self.optimizer = self.optimizer, self.new_optimizer()
         if self.stack is None:
             return
-        self.factors = self.factors[rows]
+        if self.factors is not None:
+            self.factors = self.factors[rows]
         state = old_optimizer.state.get(old.flat)
         if state:
             self.optimizer.state[self.stack.flat] = {
