@@ -21,6 +21,7 @@ from mtl_core.data.inspect import inspect_source, inspect_tasks
 from mtl_core.data.sources import (
     UPLOAD_LIMIT_MB,
     UPLOAD_SUFFIXES,
+    Header,
     config_names,
     is_hub_id,
     save_upload,
@@ -38,7 +39,8 @@ SAMPLE, HUB, LOCAL, UPLOAD = "Embedded sample", "Hugging Face hub", "Local file 
     "Upload a file"
 DEFAULT_ROW_CAP = 50_000
 # Settings that name a source's columns or splits: back at the schema's defaults on a new one.
-SOURCE_SETTINGS = ("inputs", "ignore", "column_types", "max_rows", "splits")
+SOURCE_SETTINGS = ("inputs", "ignore", "column_types", "max_rows", "splits", "header",
+                   "column_names")
 
 st.title("Data")
 st.write("Pick a dataset, then mark target columns: each one becomes a task.")
@@ -46,8 +48,11 @@ concept("multi-task")
 
 
 @st.cache_data(show_spinner="Reading the dataset ...")
-def cached_inspect(source: str, config: str | None, revision: str | None = None) -> dict:
-    return inspect_source(source, config, revision=revision)
+def cached_inspect(source: str, config: str | None, revision: str | None = None,
+                   header: Header = "first_row",
+                   column_names: tuple[str, ...] | None = None) -> dict:
+    return inspect_source(source, config, revision=revision, header=header,
+                          column_names=None if column_names is None else list(column_names))
 
 
 @st.cache_data(show_spinner="Asking the hub for configs ...", ttl=600)
@@ -68,6 +73,24 @@ def cached_task_report(data_json: str) -> dict:
 def _stop_on(error: UserError) -> None:
     show_user_error(error)
     stop()
+
+
+def _header_settings(source: str, warning: str | None) -> None:
+    """A CSV's first row read as data or as the header (data.header, data.column_names);
+    a change starts the source's tasks afresh, since its column names change."""
+    if warning:
+        st.warning(warning)
+    no_header = st.checkbox("The file has no header: read the first row as data "
+                            "(data.header: none)", value=exp["data"].get("header") == "none",
+                            key=f"no_header::{source}")
+    names = st.text_input("Column names (optional, comma-separated; default c0, c1, ...)",
+                          value=", ".join(exp["data"].get("column_names") or []),
+                          key=f"column_names::{source}", disabled=not no_header)
+    given = [n.strip() for n in names.split(",") if n.strip()] if no_header else []
+    wanted = ("none" if no_header else "first_row", given or None)
+    if wanted != (exp["data"].get("header", "first_row"), exp["data"].get("column_names")):
+        exp["data"].update(header=wanted[0], column_names=wanted[1], tasks=[])
+        st.rerun()
 
 
 exp = experiment()
@@ -127,17 +150,26 @@ if not source:
     st.info("Choose a sample, enter a hub id or a path, or upload a file to continue.")
     stop()
 
+same_source = (source, config, revision) == (
+    exp["data"]["source"], exp["data"].get("config"), exp["data"].get("revision"))
+header = exp["data"].get("header", "first_row") if same_source else "first_row"
+given_names = exp["data"].get("column_names") if same_source else None
 try:
-    report = cached_inspect(source, config, revision)
+    report = cached_inspect(source, config, revision, header,
+                            None if given_names is None else tuple(given_names))
 except UserError as error:
+    if header == "none":  # e.g. a wrong count of column names: let them be fixed here
+        show_user_error(error)
+        _header_settings(source, None)
     _stop_on(error)
 
-changed_source = (source, config, revision) != (
-    exp["data"]["source"], exp["data"].get("config"), exp["data"].get("revision"))
-if changed_source:  # a new source starts with no tasks and its columns' settings at the defaults
+if not same_source:  # a new source starts with no tasks and its columns' settings at the defaults
     fresh = schema_defaults()["data"]
     exp["data"].update({key: fresh[key] for key in SOURCE_SETTINGS},
                        source=source, config=config, revision=revision, tasks=[])
+
+if report["header_warning"] or header == "none":
+    _header_settings(source, report["header_warning"])
 
 rows_total = sum(report["splits"].values())
 st.markdown(" · ".join(f"**{name}**: {rows:,} rows" for name, rows in report["splits"].items()))

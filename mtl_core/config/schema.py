@@ -165,6 +165,10 @@ class DataConfig(_Strict):
     image_size: int = Field(32, ge=8, le=256)
     text: TextConfig = TextConfig()
     sampling: SamplingConfig = SamplingConfig()
+    # Local CSV/TSV files: `first_row` reads the column names from the first line; `none`
+    # reads that line as data, naming the columns `column_names` (default: c0, c1, ...).
+    header: Literal["first_row", "none"] = "first_row"
+    column_names: list[str] | None = None
 
     @field_validator("tasks")
     @classmethod
@@ -174,6 +178,13 @@ class DataConfig(_Strict):
         if dupes:
             raise ValueError(f"task names must be unique; repeated: {', '.join(dupes)}")
         return tasks
+
+    @model_validator(mode="after")
+    def _names_need_no_header(self) -> DataConfig:
+        if self.column_names is not None and self.header != "none":
+            raise ValueError("column_names name the columns of a file without a header: "
+                             "set header: none as well, or remove column_names")
+        return self
 
 
 class ModelConfig(_Strict):

@@ -2,7 +2,8 @@
 rows), and per column its inferred role, type, missing share and the task kind it would be
 as a target, read from a seeded sample of at most `sample_rows` rows. With target columns,
 also the task statistics, the label association matrix, and the inputs that look like a
-label (another task's label column left among the inputs)."""
+label (another task's label column left among the inputs). A CSV whose first row looks like
+data carries `header_warning`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from mtl_core.config import DataConfig
 from mtl_core.data.prepare import prepare_data
 from mtl_core.data.roles import TYPING_ROWS, infer_roles
-from mtl_core.data.sources import load_source
+from mtl_core.data.sources import Header, header_warning, load_source
 from mtl_core.data.splits import seeded_rows
 from mtl_core.data.stats import association_matrix, label_like_inputs, task_statistics
 from mtl_core.data.tasks import infer_kind
@@ -27,9 +28,11 @@ def _distinct(values, column_type: str) -> int | None:
 
 def inspect_source(
     source: str, config: str | None = None, sample_rows: int = TYPING_ROWS, seed: int = 0,
-    revision: str | None = None,
+    revision: str | None = None, header: Header = "first_row",
+    column_names: list[str] | None = None,
 ) -> dict[str, Any]:
-    dataset = load_source(source, config, revision)
+    """Columns and row counts of `source` (`header`, `column_names`: see `DataConfig`)."""
+    dataset = load_source(source, config, revision, header, column_names)
     first = next(iter(dataset.values()))
     rows = seeded_rows(len(first), sample_rows, seed)
     frame = (first if rows is None else first.select(rows)).to_pandas()
@@ -54,6 +57,7 @@ def inspect_source(
         "splits": {name: len(split) for name, split in dataset.items()},
         "inspected_rows": len(frame),
         "columns": columns,
+        "header_warning": header_warning(source, dataset) if header == "first_row" else None,
     }
 
 

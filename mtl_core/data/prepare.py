@@ -181,7 +181,9 @@ def _load_part(where: DatasetRef, tasks: list[TaskConfig], config: DataConfig,
     source, name, revision = where
     label = source + ("" if name is None else f":{name}") + ("" if revision is None
                                                                else f"@{revision}")
-    dataset = load_source(source, name, revision)
+    own = where == (config.source, config.config, config.revision)
+    dataset = (load_source(source, name, revision, config.header, config.column_names) if own
+               else load_source(source, name, revision))
     train_name = config.splits.train
     if train_name not in dataset:
         have = ", ".join(dataset)

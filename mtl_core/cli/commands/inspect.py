@@ -20,6 +20,10 @@ def add_parser(commands) -> None:
                         help="comma-separated target columns: add task statistics")
     parser.add_argument("--max-rows", type=int, default=None,
                         help="seeded sample of at most this many rows for --tasks")
+    parser.add_argument("--header", choices=["first_row", "none"], default="first_row",
+                        help="CSV/TSV: none reads the first row as data (data.header)")
+    parser.add_argument("--column-names", default=None,
+                        help="comma-separated names for a file without a header")
     add_json_argument(parser)
     parser.set_defaults(run=run)
 
@@ -30,16 +34,23 @@ def _task_report(args) -> dict[str, Any]:
     columns = [c.strip() for c in args.tasks.split(",") if c.strip()]
     config = config_from_dict({"data": {
         "source": args.source, "config": args.config, "revision": args.revision,
-        "max_rows": args.max_rows,
+        "max_rows": args.max_rows, "header": args.header,
+        "column_names": _column_names(args),
         "tasks": [{"name": c, "column": c} for c in columns],
     }})
     return inspect_tasks(config.data)
 
 
+def _column_names(args) -> list[str] | None:
+    return None if args.column_names is None else args.column_names.split(",")
+
+
 def run(args) -> int:
     from mtl_core.data.inspect import inspect_source  # loads `datasets`: only when needed
 
-    report: dict[str, Any] = inspect_source(args.source, args.config, revision=args.revision)
+    report: dict[str, Any] = inspect_source(args.source, args.config, revision=args.revision,
+                                            header=args.header,
+                                            column_names=_column_names(args))
     if args.tasks:
         report["tasks"] = _task_report(args)
     if args.json:
@@ -47,6 +58,8 @@ def run(args) -> int:
         return 0
     print(f"{report['source']}: " + ", ".join(f"{k} {v} rows" for k, v in report["splits"].items()))
     print_table(report["columns"], ["column", "role", "type", "task_kind", "missing", "reason"])
+    if report["header_warning"]:
+        print(f"warning: {report['header_warning']} (here: --header none)")
     if args.tasks:
         tasks = report["tasks"]
         print()
