@@ -220,3 +220,24 @@ def test_a_short_training_run_with_a_derived_task_completes(table_csv):
         assert task["kind"] == "binary"
         assert all(math.isfinite(v) for v in task["metrics"].values()
                    if isinstance(v, float))
+
+
+def test_class_label_columns_are_derived_by_their_names():
+    """multi_digits: `digit` and `ge5` (no/yes) are ClassLabels, read by their names; the
+    derived tasks match the digit and the sample's own `ge5` column; `digit` is no input."""
+    digits = [str(d) for d in range(10)]
+    data = prepare_data(config_from_dict({"data": {
+        "source": "multi_digits", "config": "pixels", "tasks": [
+            {"name": "digit", "column": "digit"}, {"name": "ge5", "column": "ge5"},
+            {"name": "five_up", "column": "digit", "at_least": "5", "order": digits},
+            {"name": "even", "column": "digit", "in": ["0", "2", "4", "6", "8"]},
+            {"name": "big", "column": "digit", "above": 7},
+            {"name": "yes", "column": "ge5", "in": ["yes"]}]}}).data)
+    assert "digit" not in data.input_columns["multi_digits:pixels"]
+    for split in data.splits.values():
+        digit = split.targets["digit"]
+        assert torch.equal(split.targets["five_up"].long(), split.targets["ge5"])
+        assert torch.equal(split.targets["even"].long(), (digit % 2 == 0).long())
+        assert torch.equal(split.targets["big"].long(), (digit > 7).long())
+        assert torch.equal(split.targets["yes"].long(), split.targets["ge5"])
+        assert bool(split.masks["five_up"].all())
