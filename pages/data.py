@@ -128,7 +128,8 @@ elif kind == HUB:
         except UserError as error:
             _stop_on(error)
 elif kind == LOCAL:
-    source = st.text_input("Path to a file (CSV, TSV, Parquet, JSON/JSONL, Arrow) or folder "
+    source = st.text_input("Path to a file (CSV, TSV, Parquet, JSON/JSONL, Arrow; CSV/TSV/JSON "
+                           "also as .gz, .bz2, .xz or .zip) or folder "
                            "(CSV/Parquet files, save_to_disk, imagefolder)",
                            value="" if saved_source in samples else saved_source,
                            key="local_path").strip()

@@ -82,6 +82,7 @@ def test_broken_parameter_json_is_named():
 # Settings no readable parameter carries, each a valid non-default value.
 OTHER_SETTINGS = [
     ("data", "max_rows", 120), ("data", "ignore", ["year"]), ("data", "revision", "v1.0"),
+    ("data", "header", "none"),
     ("data", "column_types", {"island": "categorical"}), ("data", "inputs", ["bill_length_mm"]),
     ("data", "splits", {"train": "train", "validation": None, "test": None,
                         "val_fraction": 0.2, "test_fraction": 0.1, "seed": 3}),

@@ -407,7 +407,8 @@ class _Ensemble:
     optimizer: torch.optim.Optimizer | None
     orders: list[torch.Generator]  # one batch order per seed, as the loop's
     threads: JobThreads  # the ensemble's share of the CPU threads, as one training job
-    factors: torch.Tensor | None = None  # [stack members, tasks] this epoch's loss factors
+    # [stack members, tasks] this epoch's loss factors (`begin_epoch` sets them)
+    factors: torch.Tensor = field(default_factory=lambda: torch.empty(0, 0))
     lr_factor: float = 1.0
     started: float = 0.0
 
@@ -538,8 +539,7 @@ class _Ensemble:
         old_optimizer, self.optimizer = self.optimizer, self.new_optimizer()
         if self.stack is None:
             return
-        if self.factors is not None:
-            self.factors = self.factors[rows]
+        self.factors = self.factors[rows]
         state = old_optimizer.state.get(old.flat)
         if state:
             self.optimizer.state[self.stack.flat] = {
