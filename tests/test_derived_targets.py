@@ -14,6 +14,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from streamlit.testing.v1 import AppTest
 
 from mtl_core.config import config_from_dict
 from mtl_core.data.inspect import inspect_tasks
@@ -23,6 +24,7 @@ from mtl_core.experiment import run_experiment
 from mtl_core.runs import RunStore
 from mtl_core.share import experiment_to_params, params_to_experiment
 from pages.common import DEFAULT_EXPERIMENT
+from tests.conftest import REPO
 
 LEVELS = ["HS-grad", "Some-college", "Bachelors", "Masters", "Doctorate"]
 MARITAL = ["Never married", "Married", "Divorced", None]
@@ -203,6 +205,17 @@ def test_a_derived_task_round_trips_through_a_link():
     assert tasks["adelie"]["in"] == ["Adelie"]
     assert tasks["big_island"]["above"] == "Biscoe"
     assert tasks["big_island"]["order"] == ["Torgersen", "Biscoe", "Dream"]
+
+
+def test_the_data_page_shows_a_linked_derived_task_by_its_definition():
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.query_params.update({"source": "penguins", "tasks": "heavy:body_mass_g,species",
+                            "task_more": '{"heavy":{"at_least":4200}}'})
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state.experiment["data"]["tasks"][0]["at_least"] == 4200
+    assert any(c.value.startswith("body_mass_g ≥ 4200 · ") for c in at.caption)
 
 
 @pytest.mark.slow
