@@ -229,6 +229,7 @@ def test_a_short_training_run_with_a_derived_task_completes(table_csv):
     summary = run_experiment(config, RunStore())
     assert summary["status"] == "completed"
     assert set(summary["tasks"]) == {"never_married", "good"}
+    assert summary["tasks"]["good"]["definition"] == "quality ≥ 7"
     for task in summary["tasks"].values():
         assert task["kind"] == "binary"
         assert all(math.isfinite(v) for v in task["metrics"].values()

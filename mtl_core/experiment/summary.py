@@ -37,7 +37,7 @@ def task_json(task: Any, split: str, seeds: list[Metrics], baselines: list[Basel
     """One task's entry: metrics (means over seeds), baseline, delta, interval, verdict."""
     per_seed = [metrics[split][task.name] for metrics in seeds]
     entry: dict[str, Any] = {
-        "kind": task.kind, "primary_metric": task.metric,
+        "kind": task.kind, "definition": task.definition, "primary_metric": task.metric,
         "metrics": mean_metrics(per_seed),
         "baseline_metrics": (mean_metrics([b.metrics[split][task.name] for b in baselines])
                              if baselines else None),
