@@ -255,3 +255,18 @@ def test_class_label_columns_are_derived_by_their_names():
         assert torch.equal(split.targets["big"].long(), (digit > 7).long())
         assert torch.equal(split.targets["yes"].long(), split.targets["ge5"])
         assert bool(split.masks["five_up"].all())
+
+
+def test_numbers_read_as_floats_match_whole_levels(tmp_path):
+    """A CSV column with a missing value reads as floats (7.0): `in: ["7"]` and an order of
+    "1".."10" still match it."""
+    frame = _table()
+    path = tmp_path / "table.csv"
+    frame.to_csv(path, index=False)
+    levels = [str(v) for v in range(1, 11)]
+    data = _prepare(path, [{"name": "seven", "column": "quality", "in": ["7", 8]},
+                           {"name": "high", "column": "quality", "at_least": 7,
+                            "order": levels}])
+    assert data.tasks[1].definition == f"quality ≥ 7 (order: {' < '.join(levels)})"
+    assert _labels(data, "seven") == _expected(frame, "quality", lambda v: v in (7, 8))
+    assert _labels(data, "high") == _expected(frame, "quality", lambda v: v >= 7)

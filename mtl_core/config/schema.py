@@ -100,7 +100,8 @@ class TaskConfig(_Strict):
         if len(set(order)) != len(order):
             raise ValueError("'order' lists a level twice")
         key, level = next(iter(levels.items()))
-        if str(level if isinstance(level, str) else f"{level:g}") not in order:
+        whole = isinstance(level, float) and level.is_integer()
+        if (str(int(level)) if whole else str(level)) not in order:
             raise ValueError(f"'{key}: {level}' is not one of the levels of 'order' "
                              f"({', '.join(order)})")
         return order

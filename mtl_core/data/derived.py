@@ -32,7 +32,11 @@ def derive_rule(task: TaskConfig) -> tuple[str, Any] | None:
 
 
 def _text(value: object) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    """A value as a level reads: a whole float without its ".0" (CSV numbers read as
+    floats), anything else as `str` does."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def definition(task: TaskConfig) -> str:
@@ -73,10 +77,10 @@ def derived_labels(task: TaskConfig, values: pd.Series, feature: object) -> pd.S
                             if pd.notna(code) and 0 <= int(code) < len(names) else None)
     present = values.notna()
     if key == "in":
-        hit = values.isin(list(value)) | values.astype(str).isin({_text(v) for v in value})
+        hit = values.isin(list(value)) | values.map(_text).isin({_text(v) for v in value})
     elif task.order is not None:
         rank = {level: i for i, level in enumerate(task.order)}
-        text = values.astype(str)
+        text = values.map(_text)
         unknown = sorted(set(text[present]) - set(rank))
         if unknown:
             raise UserError(
