@@ -213,7 +213,8 @@ def seed_delta_m(summary: dict[str, Any]) -> list[float] | None:
         mean, delta = (task.get("metrics") or {}).get(metric), task.get("delta")
         seeds = [seed.get(metric) for seed in task.get("seeds") or []]
         # A mean at the baseline leaves no direction to read off the delta.
-        if None in (base, mean, delta) or not seeds or None in seeds or base in (0, mean):
+        if (base is None or mean is None or delta is None or not seeds or None in seeds
+                or base in (0, mean)):
             return None
         # The summary's delta says which way the metric points (lower or higher is better).
         orientation = 1.0 if delta * (mean - base) > 0 else -1.0

@@ -138,8 +138,8 @@ def _score(task: TaskOutputs, counts: np.ndarray) -> _Scored:
         return float(metric_values(task.kind, task.metric, truth, outputs[mask]))
 
     def resampled(outputs: list[np.ndarray]) -> np.ndarray:
-        return np.mean([metric_values(task.kind, task.metric, task.truth, o, weights)
-                        for o in outputs], axis=0)
+        return np.mean([np.asarray(metric_values(task.kind, task.metric, task.truth, o,
+                                                 weights)) for o in outputs], axis=0)
 
     higher = get_kind(task.kind).higher_is_better(task.metric)
     trivial = task.trivial

@@ -177,4 +177,4 @@ def _is_real(value: object) -> bool:
 
 
 def _is_whole(value: object, minimum: int) -> bool:
-    return isinstance(value, Integral) and not isinstance(value, bool) and value >= minimum
+    return isinstance(value, Integral) and not isinstance(value, bool) and int(value) >= minimum

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,6 +18,7 @@ from mtl_core.data.subsets import restricted_config, rows_fingerprint
 from mtl_core.experiment.outputs import model_outputs
 from mtl_core.runs import RunStore
 from mtl_core.train.ensemble import train_ensemble
+from mtl_core.train.loop import StopSignal
 
 Metrics = dict[str, dict[str, dict[str, float]]]  # split -> task -> metric -> value
 
@@ -89,7 +89,9 @@ def _stored(store: RunStore | None, key: str, task_name: str, seed: int) -> Base
     """A finished baseline with this key that kept its test outputs, or None."""
     found = store.find_baseline(key) if store else None
     metrics = ((found or {}).get("summary") or {}).get("metrics")
-    outputs = store.read_test_outputs(found["id"]) if found and metrics else None
+    if not (store and found and metrics):
+        return None
+    outputs = store.read_test_outputs(found["id"])
     if outputs is None or task_name not in outputs:
         return None
     return BaselineRun(task_name, seed, metrics, outputs[task_name], found["id"], True)
@@ -97,22 +99,23 @@ def _stored(store: RunStore | None, key: str, task_name: str, seed: int) -> Base
 
 def _train_together(single: ExperimentConfig, data: PreparedData, pairs: list[tuple[str, int]],
                     store: RunStore | None,
-                    stop: threading.Event | None) -> list[BaselineRun | None]:
+                    stop: StopSignal | None) -> list[BaselineRun | None]:
     """Train (and store, one run per task and seed) the baselines of these (task, seed) pairs
     as one batched ensemble; None for each one that did not complete."""
     run_ids: dict[tuple[str, int], str] = {}
-    for task_name, seed in pairs if store else ():
-        at_seed = seeded(single, seed)
-        document = to_dict(single_task_view(at_seed, data, task_name))
-        document["name"] = f"baseline: {task_name}"
-        run_ids[task_name, seed] = store.create_run(
-            document, baseline_key=baseline_key(at_seed, data, task_name))
+    if store:
+        for task_name, seed in pairs:
+            at_seed = seeded(single, seed)
+            document = to_dict(single_task_view(at_seed, data, task_name))
+            document["name"] = f"baseline: {task_name}"
+            run_ids[task_name, seed] = store.create_run(
+                document, baseline_key=baseline_key(at_seed, data, task_name))
     members = train_ensemble(single, data, pairs, stop=stop)
     runs: list[BaselineRun | None] = []
     for member in members:
         outputs = model_outputs(member.model, single_task_data(data, member.task))[member.task]
         run_id = run_ids.get((member.task, member.seed))
-        if store:
+        if store and run_id is not None:  # (every pair has a run id when there is a store)
             store.write_test_outputs(run_id, {member.task: outputs})
             store.finish_run(run_id, {
                 "run_id": run_id, "status": member.status, "device": member.device,
@@ -126,7 +129,7 @@ def _train_together(single: ExperimentConfig, data: PreparedData, pairs: list[tu
 
 def train_baselines(
     config: ExperimentConfig, data: PreparedData, seeds: list[int],
-    store: RunStore | None = None, stop: threading.Event | None = None,
+    store: RunStore | None = None, stop: StopSignal | None = None,
 ) -> dict[str, list[BaselineRun]]:
     """Per task, one baseline per seed: reused from the store where one finished before, the
     others trained together as one batched ensemble (`mtl_core.train.ensemble`); an empty
@@ -139,9 +142,10 @@ def train_baselines(
     if missing:
         found.update(zip(missing, _train_together(single, data, missing, store, stop),
                          strict=True))
-    if any(run is None for run in found.values()):
+    done = {pair: run for pair, run in found.items() if run is not None}
+    if len(done) < len(found):
         return {}
-    return {task.name: [found[task.name, seed] for seed in seeds] for task in data.tasks}
+    return {task.name: [done[task.name, seed] for seed in seeds] for task in data.tasks}
 
 
 def baseline_json(runs: list[BaselineRun], split: str) -> dict[str, Any]:

@@ -6,7 +6,6 @@ store the run. The CLI's `train`, the app's Train page and the sweep all call
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +26,7 @@ from mtl_core.experiment.seeds import SeedPlan, extended_plan, initial_plan
 from mtl_core.experiment.summary import Metrics, summarise
 from mtl_core.runs import RunStore
 from mtl_core.train.ensemble import EnsembleMember, train_seeds
-from mtl_core.train.loop import EventHandler, TrainResult, train_model
+from mtl_core.train.loop import EventHandler, StopSignal, TrainResult, train_model
 
 # The parts of a run's wall time in its summary's `times` (with `wall`, everything).
 TIME_PARTS = ("preparation", "multi_task", "baselines", "comparison")
@@ -37,7 +36,7 @@ def run_experiment(
     config: ExperimentConfig,
     store: RunStore | None = None,
     on_event: EventHandler | None = None,
-    stop: threading.Event | None = None,
+    stop: StopSignal | None = None,
     data: PreparedData | None = None,
 ) -> dict[str, Any]:
     """Train, compare with baselines, store; returns the summary. Raises UserError only for
@@ -51,7 +50,7 @@ def run_experiment(
         return _Experiment(config, data, store, run_id, on_event, stop, warm,
                            {"preparation": preparation}, started).run()
     except BaseException as error:
-        if store:  # keep the run's record honest; the caller reports the error
+        if store and run_id is not None:  # keep the run's record honest; the caller reports
             store.fail_run(run_id, f"{type(error).__name__}: {error}")
         raise
 
@@ -75,7 +74,7 @@ class _Experiment:
     store: RunStore | None
     run_id: str | None
     on_event: EventHandler | None
-    stop: threading.Event | None
+    stop: StopSignal | None
     warm: dict[str, torch.Tensor] | None
     # Seconds spent per part (preparation, multi_task, baselines, comparison), and when
     # `run_experiment` started (the wall time counts from there).
@@ -127,7 +126,7 @@ class _Experiment:
                 and result.status == "completed")
 
     def _record(self, event: dict[str, Any]) -> None:
-        if self.store and event["type"] == "epoch":
+        if self.store and self.run_id is not None and event["type"] == "epoch":
             self.store.add_epoch(self.run_id, {k: v for k, v in event.items() if k != "type"})
         self._emit(event)
 
@@ -196,7 +195,7 @@ class _Experiment:
         return found + [warning.message for warning in measured_warnings(summary)]
 
     def _store(self, result: TrainResult, summary: dict[str, Any]) -> None:
-        if not self.store:
+        if not self.store or self.run_id is None:
             return
         outputs = {f"mtl/{seed}/{task}": values for seed, per_task in
                    enumerate(self.seed_outputs) for task, values in per_task.items()}

@@ -5,7 +5,6 @@ run compared with those same baselines."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from mtl_core.config import ExperimentConfig
@@ -18,6 +17,7 @@ from mtl_core.experiment.seeds import initial_plan
 from mtl_core.experiment.summary import mean_metrics
 from mtl_core.runs import RunStore
 from mtl_core.sweep.plan import subset_config
+from mtl_core.train.loop import StopSignal
 
 
 def baseline_seeds(config: ExperimentConfig, data: PreparedData) -> list[int]:
@@ -28,7 +28,7 @@ def baseline_seeds(config: ExperimentConfig, data: PreparedData) -> list[int]:
 
 
 def train_single(config: ExperimentConfig, data: PreparedData, task: str,
-                 store: RunStore | None, stop: threading.Event | None = None,
+                 store: RunStore | None, stop: StopSignal | None = None,
                  ) -> dict[str, Any]:
     """A task alone: its baselines at the experiment's seeds, summarised like a run (run_id:
     the first seed's baseline run)."""
@@ -47,7 +47,7 @@ def train_single(config: ExperimentConfig, data: PreparedData, task: str,
 
 
 def train_group(config: ExperimentConfig, data: PreparedData, group: tuple[str, ...],
-                store: RunStore | None, stop: threading.Event | None = None
+                store: RunStore | None, stop: StopSignal | None = None
                 ) -> dict[str, Any]:
     """One group (`data`: the full experiment's prepared data); returns its summary."""
     if len(group) == 1:

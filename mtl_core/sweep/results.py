@@ -31,7 +31,7 @@ def subset_evidence(result: SweepResult) -> dict[str, dict[tuple[str, ...], Evid
     and verdict, as the group's run compared i with its single-task baselines."""
     found: dict[str, dict[tuple[str, ...], Evidence]] = {t: {} for t in result.tasks}
     for subset, run in result.completed().items():
-        if len(subset) < 2:
+        if len(subset) < 2 or run.summary is None:
             continue
         for name in subset:
             task = run.summary["tasks"][name]

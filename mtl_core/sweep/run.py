@@ -14,7 +14,7 @@ from typing import Any
 from mtl_core.config import ExperimentConfig, to_dict
 from mtl_core.errors import UserError
 from mtl_core.runs import RunStore
-from mtl_core.sweep.engines import run_local, run_ray
+from mtl_core.sweep.engines import Job, run_local, run_ray
 from mtl_core.sweep.plan import chosen_tasks, sweep_subsets
 from mtl_core.sweep.worker import StopFlag
 
@@ -82,8 +82,8 @@ def run_sweep(
     tasks = chosen_tasks(config)
     subsets = sweep_subsets(tasks, config.analysis.sweep)
     full = to_dict(config)
-    waves = [[(s, full) for s in subsets if len(s) == 1],
-             [(s, full) for s in subsets if len(s) > 1]]
+    waves: list[list[Job]] = [[(s, full) for s in subsets if len(s) == 1],
+                              [(s, full) for s in subsets if len(s) > 1]]
     result = SweepResult(tasks, config.analysis.sweep, engine, len(subsets))
     stop = stop or threading.Event()
     with tempfile.TemporaryDirectory(prefix="mtl-sweep-") as folder:
@@ -93,7 +93,7 @@ def run_sweep(
                     if engine == "ray" else run_local(waves, str(store.root), flag, stop,
                                                       workers))
         for subset, summary, error in outcomes:
-            status = "failed" if error else summary["status"]
+            status = "failed" if error or summary is None else summary["status"]
             if status == "skipped":  # reached a worker after the stop: never trained
                 continue
             result.runs.append(SubsetRun(subset, status, (summary or {}).get("run_id"),

@@ -119,9 +119,8 @@ class VerifyResult:
                  f"interval [{low:+.1%}, {high:+.1%}] over {self.test_rows} test rows and "
                  f"{self.seeds} seeds")
         text = f"{self.winner} wins" if self.winner else NO_DIFFERENCE
-        trained = [a for a in self.arrangements if a.evidence is not None]
-        if trained and all(a.evidence.delta_m_ci and a.evidence.delta_m_ci[1] < 0
-                           for a in trained):
+        trained = [a.evidence for a in self.arrangements if a.evidence is not None]
+        if trained and all(e.delta_m_ci and e.delta_m_ci[1] < 0 for e in trained):
             text += "; training each task alone beats both (every Δm interval is below 0)"
         return f"{text} ({where})"
 

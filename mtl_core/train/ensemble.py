@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -52,6 +51,7 @@ from mtl_core.train.device import resolve_device
 from mtl_core.train.loop import (
     EVAL_CHUNK,
     EarlyStopping,
+    StopSignal,
     divergence_message,
     evaluate,
     initial_model,
@@ -112,7 +112,7 @@ def train_ensemble(
     config: ExperimentConfig,
     data: PreparedData,
     members: list[tuple[str, int]],
-    stop: threading.Event | None = None,
+    stop: StopSignal | None = None,
 ) -> list[EnsembleMember]:
     """Train one `single_task` network per (task name, seed) in `members` with `config` (the
     baselines' config: architecture `single_task`, equal weighting; each member's seed
@@ -128,7 +128,7 @@ def train_seeds(
     config: ExperimentConfig,
     data: PreparedData,
     seeds: list[int],
-    stop: threading.Event | None = None,
+    stop: StopSignal | None = None,
     warm_weights: dict[str, torch.Tensor] | None = None,
 ) -> list[EnsembleMember] | None:
     """Train the multi-task model of `config` at each of `seeds` (replacing `train.seed`) as
@@ -161,7 +161,7 @@ def stackable(config: ExperimentConfig) -> bool:
 
 
 def _train(config: ExperimentConfig, data: PreparedData, members: list[tuple[PreparedData, int]],
-           stop: threading.Event | None,
+           stop: StopSignal | None,
            warm_weights: dict[str, torch.Tensor] | None) -> list[EnsembleMember]:
     """The loop of `train_model`, for every member (the data of its tasks, its seed) at
     once."""
@@ -327,7 +327,7 @@ class _Stack:
         return torch.cat([torch.stack([
             _mean_losses(task, outputs[slot][start:end, :, :task.output_dim],
                          targets[task.name][start:end],
-                         None if masks[task.name] is None else masks[task.name][start:end])
+                         None if (mask := masks[task.name]) is None else mask[start:end])
             for slot, task in enumerate(tasks)], dim=1) for tasks, start, end in self.groups()])
 
     def train_losses(self, train: SplitTensors, rows: torch.Tensor,
@@ -397,7 +397,7 @@ class _Ensemble:
 
     config: ExperimentConfig
     data: PreparedData
-    stop: threading.Event | None
+    stop: StopSignal | None
     device: torch.device
     train: SplitTensors
     val: SplitTensors
@@ -414,7 +414,7 @@ class _Ensemble:
 
     @classmethod
     def start(cls, config: ExperimentConfig, data: PreparedData,
-              pairs: list[tuple[PreparedData, int]], stop: threading.Event | None,
+              pairs: list[tuple[PreparedData, int]], stop: StopSignal | None,
               threads: JobThreads, warm_weights: dict[str, torch.Tensor] | None) -> _Ensemble:
         """Every member's model from its seed (`pairs`: the data of its tasks, its seed), the
         stack, the optimizer, device copies of the splits, and the CPU threads for a step of
@@ -445,6 +445,13 @@ class _Ensemble:
         ensemble.started = time.perf_counter()
         return ensemble
 
+    def _training(self) -> tuple[_Stack, torch.optim.Optimizer]:
+        """The stack of the members still training and its optimizer (the loop's steps run
+        only while a member trains)."""
+        if self.stack is None or self.optimizer is None:
+            raise RuntimeError("no member of the ensemble is training")
+        return self.stack, self.optimizer
+
     def new_optimizer(self) -> torch.optim.Optimizer | None:
         """The configured optimizer over the stack's flat parameters (None when none
         trains)."""
@@ -460,10 +467,11 @@ class _Ensemble:
         """This epoch's CPU threads (jobs may have started or ended), learning rate and each
         member's task loss factors."""
         self.threads.refresh()
+        stack, optimizer = self._training()
         self.lr_factor = lr_factor(self.config.train, epoch)
-        set_lr(self.optimizer, [self.config.train.lr], self.lr_factor)
+        set_lr(optimizer, [self.config.train.lr], self.lr_factor)
         self.factors = torch.stack([member.loss_factors(self.config, epoch)
-                                    for member in self.stack.members]).to(self.device)
+                                    for member in stack.members]).to(self.device)
 
     def batches(self) -> Iterator[torch.Tensor]:
         """[seeds, batch] row indices of each batch of this epoch, one row per seed."""
@@ -477,7 +485,8 @@ class _Ensemble:
     def stop_requested(self, epoch: int) -> bool:
         if self.stop is None or not self.stop.is_set():
             return False
-        for member in self.stack.members:
+        stack, _ = self._training()
+        for member in stack.members:
             member.end("stopped", f"stopped by the user at epoch {epoch}")
         self.drop_stopped()
         return True
@@ -485,7 +494,7 @@ class _Ensemble:
     def step(self, rows: torch.Tensor) -> bool:
         """One training step of every member still training, each on its seed's batch; a
         member whose loss is not finite stops (diverged). False when none trains."""
-        stack = self.stack
+        stack, optimizer = self._training()
         with autocast(self.config.train, self.device):
             losses = stack.train_losses(self.train, rows, self.complete).float()
         values = losses.tolist()  # the one host sync of a step
@@ -493,7 +502,7 @@ class _Ensemble:
         (losses * self.factors).sum().backward()  # each member's own total, on its own block
         if self.config.train.grad_clip is not None:
             stack.clip_gradients(self.config.train.grad_clip)
-        self.optimizer.step()
+        optimizer.step()
         for member, row in zip(stack.members, values, strict=True):
             if all(map(math.isfinite, row)):
                 member.steps += 1
@@ -507,7 +516,8 @@ class _Ensemble:
         """Score each member still training on the validation rows as the loop's early
         stopping does, and apply its patience; False when none trains any more."""
         train = self.config.train
-        for member, val in zip(self.stack.members, self.validation(), strict=True):
+        stack, _ = self._training()
+        for member, val in zip(stack.members, self.validation(), strict=True):
             member.first_val = member.first_val or val
             score = monitor_score(train, member.data.tasks, val, member.first_val)
             member.epochs = epoch
@@ -521,7 +531,7 @@ class _Ensemble:
     def validation(self) -> list[dict[str, Any]]:
         """What the monitor reads of each member on the validation rows: the loop's
         `evaluate` when it watches a metric; else only the loss (one batched forward)."""
-        stack = self.stack
+        stack, _ = self._training()
         if self.config.train.monitor == "metric":
             return [evaluate(member.model, member.data, self.val) for member in stack.members]
         with torch.inference_mode():
@@ -532,12 +542,12 @@ class _Ensemble:
     def drop_stopped(self) -> None:
         """Take the members that stopped out of the stack; the optimizer keeps the state of
         the rows that stay."""
-        old = self.stack
+        old, old_optimizer = self._training()
         if all(member.training for member in old.members):
             return
         self.stack, rows = old.without_stopped()
-        old_optimizer, self.optimizer = self.optimizer, self.new_optimizer()
-        if self.stack is None:
+        self.optimizer = self.new_optimizer()
+        if self.stack is None or self.optimizer is None:
             return
         self.factors = self.factors[rows]
         state = old_optimizer.state.get(old.flat)

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -42,6 +42,13 @@ EVAL_CHUNK = 4096
 _INIT_LOCK = threading.Lock()
 
 
+class StopSignal(Protocol):
+    """What training polls to stop early: a `threading.Event`, or the sweep's `StopFlag` (a
+    file that another process creates)."""
+
+    def is_set(self) -> bool: ...
+
+
 @dataclass
 class TrainResult:
     status: str  # "completed", "stopped" or "diverged"
@@ -62,17 +69,17 @@ class TrainResult:
         return self.steps / self.seconds if self.seconds > 0 else 0.0
 
 
-def make_optimizer(config: ExperimentConfig, params: list):
+def make_optimizer(config: ExperimentConfig, params: list) -> torch.optim.Optimizer:
     """The configured optimizer; empty parameter groups are dropped and the multi-tensor
     (foreach) update is used, one kernel per step instead of one per parameter."""
     train = config.train
     params = [group for group in params if not isinstance(group, dict) or group["params"]]
-    options = {"lr": train.lr, "weight_decay": train.weight_decay, "foreach": True}
+    lr, decay = train.lr, train.weight_decay
     if train.optimizer == "sgd":
-        return torch.optim.SGD(params, momentum=0.9, **options)
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=decay, foreach=True)
     if train.optimizer == "adamw":
-        return torch.optim.AdamW(params, **options)
-    return torch.optim.Adam(params, **options)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=decay, foreach=True)
+    return torch.optim.Adam(params, lr=lr, weight_decay=decay, foreach=True)
 
 
 def to_device(split: SplitTensors, device: torch.device) -> SplitTensors:
@@ -124,7 +131,7 @@ def train_model(
     config: ExperimentConfig,
     data: PreparedData,
     on_event: EventHandler | None = None,
-    stop: threading.Event | None = None,
+    stop: StopSignal | None = None,
     warm_weights: dict[str, torch.Tensor] | None = None,
 ) -> TrainResult:
     """Train one model on `data` as `config` says; never raises for a diverging run.
@@ -171,7 +178,7 @@ class _Training:
     config: ExperimentConfig
     data: PreparedData
     emit: EventHandler
-    stop: threading.Event | None
+    stop: StopSignal | None
     device: torch.device
     model: MTLModel
     weighting: WeightingMethod
@@ -194,7 +201,7 @@ class _Training:
 
     @classmethod
     def start(cls, config: ExperimentConfig, data: PreparedData, emit: EventHandler,
-              stop: threading.Event | None, warm_weights: dict[str, torch.Tensor] | None,
+              stop: StopSignal | None, warm_weights: dict[str, torch.Tensor] | None,
               threads: JobThreads) -> _Training:
         """Model, weighting, optimizer, probe, device copies of the splits and the CPU
         threads for a step of this model's cost; emits 'start'."""
@@ -302,17 +309,17 @@ class _Training:
         """The weighting method's backward of the losses times this epoch's factors, and the
         affinity probe when due (before the update); -> the task weights."""
         steps, scale = self.result.steps, self.loss_scale
-        probing = self.probe is not None and self.probe.due(steps)
+        probe = self.probe if self.probe is not None and self.probe.due(steps) else None
         # The method hands the probe the Jacobian of what it back-propagates: of the raw
         # losses only when no factor scales them; else the probe takes its own, first.
         request = StepRequest(losses if scale is None else losses * scale, self.model, steps,
-                              record_jacobian=probing and scale is None)
-        if probing and scale is not None:
-            self.probe.measure(x, targets, masks, steps, epoch, losses)
+                              record_jacobian=probe is not None and scale is None)
+        if probe is not None and scale is not None:
+            probe.measure(x, targets, masks, steps, epoch, losses)
         self.optimizer.zero_grad(set_to_none=True)
         outcome = self.weighting.step(request)
-        if request.record_jacobian:
-            self.probe.measure(x, targets, masks, steps, epoch, losses, outcome.jacobian)
+        if probe is not None and request.record_jacobian:
+            probe.measure(x, targets, masks, steps, epoch, losses, outcome.jacobian)
         return outcome.weights
 
     def end_epoch(self, epoch: int) -> bool:

@@ -6,6 +6,8 @@ models' outputs at once (the affinity probe's lookahead)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 
 from mtl_core.data.tasks import TaskSpec
@@ -26,7 +28,7 @@ def task_losses(
     tasks: list[TaskSpec],
     outputs: dict[str, torch.Tensor],
     targets: dict[str, torch.Tensor],
-    masks: dict[str, torch.Tensor | None],
+    masks: Mapping[str, torch.Tensor | None],
 ) -> torch.Tensor:
     """Stacked per-task losses, shape [T], in task order."""
     return torch.stack(

@@ -106,16 +106,16 @@ class LookaheadProbe:
             with torch.enable_grad():
                 before = losses if losses is not None and not switch else task_losses(
                     self.tasks, self.model(x), targets, masks)
-                jacobian = self._rows_from(jacobian) if not switch else None
-                if jacobian is None:
-                    jacobian = task_jacobian(before, self.shared, []).shared_rows
+                rows = self._rows_from(jacobian) if not switch else None
+                if rows is None:
+                    rows = task_jacobian(before, self.shared, []).shared_rows
             with torch.inference_mode():  # no autograd bookkeeping at all
-                candidates = replay_step(self.optimizer, self.shared, jacobian)
+                candidates = replay_step(self.optimizer, self.shared, rows)
                 after = self._losses_after(x, targets, masks, candidates)
                 before = before.detach()
                 ratio = after / before.where(before > 0, torch.nan)[None, :]
                 lookahead = (1.0 - ratio).T  # [j][i] = Z(i→j)
-                flat = torch.cat([j.reshape(len(self.tasks), -1) for j in jacobian], dim=1)
+                flat = torch.cat([j.reshape(len(self.tasks), -1) for j in rows], dim=1)
                 gramian = flat @ flat.T
         finally:
             if switch:
@@ -134,8 +134,8 @@ class LookaheadProbe:
             return None
         by_id = {id(p): rows for p, rows in zip(jacobian.shared, jacobian.shared_rows,
                                                 strict=True)}
-        rows = [by_id.get(id(p)) for p in self.shared]
-        return None if any(r is None for r in rows) else rows
+        rows = [found for p in self.shared if (found := by_id.get(id(p))) is not None]
+        return rows if len(rows) == len(self.shared) else None
 
     def _losses_after(self, x, targets, masks, candidates: list[torch.Tensor]) -> torch.Tensor:
         """[i][j] = L_j with the shared parameters after the step on task i (the T candidate

@@ -11,6 +11,8 @@ Rules follow torch.optim's single-tensor implementations of Adam, AdamW and SGD.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from mtl_core.errors import UserError
@@ -63,8 +65,8 @@ def _sgd(param, grad, group, state) -> torch.Tensor:
 
 def replay_step(
     optimizer: torch.optim.Optimizer,
-    params: list[torch.Tensor],
-    grads: list[torch.Tensor],
+    params: Sequence[torch.Tensor],
+    grads: Sequence[torch.Tensor],
 ) -> list[torch.Tensor]:
     """The parameters after one step of `optimizer` with `grads` (read-only replay)."""
     if isinstance(optimizer, torch.optim.Adam):  # AdamW subclasses Adam in torch >= 2.7

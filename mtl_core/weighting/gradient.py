@@ -17,6 +17,7 @@ from abc import abstractmethod
 from typing import Any
 
 import torch
+from torch import nn
 from torchjd.aggregation import Aggregator, GramianWeightedAggregator, WeightedAggregator
 
 from mtl_core.weighting.base import StepRequest, StepResult, WeightingMethod
@@ -59,8 +60,8 @@ class GradientWeighting(WeightingMethod):
         shared, others = self.split(request.model)
         if not shared or len(losses) < 2:
             return StepResult(self._plain_backward(losses))
-        if not self.due(step):
-            return self._reuse_weights(request, shared)
+        if self.last_weights is not None and not self.due(step):
+            return self._reuse_weights(request, shared, self.last_weights)
         jacobian = task_jacobian(losses, shared, others)  # keeps the graph
         matrix = jacobian.matrix()
         gramian = matrix @ matrix.T
@@ -74,11 +75,12 @@ class GradientWeighting(WeightingMethod):
         self.last_weights = weights.detach()
         return StepResult(self.last_weights, jacobian if request.record_jacobian else None)
 
-    def _reuse_weights(self, request: StepRequest, shared: list) -> StepResult:
+    def _reuse_weights(self, request: StepRequest, shared: list[nn.Parameter],
+                       last_weights: torch.Tensor) -> StepResult:
         """Between recomputations: one ordinary backward of Σ_i w_i L_i with the last weights
         (the Jacobian read off it when the request asks for it)."""
         losses = request.losses
-        weights = self.last_weights.to(losses.device, losses.dtype)
+        weights = last_weights.to(losses.device, losses.dtype)
         recorder = JacobianRecorder(losses, shared) if request.record_jacobian else None
         backward_recording(losses, recorder, weights)
         return StepResult(weights, None if recorder is None else recorder.jacobian(weights))

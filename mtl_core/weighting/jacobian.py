@@ -18,6 +18,7 @@ numbers).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -42,13 +43,14 @@ class TaskJacobian:
 
 
 def batched_vjp(
-    outputs: list[torch.Tensor | GradientEdge], inputs: list[torch.Tensor],
+    outputs: Sequence[torch.Tensor] | Sequence[GradientEdge], inputs: Sequence[torch.Tensor],
     rows: list[torch.Tensor],
 ) -> list[torch.Tensor | None]:
     """For each input, the T stacked VJPs [T, *input.shape] of `outputs` with `rows` (one
     [T, *output.shape] tensor per output), None where the input is not reached. Keeps the
     graph."""
     count = rows[0].shape[0]
+    grads: Sequence[torch.Tensor | None]  # None where `allow_unused` finds no path
     try:
         grads = torch.autograd.grad(outputs, inputs, rows, retain_graph=True,
                                     is_grads_batched=True, allow_unused=True)
@@ -61,7 +63,8 @@ def batched_vjp(
     return list(grads)
 
 
-def _stack_or_none(column, param: torch.Tensor) -> torch.Tensor | None:
+def _stack_or_none(column: Sequence[torch.Tensor | None],
+                   param: torch.Tensor) -> torch.Tensor | None:
     if all(g is None for g in column):
         return None
     return torch.stack([torch.zeros_like(param) if g is None else g for g in column])
@@ -75,7 +78,7 @@ def task_edges(losses: torch.Tensor) -> list[GradientEdge] | None:
     edges = node.next_functions
     if len(edges) != len(losses) or any(edge[0] is None for edge in edges):
         return None
-    return [GradientEdge(*edge) for edge in edges]
+    return [GradientEdge(nxt, number) for nxt, number in edges if nxt is not None]
 
 
 def _reach(edges: list[GradientEdge]) -> tuple[dict[Node, int], dict[Node, tuple]]:
@@ -121,7 +124,9 @@ class TaskCut:
             nexts = below[node]
             if not nexts:  # a leaf: nothing below it to cross into
                 if type(node).__name__ == "AccumulateGrad":
-                    self.private_leaves[id(node.variable)] = mask.bit_length() - 1
+                    # torch's Node hints lack AccumulateGrad's `variable`, the leaf it feeds.
+                    leaf = node.variable  # type: ignore[attr-defined]
+                    self.private_leaves[id(leaf)] = mask.bit_length() - 1
                 continue
             picks = [(slot, (nxt, number)) for slot, (nxt, number) in enumerate(nexts)
                      if nxt is not None and owners[nxt] & (owners[nxt] - 1)]
@@ -141,7 +146,7 @@ class TaskCut:
         return [GradientEdge(node, number) for node, number in self.crossings]
 
     @contextmanager
-    def recording(self):
+    def recording(self) -> Iterator[TaskCut]:
         """While open, every backward through the graph records what each task sends across
         the cut: with Σ_i w_i L_i, task i sends w_i ∂L_i/∂(cut)."""
         handles = [node.register_hook(self._recorder(task, picks))
@@ -152,11 +157,15 @@ class TaskCut:
             for handle in handles:
                 handle.remove()
 
-    def _recorder(self, task: int, picks):
-        def record(grad_inputs, _grad_outputs) -> None:
+    def _recorder(self, task: int, picks: list[tuple[int, tuple[Node, int]]]
+                  ) -> Callable[[Sequence[torch.Tensor | None], Sequence[torch.Tensor | None]],
+                                None]:
+        def record(grad_inputs: Sequence[torch.Tensor | None],
+                   _grad_outputs: Sequence[torch.Tensor | None]) -> None:
             for slot, key in picks:
-                if grad_inputs[slot] is not None:
-                    self.crossings[key][task].append(grad_inputs[slot])
+                sent = grad_inputs[slot]
+                if sent is not None:
+                    self.crossings[key][task].append(sent)
         return record
 
     def sent(self) -> tuple[list[GradientEdge], list[torch.Tensor]]:
@@ -172,12 +181,14 @@ class TaskCut:
                                      else torch.zeros_like(first) for parts in per_task]))
         return edges, rows
 
-    def backward(self, total: torch.Tensor, others: list[torch.Tensor]):
+    def backward(self, total: torch.Tensor,
+                 others: list[torch.Tensor]) -> list[torch.Tensor | None]:
         """Back-propagate `total` to the cut and to `others` only (the shared part is not
         entered), recording what each task sends. -> the gradients of `others`."""
         with self.recording():
-            grads = torch.autograd.grad(total, [*others, *self.edges()], retain_graph=True,
-                                        allow_unused=True)
+            # torch takes tensors and edges mixed; its hint asks for one kind or the other.
+            grads = torch.autograd.grad(total, [*others, *self.edges()],  # type: ignore[arg-type]
+                                        retain_graph=True, allow_unused=True)
         return list(grads[:len(others)])
 
 
@@ -188,6 +199,7 @@ def task_jacobian(
     graph for later backwards."""
     count = len(losses)
     cut = TaskCut.of(losses)
+    shared_rows: list[torch.Tensor | None]
     if cut is None:
         eye = torch.eye(count, device=losses.device, dtype=losses.dtype)
         rows = batched_vjp([losses], [*shared, *others], [eye])
@@ -197,16 +209,16 @@ def task_jacobian(
         private = [(k, p) for k, p in enumerate(shared) if id(p) in cut.private_leaves]
         grads = cut.backward(losses.sum(), [*others, *(p for _, p in private)])
         other_grads = grads[:len(others)]
-        edges, rows = cut.sent()
-        shared_rows = batched_vjp(edges, list(shared), rows) if edges else [None] * len(shared)
+        edges, sent = cut.sent()
+        shared_rows = batched_vjp(edges, list(shared), sent) if edges else [None] * len(shared)
         for (k, param), grad in zip(private, grads[len(others):], strict=True):
             if grad is not None:  # no cut leads to a private leaf: its row is all there is
                 row = torch.zeros(count, *param.shape, device=param.device, dtype=param.dtype)
                 row[cut.private_leaves[id(param)]] = grad
                 shared_rows[k] = row
-    shared_rows = [torch.zeros(count, *p.shape, device=p.device, dtype=p.dtype) if r is None
-                   else r for r, p in zip(shared_rows, shared, strict=True)]
-    return TaskJacobian(list(shared), shared_rows, list(others), other_grads)
+    filled = [torch.zeros(count, *p.shape, device=p.device, dtype=p.dtype) if r is None
+              else r for r, p in zip(shared_rows, shared, strict=True)]
+    return TaskJacobian(list(shared), filled, list(others), other_grads)
 
 
 def backward_recording(
@@ -233,12 +245,12 @@ class JacobianRecorder:
     be read off (no cut, a weight of 0, shared tensors only one task reaches) they are
     computed afresh from the kept graph."""
 
-    def __init__(self, losses: torch.Tensor, shared: list[torch.Tensor]) -> None:
+    def __init__(self, losses: torch.Tensor, shared: list[nn.Parameter]) -> None:
         self.losses, self.shared = losses, list(shared)
         self.cut = TaskCut.of(losses)
 
     @contextmanager
-    def recording(self):
+    def recording(self) -> Iterator[JacobianRecorder]:
         if self.cut is None:
             yield self
             return

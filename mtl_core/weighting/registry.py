@@ -3,17 +3,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mtl_core.config import WeightingConfig
 from mtl_core.errors import UserError
 from mtl_core.plugins import import_all
 
-WEIGHTINGS: dict[str, type] = {}
+if TYPE_CHECKING:  # the methods import this module and base.py
+    from mtl_core.weighting.base import WeightingMethod
+
+MethodClass = TypeVar("MethodClass", bound="type[WeightingMethod]")
+WEIGHTINGS: dict[str, type[WeightingMethod]] = {}
 
 
-def register(name: str):
-    def decorate(cls: type) -> type:
+def register(name: str) -> Callable[[MethodClass], MethodClass]:
+    def decorate(cls: MethodClass) -> MethodClass:
         WEIGHTINGS[name] = cls
         cls.name = name
         return cls
@@ -30,12 +35,12 @@ def weighting_names() -> list[str]:
     return sorted(WEIGHTINGS)
 
 
-def build_weighting(config: WeightingConfig, task_names: list[str]):
+def build_weighting(config: WeightingConfig, task_names: list[str]) -> WeightingMethod:
     cls = weighting_class(config.method)
     return cls(task_names, config.params, config.update_every, config.gramian_every)
 
 
-def weighting_class(name: str) -> type:
+def weighting_class(name: str) -> type[WeightingMethod]:
     """The class registered as `name`; a UserError naming `weighting.method` if none is."""
     _load_builtin()
     cls = WEIGHTINGS.get(name)
@@ -51,7 +56,7 @@ def resolve_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
     return check_params(weighting_class(name), params)
 
 
-def check_params(cls: type, params: dict[str, Any]) -> dict[str, Any]:
+def check_params(cls: type[WeightingMethod], params: dict[str, Any]) -> dict[str, Any]:
     """`params` checked against method class `cls`'s `param_specs` (numbers read, their
     defaults filled in) and `extra_params` (passed through: the method reads them itself); a
     UserError names the first unknown or bad key."""

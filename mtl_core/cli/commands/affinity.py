@@ -4,12 +4,15 @@ its delta and interval, the grouping suggestion with its reasons, and the warnin
 
 from __future__ import annotations
 
+import argparse
+
+from mtl_core.cli import Commands
 from mtl_core.cli.arguments import add_json_argument, add_runs_dir_argument
 from mtl_core.cli.output import format_number, print_json, print_table
 from mtl_core.runs import RunStore
 
 
-def add_parser(commands) -> None:
+def add_parser(commands: Commands) -> None:
     parser = commands.add_parser(
         "affinity", help="affinity and gradient-conflict matrices, verdicts, grouping, warnings")
     parser.add_argument("run_id", metavar="RUN", help="run id (see `python -m mtl_core runs`)")
@@ -29,7 +32,7 @@ def _print_matrix(title: str, tasks: list[str], values) -> None:
     print_table(rows, ["row \\ column", *tasks])
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from mtl_core.analysis.run_affinity import analyse_run
     from mtl_core.viz.affinity import pair_rows
 

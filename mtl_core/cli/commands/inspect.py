@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
+from mtl_core.cli import Commands
 from mtl_core.cli.arguments import add_json_argument
 from mtl_core.cli.output import print_json, print_table
 from mtl_core.config import config_from_dict
 
 
-def add_parser(commands) -> None:
+def add_parser(commands: Commands) -> None:
     parser = commands.add_parser("inspect", help="columns, inferred roles and task kinds")
     parser.add_argument("source", help="sample name, local file/folder, or hub id")
     parser.add_argument("--config", default=None, help="dataset config name")
@@ -28,7 +30,7 @@ def add_parser(commands) -> None:
     parser.set_defaults(run=run)
 
 
-def _task_report(args) -> dict[str, Any]:
+def _task_report(args: argparse.Namespace) -> dict[str, Any]:
     from mtl_core.data.inspect import inspect_tasks
 
     columns = [c.strip() for c in args.tasks.split(",") if c.strip()]
@@ -41,11 +43,11 @@ def _task_report(args) -> dict[str, Any]:
     return inspect_tasks(config.data)
 
 
-def _column_names(args) -> list[str] | None:
+def _column_names(args: argparse.Namespace) -> list[str] | None:
     return None if args.column_names is None else args.column_names.split(",")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from mtl_core.data.inspect import inspect_source  # loads `datasets`: only when needed
 
     report: dict[str, Any] = inspect_source(args.source, args.config, revision=args.revision,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
+
 from mtl_core.analysis.verdicts import format_delta
+from mtl_core.cli import Commands
 from mtl_core.cli.arguments import add_json_argument, add_runs_dir_argument
 from mtl_core.cli.output import print_json, print_table
 from mtl_core.runs import RunStore
 
 
-def add_parser(commands) -> None:
+def add_parser(commands: Commands) -> None:
     parser = commands.add_parser("runs", help="list stored runs")
     add_runs_dir_argument(parser)
     parser.add_argument("--all", action="store_true",
@@ -17,7 +20,7 @@ def add_parser(commands) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     runs = RunStore(args.runs_dir).list_runs(include_baselines=args.all)
     if args.json:
         print_json(runs)

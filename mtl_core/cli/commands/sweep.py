@@ -4,16 +4,18 @@ the measured pairs. Ctrl-C stops it and keeps the finished runs."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 import threading
 
+from mtl_core.cli import Commands
 from mtl_core.cli.arguments import add_config_arguments, add_json_argument, add_runs_dir_argument
 from mtl_core.cli.output import format_number, print_json, print_table
 from mtl_core.config import load_config
 from mtl_core.runs import RunStore
 
 
-def add_parser(commands) -> None:
+def add_parser(commands: Commands) -> None:
     parser = commands.add_parser("sweep", help="task-combination sweep")
     add_config_arguments(parser, "analysis.sweep=all")
     parser.add_argument("--engine", choices=["local", "ray"], default="local",
@@ -32,7 +34,7 @@ def _progress(result) -> None:
           file=sys.stderr)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from mtl_core.sweep import run_sweep
     from mtl_core.sweep.results import sweep_report, transfer_rows
 

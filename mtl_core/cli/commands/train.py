@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
+from mtl_core.cli import Commands
 from mtl_core.cli.arguments import add_config_arguments, add_json_argument, add_runs_dir_argument
 from mtl_core.cli.output import print_json, print_table
 from mtl_core.config import load_config
 from mtl_core.runs import RunStore
 
 
-def add_parser(commands) -> None:
+def add_parser(commands: Commands) -> None:
     parser = commands.add_parser("train", help="train; prints per-task metrics; stores the run")
     add_config_arguments(parser, "train.epochs=5")
     add_runs_dir_argument(parser)
@@ -30,7 +32,7 @@ def _progress(event) -> None:
               file=sys.stderr)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from mtl_core.experiment import run_experiment
     from mtl_core.viz.evidence import delta_m_text, verdict_rows
     from mtl_core.viz.training import times_text

@@ -5,15 +5,17 @@ excludes 0. Ctrl-C stops it and keeps the finished runs."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 
+from mtl_core.cli import Commands
 from mtl_core.cli.arguments import add_config_arguments, add_json_argument, add_runs_dir_argument
 from mtl_core.cli.output import print_json, print_table
 from mtl_core.config import load_config
 from mtl_core.runs import RunStore
 
 
-def add_parser(commands) -> None:
+def add_parser(commands: Commands) -> None:
     parser = commands.add_parser("verify", help="check a grouping against all together and "
                                  "all separate")
     add_config_arguments(parser, "train.epochs=20")
@@ -28,7 +30,7 @@ def _progress(done: int, total: int, step: str) -> None:
     print(f"[{done}/{total}] {step}", file=sys.stderr)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from mtl_core.sweep.verify import (
         check_groups,
         parse_groups,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torchjd.aggregation import AlignedMTL
 
 from mtl_core.weighting.gradient import GradientWeighting
@@ -19,5 +21,5 @@ class AlignedMultiTask(GradientWeighting):
     summary = "Stabilises training by removing both conflicts and dominance between gradients."
     helps_when = "Gradients differ widely in size and direction, making training unstable."
 
-    def make_aggregator(self, n_tasks, params):
+    def make_aggregator(self, n_tasks: int, params: dict[str, Any]) -> AlignedMTL:
         return AlignedMTL()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torchjd._linalg._gramian import normalize
@@ -26,7 +28,7 @@ class ConflictAverseGradient(GradientWeighting):
     param_specs = {"c": Param(0.5, "Radius of the ball around the mean gradient (0 = mean).",
                               0.0, 10.0)}
 
-    def make_aggregator(self, n_tasks, params):
+    def make_aggregator(self, n_tasks: int, params: dict[str, Any]) -> GramianWeightedAggregator:
         return GramianWeightedAggregator(DirectCAGradWeighting(c=params["c"]))
 
 

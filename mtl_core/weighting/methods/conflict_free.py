@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torchjd.aggregation import ConFIG
 
 from mtl_core.weighting.gradient import GradientWeighting
@@ -19,5 +21,5 @@ class ConflictFreeUpdate(GradientWeighting):
     summary = "Takes the one direction that agrees equally with every task."
     helps_when = "Tasks fight over the update and you want each to gain alike."
 
-    def make_aggregator(self, n_tasks, params):
+    def make_aggregator(self, n_tasks: int, params: dict[str, Any]) -> ConFIG:
         return ConFIG()

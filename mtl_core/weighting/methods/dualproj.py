@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torchjd.aggregation import DualProj
 
 from mtl_core.weighting.gradient import GradientWeighting
@@ -19,5 +21,5 @@ class DualConeProjection(GradientWeighting):
     summary = "Moves the average gradient the least needed so that it helps every task."
     helps_when = "Like UPGrad with one projection instead of T; slightly cheaper."
 
-    def make_aggregator(self, n_tasks, params):
+    def make_aggregator(self, n_tasks: int, params: dict[str, Any]) -> DualProj:
         return DualProj()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torchjd.scalarization import DWA
 
 from mtl_core.weighting.base import Param
@@ -20,7 +22,9 @@ class DynamicWeightAverage(ScalarizerWeighting):
     helps_when = "Some tasks stall while others improve; needs several epochs to act."
     param_specs = {"temperature": Param(2.0, "Higher: weights closer to equal.", 0.01, 100.0)}
 
-    def make_scalarizer(self, n_tasks, params):
+    scalarizer: DWA
+
+    def make_scalarizer(self, n_tasks: int, params: dict[str, Any]) -> DWA:
         return DWA(temperature=params["temperature"])
 
     def after_epoch(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torchjd.scalarization import FAMO
 
@@ -49,8 +51,9 @@ class FastAdaptiveMultitask(ScalarizerWeighting):
     }
     self_stepped = True
     amortised = True
+    scalarizer: FAMOWithWeights
 
-    def make_scalarizer(self, n_tasks, params):
+    def make_scalarizer(self, n_tasks: int, params: dict[str, Any]) -> FAMOWithWeights:
         return FAMOWithWeights(n_tasks, lr=params["lr"], weight_decay=params["weight_decay"])
 
     def after_step(self, model, step, losses_after=None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torchjd.scalarization import GeometricMean
 
 from mtl_core.weighting.registry import register
@@ -20,7 +22,7 @@ class GeometricMeanLoss(ScalarizerWeighting):
     summary = "Minimises the geometric mean of the losses, which is scale-invariant per task."
     helps_when = "Losses on very different scales and you want no tuning."
 
-    def make_scalarizer(self, n_tasks, params):
+    def make_scalarizer(self, n_tasks: int, params: dict[str, Any]) -> GeometricMean:
         return GeometricMean()
 
     def combine(self, losses, step):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torchjd.aggregation import GradDrop
 
 from mtl_core.weighting.gradient import GradientWeighting
@@ -20,5 +22,5 @@ class GradientSignDropout(GradientWeighting):
     summary = "Per coordinate, randomly keeps only the gradients of one sign."
     helps_when = "Gradients disagree in sign coordinate by coordinate; adds useful noise."
 
-    def make_aggregator(self, n_tasks, params):
+    def make_aggregator(self, n_tasks: int, params: dict[str, Any]) -> GradDrop:
         return GradDrop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torchjd.aggregation import GradVac
 
 from mtl_core.weighting.base import Param
@@ -20,5 +22,5 @@ class GradientVaccine(GradientWeighting):
     helps_when = "Tasks are related but their gradients drift apart during training."
     param_specs = {"beta": Param(0.5, "Rate of the moving cosine target.", 0.0, 1.0)}
 
-    def make_aggregator(self, n_tasks, params):
+    def make_aggregator(self, n_tasks: int, params: dict[str, Any]) -> GradVac:
         return GradVac(beta=params["beta"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torchjd.aggregation import IMTLG
 
 from mtl_core.weighting.gradient import GradientWeighting
@@ -18,5 +20,5 @@ class ImpartialGradient(GradientWeighting):
     summary = "Chooses the update that makes equal progress along every task's direction."
     helps_when = "One task's large gradient drowns the others."
 
-    def make_aggregator(self, n_tasks, params):
+    def make_aggregator(self, n_tasks: int, params: dict[str, Any]) -> IMTLG:
         return IMTLG()

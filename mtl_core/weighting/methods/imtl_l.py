@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torchjd.scalarization import IMTLL
 
 from mtl_core.weighting.registry import register
@@ -18,5 +20,5 @@ class ImpartialLossScaling(ScalarizerWeighting):
     summary = "Learns a scale per task so that all scaled losses stay comparable."
     helps_when = "Losses on different scales; close to uncertainty weighting."
 
-    def make_scalarizer(self, n_tasks, params):
+    def make_scalarizer(self, n_tasks: int, params: dict[str, Any]) -> IMTLL:
         return IMTLL(n_tasks)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torchjd.aggregation import MGDA
 
 from mtl_core.weighting.base import Param
@@ -24,5 +26,5 @@ class MultipleGradientDescent(GradientWeighting):
         "max_iters": Param(100, "Most Frank-Wolfe iterations.", 1, 10000, integer=True),
     }
 
-    def make_aggregator(self, n_tasks, params):
+    def make_aggregator(self, n_tasks: int, params: dict[str, Any]) -> MGDA:
         return MGDA(epsilon=params["epsilon"], max_iters=params["max_iters"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from torchjd.aggregation import WeightedAggregator
 from torchjd.aggregation._nash_mtl import _NashMTLWeighting
@@ -30,7 +32,7 @@ class NashBargaining(GradientWeighting):
                              integer=True),
     }
 
-    def make_aggregator(self, n_tasks, params):
+    def make_aggregator(self, n_tasks: int, params: dict[str, Any]) -> WeightedAggregator:
         return WeightedAggregator(DirectNashMTLWeighting(
             n_tasks, max_norm=params["max_norm"], update_weights_every=1,
             optim_niter=params["optim_niter"]))

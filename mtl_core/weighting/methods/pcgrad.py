@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torchjd.aggregation import PCGrad
 
 from mtl_core.weighting.gradient import GradientWeighting
@@ -18,5 +20,5 @@ class ProjectingConflictingGradients(GradientWeighting):
     summary = "Removes from each task gradient the part that points against another task."
     helps_when = "Gradients conflict and differ in size (PCGrad's 'tragic triad')."
 
-    def make_aggregator(self, n_tasks, params):
+    def make_aggregator(self, n_tasks: int, params: dict[str, Any]) -> PCGrad:
         return PCGrad()

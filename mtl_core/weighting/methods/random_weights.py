@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torchjd.scalarization import Random
 
 from mtl_core.weighting.registry import register
@@ -18,5 +20,5 @@ class RandomLossWeighting(ScalarizerWeighting):
     summary = "Draws new random task weights (summing to 1) at every step."
     helps_when = "As a baseline: a method that cannot beat random weights is not helping."
 
-    def make_scalarizer(self, n_tasks, params):
+    def make_scalarizer(self, n_tasks: int, params: dict[str, Any]) -> Random:
         return Random()

@@ -41,7 +41,7 @@ class StaticWeighting(FixedWeighting):
 
     def __init__(self, task_names, params, update_every=1, gramian_every=0):
         super().__init__(task_names, params, update_every, gramian_every)
-        given = self.params.get("weights", {}) or {}
+        given: object = self.params.get("weights", {}) or {}
         if not isinstance(given, dict):
             raise UserError("config error at 'weighting.params.weights': expected a mapping "
                             "{task: weight}")

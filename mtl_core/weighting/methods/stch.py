@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torchjd.scalarization import STCH
 
@@ -35,5 +37,5 @@ class SmoothTchebycheff(ScalarizerWeighting):
     param_specs = {"mu": Param(0.1, "Smoothing; smaller is closer to the hard maximum.",
                                1e-3, 10.0)}
 
-    def make_scalarizer(self, n_tasks, params):
+    def make_scalarizer(self, n_tasks: int, params: dict[str, Any]) -> STCHWithWeights:
         return STCHWithWeights(mu=params["mu"])

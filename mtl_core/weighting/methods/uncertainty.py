@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torchjd.scalarization import UW
 
 from mtl_core.weighting.registry import register
@@ -18,5 +20,5 @@ class UncertaintyWeighting(ScalarizerWeighting):
     summary = "Learns one noise level per task and down-weights the noisy, high-loss tasks."
     helps_when = "Losses on different scales (e.g. a regression next to classifications)."
 
-    def make_scalarizer(self, n_tasks, params):
+    def make_scalarizer(self, n_tasks: int, params: dict[str, Any]) -> UW:
         return UW(n_tasks)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torchjd.aggregation import UPGrad
 
 from mtl_core.weighting.gradient import GradientWeighting
@@ -19,5 +21,5 @@ class UnconflictingProjection(GradientWeighting):
     summary = "Averages the task gradients after removing every conflict between them."
     helps_when = "Task gradients often point against each other (see the cosine chart)."
 
-    def make_aggregator(self, n_tasks, params):
+    def make_aggregator(self, n_tasks: int, params: dict[str, Any]) -> UPGrad:
         return UPGrad()
