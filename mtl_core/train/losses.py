@@ -40,7 +40,7 @@ def candidate_losses(
     tasks: list[TaskSpec],
     outputs: dict[str, torch.Tensor],
     targets: dict[str, torch.Tensor],
-    masks: dict[str, torch.Tensor | None],
+    masks: Mapping[str, torch.Tensor | None],
 ) -> torch.Tensor:
     """[C, T] losses of C candidate models, from outputs with a leading candidate dimension
     ([C, N, ...] per task) on one batch: row c equals `task_losses` of candidate c (up to

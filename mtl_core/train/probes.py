@@ -30,6 +30,7 @@ more when the step's cannot be reused.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,7 +81,8 @@ class LookaheadProbe:
         self.records: list[ProbeRecord] = []
 
     @classmethod
-    def for_training(cls, every: int, model: MTLModel, optimizer, tasks) -> LookaheadProbe | None:
+    def for_training(cls, every: int, model: MTLModel, optimizer: torch.optim.Optimizer,
+                     tasks: list[TaskSpec]) -> LookaheadProbe | None:
         """The probe a run asked for, or None (switched off, or a single task)."""
         if every <= 0 or len(tasks) < 2 or not model.shared_parameters():
             return None
@@ -89,7 +91,8 @@ class LookaheadProbe:
     def due(self, step: int) -> bool:
         return step % self.every == 0
 
-    def measure(self, x, targets, masks, step: int, epoch: int,
+    def measure(self, x: torch.Tensor, targets: dict[str, torch.Tensor],
+                masks: Mapping[str, torch.Tensor | None], step: int, epoch: int,
                 losses: torch.Tensor | None = None,
                 jacobian: TaskJacobian | None = None) -> ProbeRecord:
         """Probe on this batch. `losses`: the training step's own per-task losses of the same
@@ -137,7 +140,9 @@ class LookaheadProbe:
         rows = [found for p in self.shared if (found := by_id.get(id(p))) is not None]
         return rows if len(rows) == len(self.shared) else None
 
-    def _losses_after(self, x, targets, masks, candidates: list[torch.Tensor]) -> torch.Tensor:
+    def _losses_after(self, x: torch.Tensor, targets: dict[str, torch.Tensor],
+                      masks: Mapping[str, torch.Tensor | None],
+                      candidates: list[torch.Tensor]) -> torch.Tensor:
         """[i][j] = L_j with the shared parameters after the step on task i (the T candidate
         models' outputs in one batched pass: the architecture's own, else a vmapped forward;
         their losses batched outside of vmap)."""

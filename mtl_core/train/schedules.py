@@ -73,7 +73,8 @@ def monitor_score(
     return sum(values) / len(values)
 
 
-def autocast(train: TrainConfig, device: torch.device):
+def autocast(train: TrainConfig,
+             device: torch.device) -> contextlib.AbstractContextManager[Any]:
     """bf16 autocast when asked for and the CUDA GPU supports it; otherwise a no-op."""
     if train.amp and device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.autocast("cuda", dtype=torch.bfloat16)

@@ -251,7 +251,8 @@ class FixedWeighting(LossWeighting):
     def fixed_weights(self, losses: torch.Tensor) -> torch.Tensor:
         """This step's task weights (shape [T], no graph)."""
 
-    def weighted_backward(self, losses, step, recorder):
+    def weighted_backward(self, losses: torch.Tensor, step: int,
+                          recorder: JacobianRecorder | None) -> torch.Tensor:
         weights = self.fixed_weights(losses)
         backward_recording(losses, recorder, weights)
         return weights

@@ -30,7 +30,8 @@ class GradientWeighting(WeightingMethod):
     cost_class = "gradient"
     amortised = True
 
-    def __init__(self, task_names, params, update_every=1, gramian_every=0):
+    def __init__(self, task_names: list[str], params: dict[str, Any], update_every: int = 1,
+                 gramian_every: int = 0) -> None:
         super().__init__(task_names, params, update_every, gramian_every)
         self.aggregator = self.make_aggregator(len(self.task_names), self.params)
         # Aggregators for subsets of the tasks (see `aggregate_active`), made when first needed.
@@ -46,7 +47,7 @@ class GradientWeighting(WeightingMethod):
         """Whether this step recomputes the Jacobian and the weights."""
         return self.last_weights is None or step % self.update_every == 0
 
-    def split(self, model) -> tuple[list, list]:
+    def split(self, model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
         """(shared, other trainable parameters) of `model`, worked out once per model."""
         shared = self.shared_of(model)
         if self._others is None or self._others[0] is not model:
@@ -85,7 +86,8 @@ class GradientWeighting(WeightingMethod):
         backward_recording(losses, recorder, weights)
         return StepResult(weights, None if recorder is None else recorder.jacobian(weights))
 
-    def aggregate_active(self, matrix: torch.Tensor, gramian: torch.Tensor):
+    def aggregate_active(self, matrix: torch.Tensor,
+                         gramian: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """-> (task weights, update), aggregating only the tasks whose gradient is not zero.
         A task whose loss is scaled to 0 (a curriculum task that has not joined yet) or has
         no label in the batch has nothing to say about the direction: left in, it would make
@@ -116,7 +118,8 @@ class GradientWeighting(WeightingMethod):
         return weights
 
 
-def aggregate(aggregator: Aggregator, matrix: torch.Tensor, gramian: torch.Tensor):
+def aggregate(aggregator: Aggregator, matrix: torch.Tensor,
+              gramian: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """-> (task weights, update) of a torchjd aggregator. One that weights the rows from the
     Gramian gets the Gramian already computed for the records; any other gets J."""
     if isinstance(aggregator, GramianWeightedAggregator):

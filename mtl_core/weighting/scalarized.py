@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from mtl_core.weighting.base import LossWeighting
-from mtl_core.weighting.jacobian import backward_recording
+from mtl_core.weighting.jacobian import JacobianRecorder, backward_recording
 
 
 class ScalarizerWeighting(LossWeighting):
@@ -18,7 +18,8 @@ class ScalarizerWeighting(LossWeighting):
 
     self_stepped = False
 
-    def __init__(self, task_names, params, update_every=1, gramian_every=0):
+    def __init__(self, task_names: list[str], params: dict[str, Any], update_every: int = 1,
+                 gramian_every: int = 0) -> None:
         super().__init__(task_names, params, update_every, gramian_every)
         self.scalarizer: nn.Module = self.make_scalarizer(len(self.task_names), self.params)
         self._device = torch.device("cpu")
@@ -41,7 +42,8 @@ class ScalarizerWeighting(LossWeighting):
         """The scalar to back-propagate."""
         return self.scalarizer_on(losses.device)(losses)
 
-    def weighted_backward(self, losses, step, recorder):
+    def weighted_backward(self, losses: torch.Tensor, step: int,
+                          recorder: JacobianRecorder | None) -> torch.Tensor:
         """A scalarizer that gives d(total)/d(L_i) in closed form (`weights_for`, FAMO and
         STCH) has the losses back-propagated with those weights: no graph is built for the
         scalarization. Otherwise the weight a task got is read off the backward itself (the

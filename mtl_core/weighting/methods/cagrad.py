@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torchjd._linalg import PSDMatrix
 from torchjd._linalg._gramian import normalize
 from torchjd.aggregation import CAGradWeighting, GramianWeightedAggregator
 
@@ -39,7 +40,7 @@ class DirectCAGradWeighting(CAGradWeighting):
     same solver: ~5 ms -> ~0.4 ms per step on 5 tasks). `normalize` is torchjd's own (private in
     0.18, which requirements.txt pins)."""
 
-    def forward(self, gramian, /):
+    def forward(self, gramian: PSDMatrix, /) -> torch.Tensor:
         u, s, _ = torch.svd(normalize(gramian, self.norm_eps))
         reduced = (u @ s.sqrt().diag()).cpu().detach().numpy().astype(np.float64)
         count = gramian.shape[0]

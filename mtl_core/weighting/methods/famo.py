@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
+from torch import nn
 from torchjd.scalarization import FAMO
 
 from mtl_core.weighting.base import Param
@@ -56,7 +58,8 @@ class FastAdaptiveMultitask(ScalarizerWeighting):
     def make_scalarizer(self, n_tasks: int, params: dict[str, Any]) -> FAMOWithWeights:
         return FAMOWithWeights(n_tasks, lr=params["lr"], weight_decay=params["weight_decay"])
 
-    def after_step(self, model, step, losses_after=None) -> None:
+    def after_step(self, model: nn.Module, step: int,
+                   losses_after: Callable[[], torch.Tensor] | None = None) -> None:
         if losses_after is None:
             self.note("FAMO's task weights stayed equal: the training loop gave no way to "
                       "re-evaluate the batch after the step")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torchjd.scalarization import GeometricMean
 
 from mtl_core.weighting.registry import register
@@ -25,5 +26,5 @@ class GeometricMeanLoss(ScalarizerWeighting):
     def make_scalarizer(self, n_tasks: int, params: dict[str, Any]) -> GeometricMean:
         return GeometricMean()
 
-    def combine(self, losses, step):
+    def combine(self, losses: torch.Tensor, step: int) -> torch.Tensor:
         return super().combine(losses.clamp_min(FLOOR), step)

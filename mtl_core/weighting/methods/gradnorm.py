@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -28,7 +31,8 @@ class GradNorm(FixedWeighting):
                                   0.0, 10.0)}
     amortised = True
 
-    def __init__(self, task_names, params, update_every=1, gramian_every=0):
+    def __init__(self, task_names: list[str], params: dict[str, Any], update_every: int = 1,
+                 gramian_every: int = 0) -> None:
         super().__init__(task_names, params, update_every, gramian_every)
         self.task_weights = nn.Parameter(torch.ones(len(self.task_names)))
         self.initial_losses: torch.Tensor | None = None
@@ -69,11 +73,12 @@ class GradNorm(FixedWeighting):
         grad = torch.sign(scaled - target) * norms
         weights.grad = grad.to(weights.device) if weights.grad is None else weights.grad + grad
 
-    def fixed_weights(self, losses):
+    def fixed_weights(self, losses: torch.Tensor) -> torch.Tensor:
         """The learned weights as they stand (they change in `after_step`, not in the step)."""
         return self.task_weights.detach().to(losses.device, losses.dtype, copy=True)
 
-    def after_step(self, model, step, losses_after=None) -> None:
+    def after_step(self, model: nn.Module, step: int,
+                   losses_after: Callable[[], torch.Tensor] | None = None) -> None:
         with torch.no_grad():
             clamped = self.task_weights.clamp_min(1e-4)
             self.task_weights.copy_(clamped * len(clamped) / clamped.sum())

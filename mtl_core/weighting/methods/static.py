@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from mtl_core.errors import UserError
@@ -20,7 +22,7 @@ class EqualWeighting(FixedWeighting):
 
     _ones: torch.Tensor | None = None  # reused every step (never written in place)
 
-    def fixed_weights(self, losses):
+    def fixed_weights(self, losses: torch.Tensor) -> torch.Tensor:
         ones = self._ones
         if (ones is None or ones.shape != losses.shape or ones.device != losses.device
                 or ones.dtype != losses.dtype):
@@ -39,7 +41,8 @@ class StaticWeighting(FixedWeighting):
     helps_when = "You know one task matters more, or a loss is on a much larger scale."
     extra_params = ("weights", "normalize")
 
-    def __init__(self, task_names, params, update_every=1, gramian_every=0):
+    def __init__(self, task_names: list[str], params: dict[str, Any], update_every: int = 1,
+                 gramian_every: int = 0) -> None:
         super().__init__(task_names, params, update_every, gramian_every)
         given: object = self.params.get("weights", {}) or {}
         if not isinstance(given, dict):
@@ -61,5 +64,5 @@ class StaticWeighting(FixedWeighting):
             values = values * len(task_names) / values.sum()
         self.weights = values
 
-    def fixed_weights(self, losses):
+    def fixed_weights(self, losses: torch.Tensor) -> torch.Tensor:
         return self.weights.to(losses.device, losses.dtype)
