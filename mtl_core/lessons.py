@@ -58,9 +58,10 @@ class Lesson:
     reference: str | None = None
 
 
-def _experiment(source, tasks, config=None, architecture="hard", method="equal",
-                epochs=40, affinity_every=5, shared=(64, 64), head=(32,),
-                **train) -> dict[str, Any]:
+def _experiment(source: str, tasks: list[str], config: str | None = None,
+                architecture: str = "hard", method: str = "equal", epochs: int = 40,
+                affinity_every: int = 5, shared: tuple[int, ...] = (64, 64),
+                head: tuple[int, ...] = (32,), **train: Any) -> dict[str, Any]:
     return {
         "name": None,
         "data": {"source": source, "config": config, "inputs": "auto",

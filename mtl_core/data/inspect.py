@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from mtl_core.config import DataConfig
 from mtl_core.data.prepare import prepare_data
 from mtl_core.data.roles import TYPING_ROWS, infer_roles
@@ -20,7 +22,7 @@ from mtl_core.data.tasks import infer_kind
 _TARGETABLE = ("numeric", "categorical", "list")
 
 
-def _distinct(values, column_type: str) -> int | None:
+def _distinct(values: pd.Series, column_type: str) -> int | None:
     if column_type in ("image", "list"):
         return None
     return int(values.astype(str).nunique())

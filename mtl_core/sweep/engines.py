@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from mtl_core.errors import UserError
@@ -51,7 +52,7 @@ def run_local(waves: list[list[Job]], runs_dir: str, flag: StopFlag, stop: threa
                     yield futures[future], None if error else future.result(), _describe(error)
 
 
-def _ray():
+def _ray() -> ModuleType:
     try:
         import ray
     except ImportError:

@@ -599,7 +599,8 @@ def _batched_layers(model: MTLModel) -> StackedForward | None:
     placeholder = next(node for node in graph.nodes if node.op == "placeholder")
     slots = [outputs[name] for name in model.task_names]
 
-    def forward(params, buffers, x, training):
+    def forward(params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor],
+                x: torch.Tensor, training: bool) -> list[torch.Tensor]:
         values = {placeholder: x}
         for node, source, layer in program:
             values[node] = layer(params, values[source], training)
@@ -632,13 +633,15 @@ def _vmapped(model: MTLModel) -> StackedForward:
     skeleton = copy.deepcopy(model).to("meta")
     names = list(model.task_names)
 
-    def one(params, buffers, x):
+    def one(params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor],
+            x: torch.Tensor) -> list[torch.Tensor]:
         outputs = functional_call(skeleton, (params, buffers), (x,))
         return [outputs[name] for name in names]
 
     batched = vmap(one, randomness="different")
 
-    def forward(params, buffers, x, training):
+    def forward(params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor],
+                x: torch.Tensor, training: bool) -> list[torch.Tensor]:
         skeleton.train(training)
         return batched(params, buffers, x)
 

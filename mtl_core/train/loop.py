@@ -91,7 +91,8 @@ def to_device(split: SplitTensors, device: torch.device) -> SplitTensors:
     )
 
 
-def _rows(split: SplitTensors, rows: torch.Tensor, complete: set[str]):
+def _rows(split: SplitTensors, rows: torch.Tensor, complete: set[str]
+          ) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor | None]]:
     """One batch: inputs, targets, and masks (`None` for the tasks in `complete`, whose every
     row has a label: their losses need no masking)."""
     targets = {k: v[rows] for k, v in split.targets.items()}

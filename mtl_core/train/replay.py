@@ -12,13 +12,15 @@ Rules follow torch.optim's single-tensor implementations of Adam, AdamW and SGD.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
 from mtl_core.errors import UserError
 
 
-def _adam(param, grad, group, state) -> torch.Tensor:
+def _adam(param: torch.Tensor, grad: torch.Tensor, group: dict[str, Any],
+          state: dict[str, Any]) -> torch.Tensor:
     lr, (beta1, beta2), eps = float(group["lr"]), group["betas"], group["eps"]
     weight_decay = group["weight_decay"]
     decoupled = group.get("decoupled_weight_decay", False)  # AdamW sets it (torch >= 2.7)
@@ -48,7 +50,8 @@ def _adam(param, grad, group, state) -> torch.Tensor:
     return torch.addcdiv(base, exp_avg, denom, value=-lr / bias_correction1)
 
 
-def _sgd(param, grad, group, state) -> torch.Tensor:
+def _sgd(param: torch.Tensor, grad: torch.Tensor, group: dict[str, Any],
+         state: dict[str, Any]) -> torch.Tensor:
     lr, momentum = float(group["lr"]), group["momentum"]
     weight_decay, dampening = group["weight_decay"], group["dampening"]
     if group.get("maximize", False):

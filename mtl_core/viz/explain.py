@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from mtl_core.analysis.explain import Explanation, UnitProfiles
+from mtl_core.analysis.explain import Completeness, Explanation, UnitProfiles
 from mtl_core.analysis.explain.experts import ExpertLevel
 from mtl_core.viz.colors import DIVERGING, task_colors
 
@@ -185,7 +185,7 @@ def completeness_table(explanation: Explanation) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _completeness_cells(completeness) -> dict[str, object]:
+def _completeness_cells(completeness: Completeness) -> dict[str, object]:
     return {"mean |delta|": completeness.mean_abs_delta,
             "max |delta|": completeness.max_abs_delta,
             "mean |F(x) − F(baseline)|": completeness.mean_abs_change,

@@ -24,7 +24,8 @@ def add_parser(commands: Commands) -> None:
     parser.set_defaults(run=run)
 
 
-def _print_matrix(title: str, tasks: list[str], values) -> None:
+def _print_matrix(title: str, tasks: list[str],
+                  values: list[list[float | None]]) -> None:
     print(f"\n{title}")
     rows = [{"row \\ column": task, **{c: format_number(v) for c, v in zip(tasks, row,
                                                                             strict=True)}}

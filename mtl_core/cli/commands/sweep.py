@@ -7,12 +7,16 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 from mtl_core.cli import Commands
 from mtl_core.cli.arguments import add_config_arguments, add_json_argument, add_runs_dir_argument
 from mtl_core.cli.output import format_number, print_json, print_table
 from mtl_core.config import load_config
 from mtl_core.runs import RunStore
+
+if TYPE_CHECKING:  # the sweep loads torch: imported when the command runs
+    from mtl_core.sweep.run import SweepResult
 
 
 def add_parser(commands: Commands) -> None:
@@ -27,7 +31,7 @@ def add_parser(commands: Commands) -> None:
     parser.set_defaults(run=run)
 
 
-def _progress(result) -> None:
+def _progress(result: SweepResult) -> None:
     last = result.runs[-1]
     detail = f" ({last.error})" if last.error else ""
     print(f"[{result.done}/{result.total}] {' + '.join(last.subset)}: {last.status}{detail}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from mtl_core.cli import Commands
 from mtl_core.cli.arguments import add_config_arguments, add_json_argument, add_runs_dir_argument
@@ -20,7 +21,7 @@ def add_parser(commands: Commands) -> None:
     parser.set_defaults(run=run)
 
 
-def _progress(event) -> None:
+def _progress(event: dict[str, Any]) -> None:
     if event["type"] == "epoch":
         losses = " ".join(f"{k}={v['loss']:.4f}" for k, v in event["val"].items())
         print(f"epoch {event['epoch']}/{event['epochs']}  val loss: {losses}", file=sys.stderr)
