@@ -114,8 +114,10 @@ def progress_panel() -> None:
         st.success(f"Run {summary['run_id']}: {times_text(summary)}, on {summary['device']}")
         for warning in summary["warnings"]:
             st.warning(warning)
-        show_verdicts(summary)
-        with st.expander("Every metric"):
+        if show_verdicts(summary):
+            with st.expander("Every metric"):
+                st.dataframe(metrics_table(summary), hide_index=True, width="stretch")
+        else:
             st.dataframe(metrics_table(summary), hide_index=True, width="stretch")
     if running and snap.state != "running":
         st.rerun()

@@ -9,9 +9,12 @@ from mtl_core.analysis.verdicts import RULES
 from mtl_core.viz.evidence import delta_m_text, verdict_table
 
 
-def show_verdicts(summary: dict[str, Any]) -> None:
-    if not summary.get("tasks"):
-        return
+def show_verdicts(summary: dict[str, Any]) -> bool:
+    """Draw the verdicts of a run that has single-task baselines; False (nothing drawn) for
+    a run without them, which has nothing to compare."""
+    tasks = summary.get("tasks") or {}
+    if not any(task.get("baseline_metrics") for task in tasks.values()):
+        return False
     table = verdict_table(summary)
     st.dataframe(table, hide_index=True, width="stretch")
     noise = summary.get("noise") or {}
@@ -20,9 +23,10 @@ def show_verdicts(summary: dict[str, Any]) -> None:
                     f"interval is 95%, over {noise.get('test_rows', '?')} test rows and the "
                     "seeds)")
     with st.expander("Why these verdicts"):
-        for name, task in summary["tasks"].items():
+        for name, task in tasks.items():
             if task.get("verdict_reason"):
                 st.text(f"{name}: {task['verdict']}: {task['verdict_reason']}")
         if noise.get("seeds_reason"):
             st.text(f"Seeds: {noise['seeds_reason']}")
         st.caption(RULES)
+    return True

@@ -67,7 +67,9 @@ def test_train_check_numbers_analyse_and_find_the_run_after_a_reload(app_url, ru
 
     goto(page, "Affinity")
     expect(page.get_by_test_id("stException")).to_have_count(0)
-    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=60_000)
+    page.get_by_role("tab", name="Lookahead affinity").click()  # the first tab is the pair table
+    expect(page.get_by_test_id("stPlotlyChart").filter(visible=True).first).to_be_visible(
+        timeout=60_000)
     screenshot(page, "affinity-of-run")
 
     goto(page, "Explain")
