@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from mtl_core.config import config_from_dict
+from mtl_core.data.images import image_channels
 from mtl_core.data.prepare import prepare_data
 from mtl_core.errors import UserError
 from tests.conftest import REPO
@@ -126,6 +127,17 @@ def test_image_column_with_mixed_sizes_is_resized(tmp_path):
     assert x.dtype.is_floating_point and x.shape[1:] == (3, 12, 12)
     assert float(x.min()) >= 0.0 and float(x.max()) <= 1.0
     assert sum(len(s) for s in data.splits.values()) == 24
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_choosing_image_channels_closes_the_image_files(tmp_path):
+    """Reading each image's mode (to choose 1 or 3 channels) leaves no file open (an open
+    file's ResourceWarning, from mtl_core, surfaces as an unraisable exception)."""
+    paths = []
+    for i in range(3):
+        Image.fromarray(np.zeros((4, 4), dtype=np.uint8), "L").save(tmp_path / f"{i}.png")
+        paths.append({"bytes": None, "path": str(tmp_path / f"{i}.png")})
+    assert image_channels(pd.Series(paths), "image") == 1
 
 
 @pytest.fixture(scope="module")

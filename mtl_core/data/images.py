@@ -31,9 +31,20 @@ def _open(value: object, column: str) -> Image.Image:
                     "choose another input type or ignore it")
 
 
+def _mode(value: object, column: str) -> str:
+    """The image's mode; a file opened to read it is closed again (reading the mode loads
+    no pixels, so nothing else would close it)."""
+    image = _open(value, column)
+    try:
+        return image.mode
+    finally:
+        if image is not value:
+            image.close()
+
+
 def image_channels(values: pd.Series, column: str) -> int:
     """1 when the images are greyscale (the first 500 looked at), else 3."""
-    grey = all(_open(v, column).mode in ("L", "1", "I;16", "I", "F")
+    grey = all(_mode(v, column) in ("L", "1", "I;16", "I", "F")
                for v in values.dropna().head(500))
     return 1 if grey else 3
 
