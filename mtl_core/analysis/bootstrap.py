@@ -18,6 +18,7 @@ from mtl_core.kinds import get_kind
 from mtl_core.kinds.metrics import metric_values
 
 RESAMPLES = 2000
+CHUNK = 256  # resamples scored at a time: a chunk of counts stays in the cache
 LEVEL = 0.95
 # An interval is only given when at most this share of resamples leaves the metric
 # undefined (e.g. ROC-AUC of a resample without a positive row).
@@ -127,30 +128,46 @@ class _Scored:
     trivial_resampled: np.ndarray | None
 
 
+def _resampled(task: TaskOutputs, outputs: list[list[np.ndarray]],
+               counts: np.ndarray) -> list[np.ndarray]:
+    """Per group of outputs (the multi-task seeds, the baseline seeds, the trivial
+    predictor), the mean over its outputs of the metric in every resample. Resamples go in
+    chunks of `CHUNK` rows of counts, each chunk scored by every output while it is in the
+    cache; unlabelled rows keep their place with weight 0 (cheaper than a gather)."""
+    mask = task.mask.astype(np.float32)
+    labelled = bool(task.mask.all())
+    parts: list[list[np.ndarray]] = [[] for _ in outputs]
+    for start in range(0, len(counts), CHUNK):
+        weights = counts[start:start + CHUNK]
+        weights = weights if labelled else weights * mask
+        for found, group in zip(parts, outputs, strict=True):
+            found.append(np.mean([np.asarray(metric_values(
+                task.kind, task.metric, task.truth, o, weights)) for o in group], axis=0))
+    return [np.concatenate(found) if found else np.zeros(0) for found in parts]
+
+
 def _score(task: TaskOutputs, counts: np.ndarray) -> _Scored:
-    """Unlabelled rows keep their place with weight 0 in every resample (a product is
-    cheaper than gathering the labelled columns of the counts)."""
     mask = task.mask.astype(bool)
-    weights = counts if mask.all() else counts * mask.astype(np.float32)
     truth = task.truth[mask]
 
     def full(outputs: np.ndarray) -> float:
         return float(metric_values(task.kind, task.metric, truth, outputs[mask]))
 
-    def resampled(outputs: list[np.ndarray]) -> np.ndarray:
-        return np.mean([np.asarray(metric_values(task.kind, task.metric, task.truth, o,
-                                                 weights)) for o in outputs], axis=0)
-
     higher = get_kind(task.kind).higher_is_better(task.metric)
     trivial = task.trivial
+    groups = {"mtl": task.mtl, "baseline": task.baseline,
+              "trivial": [trivial] if trivial is not None else []}
+    present = {name: group for name, group in groups.items() if group}
+    resampled = dict(zip(present, _resampled(task, list(present.values()), counts),
+                         strict=True))
     return _Scored(
         sign=1.0 if higher else -1.0,
         mtl_seeds=np.array([full(o) for o in task.mtl]),
         base_seeds=np.array([full(o) for o in task.baseline]),
-        mtl_resampled=resampled(task.mtl),
-        base_resampled=resampled(task.baseline) if task.baseline else None,
+        mtl_resampled=resampled["mtl"],
+        base_resampled=resampled.get("baseline"),
         trivial=full(trivial) if trivial is not None else None,
-        trivial_resampled=resampled([trivial]) if trivial is not None else None,
+        trivial_resampled=resampled.get("trivial"),
     )
 
 
