@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test test-fast venv dev-venv browser lint typecheck bench
+.PHONY: run test test-fast venv dev-venv browser lint format format-check typecheck bench
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -44,6 +44,13 @@ test-fast: dev-venv
 
 lint: dev-venv
 	$(BIN)/ruff check .
+
+# The formatter's check (ruff is pinned in requirements-dev.txt); `make format` applies it.
+format-check: dev-venv
+	$(BIN)/ruff format --check .
+
+format: dev-venv
+	$(BIN)/ruff format .
 
 # mypy over mtl_core, configured in pyproject.toml ([tool.mypy]).
 typecheck: dev-venv

@@ -32,12 +32,23 @@ GOAL = 1.15
 
 def _config(csv: Path, epochs: int, every: int, method: str = "equal") -> dict:
     return {
-        "data": {"source": str(csv),
-                 "tasks": [{"name": f"y{k}", "column": f"y{k}", "kind": "regression"}
-                           for k in range(1, TASKS + 1)]},
+        "data": {
+            "source": str(csv),
+            "tasks": [
+                {"name": f"y{k}", "column": f"y{k}", "kind": "regression"}
+                for k in range(1, TASKS + 1)
+            ],
+        },
         "model": {"architecture": "hard", "shared": [64, 64], "head": [32]},
-        "train": {"epochs": epochs, "batch_size": 128, "lr": 0.001, "optimizer": "adam",
-                  "device": "cpu", "patience": None, "baselines": False},
+        "train": {
+            "epochs": epochs,
+            "batch_size": 128,
+            "lr": 0.001,
+            "optimizer": "adam",
+            "device": "cpu",
+            "patience": None,
+            "baselines": False,
+        },
         "weighting": {"method": method},
         "analysis": {"affinity_every": every},
     }
@@ -84,10 +95,10 @@ def run(quick: bool = False) -> dict:
         "meets_goal": equal["ratio_with_probe_vs_without"] <= GOAL,
         "with_upgrad": upgrad,
         "setup": f"{TASKS} regression tasks, hard [64, 64] + heads [32], batch 128, "
-                 f"{len(data.splits['train'])} train rows, {epochs}-epoch runs, probe every "
-                 f"{EVERY} steps ({equal['probes']} probes in {equal['steps']} steps per run), "
-                 f"Adam, CPU, 1 thread, CPU seconds of the training loop, median of {pairs} "
-                 "interleaved pairs of runs",
+        f"{len(data.splits['train'])} train rows, {epochs}-epoch runs, probe every "
+        f"{EVERY} steps ({equal['probes']} probes in {equal['steps']} steps per run), "
+        f"Adam, CPU, 1 thread, CPU seconds of the training loop, median of {pairs} "
+        "interleaved pairs of runs",
     }
 
 

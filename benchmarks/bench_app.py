@@ -19,9 +19,15 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-REFERENCE_APP = '''
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REFERENCE_APP = """
 import streamlit as st
 def one():
     st.title("Data")
@@ -29,7 +35,7 @@ def one():
 def two():
     st.title("Model")
 st.navigation([st.Page(one, title="Data", default=True), st.Page(two, title="Model")]).run()
-'''
+"""
 
 
 def _port() -> int:
@@ -41,10 +47,28 @@ def _port() -> int:
 def _serve(script: Path, cwd: Path, env: dict) -> tuple[subprocess.Popen, str]:
     port = _port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(script),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
@@ -57,8 +81,9 @@ def _serve(script: Path, cwd: Path, env: dict) -> tuple[subprocess.Popen, str]:
 
 
 def _idle(page) -> None:
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']",
-                           timeout=120_000)
+    page.wait_for_selector(
+        "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=120_000
+    )
 
 
 def _measure(browser, script: Path, cwd: Path, env: dict) -> dict[str, float]:
@@ -98,8 +123,11 @@ def run(quick: bool = False) -> dict:
         return {"skipped": "Debian's chromium is not installed"}
     from playwright.sync_api import sync_playwright
 
-    env = {**os.environ, "HF_HUB_OFFLINE": "1",
-           "MTL_RUNS_DIR": tempfile.mkdtemp(prefix="bench-app-runs-")}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "MTL_RUNS_DIR": tempfile.mkdtemp(prefix="bench-app-runs-"),
+    }
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright:
         reference_script = Path(folder) / "reference_app.py"
         reference_script.write_text(REFERENCE_APP)

@@ -74,8 +74,17 @@ def _child(mode: str, path: str) -> dict[str, float]:
     if mode == "read_csv":
         pd.read_csv(path)
     else:
-        config = config_from_dict({"data": {"source": path, "tasks": [
-            {"name": "label", "column": "label"}, {"name": "target", "column": "target"}]}})
+        config = config_from_dict(
+            {
+                "data": {
+                    "source": path,
+                    "tasks": [
+                        {"name": "label", "column": "label"},
+                        {"name": "target", "column": "target"},
+                    ],
+                }
+            }
+        )
         data = prepare_data(config.data)
         assert data.splits["train"].x.shape[1] > 30
     seconds = time.perf_counter() - started
@@ -84,10 +93,20 @@ def _child(mode: str, path: str) -> dict[str, float]:
 
 
 def _measure(mode: str, path: Path, cache: Path) -> dict[str, float]:
-    env = {**os.environ, "HF_DATASETS_CACHE": str(cache), "HF_HUB_OFFLINE": "1",
-           "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, __file__, "--child", mode, str(path)], env=env,
-                          capture_output=True, text=True, check=True, cwd=REPO)
+    env = {
+        **os.environ,
+        "HF_DATASETS_CACHE": str(cache),
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": str(REPO),
+    }
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

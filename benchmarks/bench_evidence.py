@@ -54,8 +54,13 @@ PENGUINS = Path(__file__).resolve().parents[1] / "examples" / "penguins.yaml"
 SEEDS_GOAL, BOOTSTRAP_GOAL_S = 1.5, 0.5
 ROWS, SEEDS = 10_000, 3
 # The bootstrap's tasks: (kind, metric, classes).
-BOOTSTRAP_TASKS = [("binary", "roc_auc", 2), ("binary", "f1", 2), ("multiclass", "accuracy", 4),
-                   ("multiclass", "macro_f1", 3), ("regression", "mse", 0)]
+BOOTSTRAP_TASKS = [
+    ("binary", "roc_auc", 2),
+    ("binary", "f1", 2),
+    ("multiclass", "accuracy", 4),
+    ("multiclass", "macro_f1", 3),
+    ("regression", "mse", 0),
+]
 
 
 def _timed(work: Callable[[], object]) -> tuple[float, float]:
@@ -79,14 +84,16 @@ def with_seeds(config: ExperimentConfig, data: PreparedData) -> dict:
     """A comparison with intervals: 3 multi-task seeds, 3 ensemble seeds of baselines."""
     summary = run_experiment(config, data=data)
     assert summary["noise"]["seeds"] == SEEDS and summary["noise"]["baseline_seeds"] == SEEDS, (
-        summary["noise"])
+        summary["noise"]
+    )
     return summary
 
 
 def seeds_benchmark(pairs: int) -> dict:
     config = load_config(PENGUINS)
-    config = config.model_copy(update={"train": config.train.model_copy(
-        update={"seeds": SEEDS, "baseline_seeds": "auto"})})
+    config = config.model_copy(
+        update={"train": config.train.model_copy(update={"seeds": SEEDS, "baseline_seeds": "auto"})}
+    )
     data = prepare_data(config.data)
     one_comparison_before(config, data), with_seeds(config, data)  # warm-up
     before, after = [], []
@@ -98,13 +105,14 @@ def seeds_benchmark(pairs: int) -> dict:
     return {
         "seeds_cpu_ratio": round(cpu_ratio, 3),
         "seeds_wall_ratio": round(wall_ratio, 3),
-        "seeds_goal": SEEDS_GOAL, "seeds_ok": cpu_ratio <= SEEDS_GOAL,
+        "seeds_goal": SEEDS_GOAL,
+        "seeds_ok": cpu_ratio <= SEEDS_GOAL,
         "before_cpu_s": round(statistics.median(b[0] for b in before), 3),
         "after_cpu_s": round(statistics.median(a[0] for a in after), 3),
         "seeds_setup": f"median of {pairs} paired runs on examples/penguins.yaml "
-                       f"({len(data.splits['train'])} training rows, {len(data.tasks)} tasks): "
-                       f"1 seed + {len(data.tasks)} sequential baselines vs run_experiment with "
-                       f"{SEEDS} seeds and {SEEDS} ensemble seeds of baselines",
+        f"({len(data.splits['train'])} training rows, {len(data.tasks)} tasks): "
+        f"1 seed + {len(data.tasks)} sequential baselines vs run_experiment with "
+        f"{SEEDS} seeds and {SEEDS} ensemble seeds of baselines",
     }
 
 
@@ -136,11 +144,12 @@ def parts_benchmark(repeats: int) -> dict:
         "mtl_seeds_cpu_s": round(statistics.median(mtl), 3),
         "ensemble_cpu_s": round(statistics.median(ensemble), 3),
         "sequential_baselines_cpu_s": round(statistics.median(alone), 3),
-        "ensemble_x_sequential": round(statistics.median(
-            e / a for e, a in zip(ensemble, alone, strict=True)), 3),
+        "ensemble_x_sequential": round(
+            statistics.median(e / a for e, a in zip(ensemble, alone, strict=True)), 3
+        ),
         "parts_setup": f"{SEEDS} multi-task seeds (1 + {SEEDS - 1} as one ensemble); "
-                       f"{SEEDS * len(data.tasks)} baselines as one "
-                       f"ensemble vs one train_model each; CPU seconds, median of {repeats}",
+        f"{SEEDS * len(data.tasks)} baselines as one "
+        f"ensemble vs one train_model each; CPU seconds, median of {repeats}",
     }
 
 
@@ -165,10 +174,16 @@ def bootstrap_tasks(rows: int, rng: np.random.Generator) -> dict[str, TaskOutput
                     return (2 * truth - 1) + rng.normal(0.0, noise, rows)
                 return np.eye(classes)[truth] * 2 + rng.normal(0.0, noise, (rows, classes))
 
-            trivial = (np.zeros(rows) if kind == "binary" else np.zeros((rows, classes)))
+            trivial = np.zeros(rows) if kind == "binary" else np.zeros((rows, classes))
         tasks[f"{kind}{index}"] = TaskOutputs(
-            kind=kind, metric=metric, truth=truth, mask=mask, mtl=[outputs(1.5)],
-            baseline=[outputs(1.6)], trivial=trivial)
+            kind=kind,
+            metric=metric,
+            truth=truth,
+            mask=mask,
+            mtl=[outputs(1.5)],
+            baseline=[outputs(1.6)],
+            trivial=trivial,
+        )
     return tasks
 
 
@@ -190,18 +205,23 @@ def bootstrap_benchmark(repeats: int) -> dict:
     return {
         "bootstrap_s": round(wall, 3),
         "bootstrap_cpu_s": round(statistics.median(s[0] for s in seconds), 3),
-        "bootstrap_goal_s": BOOTSTRAP_GOAL_S, "bootstrap_ok": wall < BOOTSTRAP_GOAL_S,
+        "bootstrap_goal_s": BOOTSTRAP_GOAL_S,
+        "bootstrap_ok": wall < BOOTSTRAP_GOAL_S,
         "bootstrap_x_plain_pass": round(wall / statistics.median(p[1] for p in plain), 1),
         "bootstrap_setup": f"compare() on {len(tasks)} tasks x {ROWS} test rows "
-                           f"({', '.join(kind for kind, _, _ in BOOTSTRAP_TASKS)}), "
-                           f"{RESAMPLES} resamples, 1 seed a side, median of {repeats}",
+        f"({', '.join(kind for kind, _, _ in BOOTSTRAP_TASKS)}), "
+        f"{RESAMPLES} resamples, 1 seed a side, median of {repeats}",
     }
 
 
 def run(quick: bool = False) -> dict:
     torch.set_num_threads(1)  # all of torch's work on the measured thread
-    return {"threads": torch.get_num_threads(), **seeds_benchmark(3 if quick else 7),
-            **parts_benchmark(1 if quick else 3), **bootstrap_benchmark(1 if quick else 3)}
+    return {
+        "threads": torch.get_num_threads(),
+        **seeds_benchmark(3 if quick else 7),
+        **parts_benchmark(1 if quick else 3),
+        **bootstrap_benchmark(1 if quick else 3),
+    }
 
 
 if __name__ == "__main__":

@@ -64,14 +64,24 @@ def _measure(quick: bool) -> dict:
     cuda = device.type == "cuda"
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     torch.manual_seed(0)
-    tasks = [TaskSpec("kind", "kind", "multiclass", ("a", "b", "c", "d")),
-             TaskSpec("flag", "flag", "binary", ("no", "yes")),
-             TaskSpec("size", "size", "regression")]
+    tasks = [
+        TaskSpec("kind", "kind", "multiclass", ("a", "b", "c", "d")),
+        TaskSpec("flag", "flag", "binary", ("no", "yes")),
+        TaskSpec("size", "size", "regression"),
+    ]
     x = torch.randn(samples, FEATURES)
-    split = SplitTensors(x, {t.name: torch.zeros(samples) for t in tasks},
-                         {t.name: torch.ones(samples, dtype=torch.bool) for t in tasks})
-    data = PreparedData(tasks, {"train": split, "validation": split, "test": split}, "tabular",
-                        (FEATURES,), [f"f{i}" for i in range(FEATURES)])
+    split = SplitTensors(
+        x,
+        {t.name: torch.zeros(samples) for t in tasks},
+        {t.name: torch.ones(samples, dtype=torch.bool) for t in tasks},
+    )
+    data = PreparedData(
+        tasks,
+        {"train": split, "validation": split, "test": split},
+        "tabular",
+        (FEATURES,),
+        [f"f{i}" for i in range(FEATURES)],
+    )
     model = build_model(ModelConfig(shared=[64, 64], head=[32]), tasks, "tabular", (FEATURES,))
     model.to(device).eval()
     options = ExplainOptions(samples=samples, n_steps=steps)
@@ -91,8 +101,9 @@ def _measure(quick: bool) -> dict:
         torch.cuda.reset_peak_memory_stats()
     tracemalloc.start()
     explained = []
-    seconds = _timed(lambda: explained.append(Explainer(model, data, options, device).explain()),
-                     REPEATS, sync)
+    seconds = _timed(
+        lambda: explained.append(Explainer(model, data, options, device).explain()), REPEATS, sync
+    )
     python_peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     worst = max(c.relative for c in explained[-1].units.completeness)

@@ -24,9 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mtl_core.kinds.metrics import metric_values  # noqa: E402
 
 ROWS, RESAMPLES, REFERENCE_RESAMPLES = 10_000, 2_000, 20
-SKLEARN = {"roc_auc": sk.roc_auc_score, "pr_auc": sk.average_precision_score,
-           "accuracy": lambda truth, logits: sk.accuracy_score(truth, logits > 0),
-           "f1": lambda truth, logits: sk.f1_score(truth, logits > 0)}
+SKLEARN = {
+    "roc_auc": sk.roc_auc_score,
+    "pr_auc": sk.average_precision_score,
+    "accuracy": lambda truth, logits: sk.accuracy_score(truth, logits > 0),
+    "f1": lambda truth, logits: sk.f1_score(truth, logits > 0),
+}
 
 
 def _cpu_seconds(work: Callable[[], object], repeats: int) -> float:
@@ -48,15 +51,17 @@ def run(quick: bool = False) -> dict:
     for metric, scorer in SKLEARN.items():
         rows = [np.repeat(np.arange(ROWS), c) for c in counts[:REFERENCE_RESAMPLES]]
         reference = _cpu_seconds(
-            lambda scorer=scorer, rows=rows: [scorer(truth[r], logits[r]) for r in rows],
-            repeats)
+            lambda scorer=scorer, rows=rows: [scorer(truth[r], logits[r]) for r in rows], repeats
+        )
         reference *= RESAMPLES / REFERENCE_RESAMPLES
         for dtype in (np.int64, np.uint8):
             typed = counts.astype(dtype)
             seconds = _cpu_seconds(
-                lambda metric=metric, typed=typed: metric_values("binary", metric, truth,
-                                                                 logits, typed),
-                repeats)
+                lambda metric=metric, typed=typed: metric_values(
+                    "binary", metric, truth, logits, typed
+                ),
+                repeats,
+            )
             result[f"{metric}_{np.dtype(dtype).name}_s"] = round(seconds, 4)
             result[f"{metric}_{np.dtype(dtype).name}_vs_sklearn"] = round(seconds / reference, 4)
     return result

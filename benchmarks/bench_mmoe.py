@@ -43,12 +43,24 @@ MODELS = {
 
 def _config(source: Path, model: dict, seed: int, epochs: int) -> dict:
     return {
-        "data": {"source": str(source),
-                 "tasks": [{"name": "y1", "column": "y1", "kind": "regression"},
-                           {"name": "y2", "column": "y2", "kind": "regression"}]},
+        "data": {
+            "source": str(source),
+            "tasks": [
+                {"name": "y1", "column": "y1", "kind": "regression"},
+                {"name": "y2", "column": "y2", "kind": "regression"},
+            ],
+        },
         "model": model,
-        "train": {"epochs": epochs, "batch_size": 128, "lr": 0.001, "optimizer": "adam",
-                  "device": "cpu", "seed": seed, "patience": None, "baselines": False},
+        "train": {
+            "epochs": epochs,
+            "batch_size": 128,
+            "lr": 0.001,
+            "optimizer": "adam",
+            "device": "cpu",
+            "seed": seed,
+            "patience": None,
+            "baselines": False,
+        },
         "analysis": {"affinity_every": 0},
     }
 
@@ -78,24 +90,35 @@ def run(quick: bool = False) -> dict:
                     "seeds": [round(v, 4) for v in losses],
                 }
     first, last = f"p={p_values[0]}", f"p={p_values[-1]}"
-    drop = {name: round(table[last][name]["mean"] - table[first][name]["mean"], 4)
-            for name in models}
+    drop = {
+        name: round(table[last][name]["mean"] - table[first][name]["mean"], 4) for name in models
+    }
     # Task 2's function changes with p, so a model's loss across p mixes transfer with task
     # difficulty; the gap to single-task networks at the same p isolates the transfer.
-    transfer = {p: {name: round(row[name]["mean"] - row["single_task"]["mean"], 4)
-                    for name in models if name != "single_task"}
-                for p, row in table.items()} if "single_task" in models else {}
+    transfer = (
+        {
+            p: {
+                name: round(row[name]["mean"] - row["single_task"]["mean"], 4)
+                for name in models
+                if name != "single_task"
+            }
+            for p, row in table.items()
+        }
+        if "single_task" in models
+        else {}
+    )
     return {
         "test_loss": table,
         "minus_single_task": transfer,
         "rise_from_highest_to_lowest_p": drop,
         "hard_degrades_more_than_mmoe": drop["hard"] > drop["mmoe"],
-        "mmoe_beats_hard_at_every_p": all(row["mmoe"]["mean"] < row["hard"]["mean"]
-                                          for row in table.values()),
+        "mmoe_beats_hard_at_every_p": all(
+            row["mmoe"]["mean"] < row["hard"]["mean"] for row in table.values()
+        ),
         "setup": f"mmoe_synthetic generator ({rows} rows, d=100, c=0.3, seed 0; 70/15/15 "
-                 f"split), seeds {list(seeds)}, {epochs} epochs without early stopping, "
-                 "Adam lr 1e-3, batch 128, CPU, 1 thread; test loss = mean over the two "
-                 "tasks of the MSE on standardised targets",
+        f"split), seeds {list(seeds)}, {epochs} epochs without early stopping, "
+        "Adam lr 1e-3, batch 128, CPU, 1 thread; test loss = mean over the two "
+        "tasks of the MSE on standardised targets",
     }
 
 

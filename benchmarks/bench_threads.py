@@ -41,13 +41,26 @@ MODELS = {
 
 def _config(model: dict, threads: str | int, epochs: int, seed: int) -> dict:
     return {
-        "data": {"source": "sample_data/mmoe_synthetic", "config": "p0.5",
-                 "tasks": [{"name": "y1", "column": "y1", "kind": "regression"},
-                           {"name": "y2", "column": "y2", "kind": "regression"}]},
+        "data": {
+            "source": "sample_data/mmoe_synthetic",
+            "config": "p0.5",
+            "tasks": [
+                {"name": "y1", "column": "y1", "kind": "regression"},
+                {"name": "y2", "column": "y2", "kind": "regression"},
+            ],
+        },
         "model": model,
-        "train": {"epochs": epochs, "batch_size": 128, "lr": 0.001, "optimizer": "adam",
-                  "device": "cpu", "patience": None, "baselines": False, "seed": seed,
-                  "threads": threads},
+        "train": {
+            "epochs": epochs,
+            "batch_size": 128,
+            "lr": 0.001,
+            "optimizer": "adam",
+            "device": "cpu",
+            "patience": None,
+            "baselines": False,
+            "seed": seed,
+            "threads": threads,
+        },
         "analysis": {"affinity_every": 0},
     }
 
@@ -85,18 +98,24 @@ def run(quick: bool = False) -> dict:
     finally:
         busy.kill()
         busy.wait()
-    report["setup"] = (f"{JOBS} jobs at once (threads of one process), mmoe_synthetic p0.5 "
-                       f"(5,600 training rows), {epochs} epoch(s) each, batch 128, Adam, CPU; "
-                       f"{machine_cores()} cores; median of {repeats} interleaved repeats; "
-                       "steps/s = both jobs' steps over the wall time")
+    report["setup"] = (
+        f"{JOBS} jobs at once (threads of one process), mmoe_synthetic p0.5 "
+        f"(5,600 training rows), {epochs} epoch(s) each, batch 128, Adam, CPU; "
+        f"{machine_cores()} cores; median of {repeats} interleaved repeats; "
+        "steps/s = both jobs' steps over the wall time"
+    )
     return report
 
 
 def _measure(data, repeats: int, epochs: int) -> dict:
     """Each model's throughput per setting, and the policy's ratios."""
     default = machine_cores()  # torch's default intra-op threads: the process's cores
-    settings: dict[str, str | int] = {"policy": "auto", "1 thread": 1, "2 threads": 2,
-                                      f"torch default ({default})": default}
+    settings: dict[str, str | int] = {
+        "policy": "auto",
+        "1 thread": 1,
+        "2 threads": 2,
+        f"torch default ({default})": default,
+    }
     previous = torch.get_num_threads()
     report: dict = {}
     try:
@@ -120,8 +139,10 @@ def _measure(data, repeats: int, epochs: int) -> dict:
                 "policy_vs_best_fixed": round(policy / medians[best], 2),
                 "best_fixed": best,
                 "policy_vs_torch_default": round(policy / medians[default_label], 2),
-                "meets_goals": (policy >= BEST_FIXED_GOAL * medians[best]
-                                and policy >= DEFAULT_GOAL * medians[default_label]),
+                "meets_goals": (
+                    policy >= BEST_FIXED_GOAL * medians[best]
+                    and policy >= DEFAULT_GOAL * medians[default_label]
+                ),
             }
     finally:
         torch.set_num_threads(previous)

@@ -43,12 +43,24 @@ ENGINE_GOAL, APP_GOAL = 0.95, 0.90
 
 def _config(epochs: int) -> dict:
     return {
-        "data": {"source": "sample_data/mmoe_synthetic", "config": "p0.5",
-                 "tasks": [{"name": "y1", "column": "y1", "kind": "regression"},
-                           {"name": "y2", "column": "y2", "kind": "regression"}]},
+        "data": {
+            "source": "sample_data/mmoe_synthetic",
+            "config": "p0.5",
+            "tasks": [
+                {"name": "y1", "column": "y1", "kind": "regression"},
+                {"name": "y2", "column": "y2", "kind": "regression"},
+            ],
+        },
         "model": {"architecture": "hard", "shared": [64, 64], "head": [32]},
-        "train": {"epochs": epochs, "batch_size": 128, "lr": 0.001, "optimizer": "adam",
-                  "device": "cpu", "patience": None, "baselines": False},
+        "train": {
+            "epochs": epochs,
+            "batch_size": 128,
+            "lr": 0.001,
+            "optimizer": "adam",
+            "device": "cpu",
+            "patience": None,
+            "baselines": False,
+        },
         "analysis": {"affinity_every": 0},
     }
 
@@ -58,8 +70,9 @@ def bare_loop(config, data) -> float:
     hand for this data: every task is a regression with all its labels, so the loss is the
     sum of the tasks' MSEs, with no masking and nothing else."""
     train = data.splits["train"]
-    assert all(task.kind == "regression" and bool(train.masks[task.name].all())
-               for task in data.tasks), "the bare loop is written for complete regression labels"
+    assert all(
+        task.kind == "regression" and bool(train.masks[task.name].all()) for task in data.tasks
+    ), "the bare loop is written for complete regression labels"
     torch.manual_seed(config.train.seed)
     model = build_model(config.model, data.tasks, data.input_kind, data.input_shape)
     # The engine's optimizer settings (multi-tensor Adam), so only the loop around it differs.
@@ -70,8 +83,13 @@ def bare_loop(config, data) -> float:
     for _ in range(config.train.epochs):
         for rows in torch.randperm(len(train), generator=order).split(config.train.batch_size):
             outputs = model(train.x[rows])
-            loss = functools.reduce(operator.add, (
-                F.mse_loss(outputs[name].squeeze(-1), train.targets[name][rows]) for name in names))
+            loss = functools.reduce(
+                operator.add,
+                (
+                    F.mse_loss(outputs[name].squeeze(-1), train.targets[name][rows])
+                    for name in names
+                ),
+            )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -118,13 +136,16 @@ def run(quick: bool = False) -> dict:
     return {
         "engine_steps_per_cpu_second": round(statistics.median(engines), 1),
         "bare_steps_per_cpu_second": round(statistics.median(bare), 1),
-        "engine_ratio": round(engine_ratio, 3), "engine_goal": ENGINE_GOAL,
+        "engine_ratio": round(engine_ratio, 3),
+        "engine_goal": ENGINE_GOAL,
         "engine_ok": engine_ratio >= ENGINE_GOAL,
         "engine_setup": f"median of {pairs} paired one-epoch runs ({len(data.splits['train'])} "
-                        "rows, batch 128), CPU time of the training loop",
+        "rows, batch 128), CPU time of the training loop",
         "foreground_steps_per_second": round(statistics.median(fore), 1),
         "background_steps_per_second": round(statistics.median(back), 1),
-        "app_ratio": round(app_ratio, 3), "app_goal": APP_GOAL, "app_ok": app_ratio >= APP_GOAL,
+        "app_ratio": round(app_ratio, 3),
+        "app_goal": APP_GOAL,
+        "app_ok": app_ratio >= APP_GOAL,
     }
 
 

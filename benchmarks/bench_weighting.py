@@ -52,8 +52,12 @@ class Setup:
         torch.manual_seed(seed)
         self.tasks = [TaskSpec(f"y{i}", f"y{i}", "regression") for i in range(TASKS)]
         self.names = [t.name for t in self.tasks]
-        self.model = build_model(ModelConfig(architecture="hard", shared=SHARED, head=HEAD),
-                                 self.tasks, "tabular", (DIM,))
+        self.model = build_model(
+            ModelConfig(architecture="hard", shared=SHARED, head=HEAD),
+            self.tasks,
+            "tabular",
+            (DIM,),
+        )
         self.x = torch.randn(BATCH, DIM)
         self.targets = {n: torch.randn(BATCH) for n in self.names}
         self.masks = {n: None for n in self.names}  # every label present: as the loop passes
@@ -65,10 +69,12 @@ class Setup:
 def method_step(method: str, update_every: int = 1):
     """One training step as the loop does it, with `method`."""
     setup = Setup()
-    weighting = build_weighting(WeightingConfig(method=method, update_every=update_every),
-                                setup.names)
-    optimizer = torch.optim.Adam([*setup.model.parameters(), *weighting.parameters()], 1e-3,
-                                 foreach=True)  # as the engine's make_optimizer
+    weighting = build_weighting(
+        WeightingConfig(method=method, update_every=update_every), setup.names
+    )
+    optimizer = torch.optim.Adam(
+        [*setup.model.parameters(), *weighting.parameters()], 1e-3, foreach=True
+    )  # as the engine's make_optimizer
     counter = iter(range(10**9))
 
     def step() -> None:
@@ -116,8 +122,7 @@ def reevaluate_batch(setup: Setup) -> None:
 def last_layer_norms(setup: Setup, losses: torch.Tensor) -> None:
     """GradNorm's extra work: ||grad_W L_i|| per task on the last shared weight matrix W."""
     layer = [p for p in setup.model.shared_parameters() if p.ndim >= 2][-1]
-    torch.stack([torch.autograd.grad(loss, layer, retain_graph=True)[0].norm()
-                 for loss in losses])
+    torch.stack([torch.autograd.grad(loss, layer, retain_graph=True)[0].norm() for loss in losses])
 
 
 def equal_with_extra_work(method: str):
@@ -149,8 +154,12 @@ def aggregator_step(method: str):
     aggregator = build_weighting(WeightingConfig(method=method), setup.names).aggregator
     losses = setup.losses()
     shared = setup.model.shared_parameters()
-    matrix = torch.stack([torch.cat([g.reshape(-1) for g in torch.autograd.grad(
-        loss, shared, retain_graph=True)]) for loss in losses])
+    matrix = torch.stack(
+        [
+            torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, shared, retain_graph=True)])
+            for loss in losses
+        ]
+    )
     return lambda: aggregator(matrix)
 
 
@@ -191,9 +200,12 @@ def run(quick: bool = False) -> dict:
             steps["aggregator"] = aggregator_step(name)
         ms = step_ms(steps, repeats, warmup)
         equal_ms.append(ms["equal"])
-        row = {"method": name, "cost_class": method.cost_class,
-               "ms_per_step": round(ms["method"], 2),
-               "x_equal": round(ms["method"] / ms["equal"], 2)}
+        row = {
+            "method": name,
+            "cost_class": method.cost_class,
+            "ms_per_step": round(ms["method"], 2),
+            "x_equal": round(ms["method"] / ms["equal"], 2),
+        }
         if "every10" in ms:
             row["every10_x_equal"] = round(ms["every10"] / ms["equal"], 2)
         if "extra_work" in ms:
@@ -201,12 +213,20 @@ def run(quick: bool = False) -> dict:
             row["x_equal_plus_extra_work"] = round(ms["method"] / ms["extra_work"], 2)
         if method.cost_class == "gradient":
             loop, own = ms["loop"], ms["aggregator"]
-            row.update({"loop_ms_per_step": round(loop, 2), "aggregator_ms": round(own, 2),
-                        "x_per_task_loop": round(ms["method"] / loop, 2),
-                        "x_per_task_loop_without_aggregator": round(
-                            (ms["method"] - own) / (loop - own), 2)})
-            row["meets"] = (row["x_per_task_loop"] <= GOALS["gradient_vs_loop"]
-                            and row["every10_x_equal"] <= GOALS["gradient_every10_vs_equal"])
+            row.update(
+                {
+                    "loop_ms_per_step": round(loop, 2),
+                    "aggregator_ms": round(own, 2),
+                    "x_per_task_loop": round(ms["method"] / loop, 2),
+                    "x_per_task_loop_without_aggregator": round(
+                        (ms["method"] - own) / (loop - own), 2
+                    ),
+                }
+            )
+            row["meets"] = (
+                row["x_per_task_loop"] <= GOALS["gradient_vs_loop"]
+                and row["every10_x_equal"] <= GOALS["gradient_every10_vs_equal"]
+            )
         else:
             row["meets"] = name == "equal" or row["x_equal"] <= GOALS["loss_vs_equal"]
         rows.append(row)
@@ -215,43 +235,60 @@ def run(quick: bool = False) -> dict:
     loss_rows = [r for r in rows if r["cost_class"] == "loss" and r["method"] != "equal"]
     return {
         "setup": f"hard sharing {SHARED} + heads {HEAD}, {TASKS} regression tasks, input {DIM}, "
-                 f"batch {BATCH}, multi-tensor Adam, CPU, 1 thread, first quartile of the thread "
-                 f"CPU time of {repeats} steps interleaved with equal weighting's (and the "
-                 "per-task loop's), one method at a time",
+        f"batch {BATCH}, multi-tensor Adam, CPU, 1 thread, first quartile of the thread "
+        f"CPU time of {repeats} steps interleaved with equal weighting's (and the "
+        "per-task loop's), one method at a time",
         "equal_ms_per_step": round(equal, 2),
         "goals": GOALS,
-        "gradient_vs_loop_met": [r["method"] for r in grad_rows
-                                 if r["x_per_task_loop"] <= GOALS["gradient_vs_loop"]],
-        "gradient_vs_loop_missed": [r["method"] for r in grad_rows
-                                    if r["x_per_task_loop"] > GOALS["gradient_vs_loop"]],
-        "every10_met": [r["method"] for r in grad_rows
-                        if r["every10_x_equal"] <= GOALS["gradient_every10_vs_equal"]],
-        "every10_missed": [r["method"] for r in grad_rows
-                           if r["every10_x_equal"] > GOALS["gradient_every10_vs_equal"]],
+        "gradient_vs_loop_met": [
+            r["method"] for r in grad_rows if r["x_per_task_loop"] <= GOALS["gradient_vs_loop"]
+        ],
+        "gradient_vs_loop_missed": [
+            r["method"] for r in grad_rows if r["x_per_task_loop"] > GOALS["gradient_vs_loop"]
+        ],
+        "every10_met": [
+            r["method"]
+            for r in grad_rows
+            if r["every10_x_equal"] <= GOALS["gradient_every10_vs_equal"]
+        ],
+        "every10_missed": [
+            r["method"]
+            for r in grad_rows
+            if r["every10_x_equal"] > GOALS["gradient_every10_vs_equal"]
+        ],
         "loss_met": [r["method"] for r in loss_rows if r["meets"]],
         "loss_missed": [r["method"] for r in loss_rows if not r["meets"]],
-        "loss_every10_x_equal": {r["method"]: r["every10_x_equal"] for r in loss_rows
-                                 if "every10_x_equal" in r},
-        "loss_extra_work_x_equal": {r["method"]: r["extra_work_x_equal"] for r in loss_rows
-                                    if "extra_work_x_equal" in r},
-        "loss_x_equal_plus_extra_work": {r["method"]: r["x_equal_plus_extra_work"]
-                                         for r in loss_rows if "x_equal_plus_extra_work" in r},
+        "loss_every10_x_equal": {
+            r["method"]: r["every10_x_equal"] for r in loss_rows if "every10_x_equal" in r
+        },
+        "loss_extra_work_x_equal": {
+            r["method"]: r["extra_work_x_equal"] for r in loss_rows if "extra_work_x_equal" in r
+        },
+        "loss_x_equal_plus_extra_work": {
+            r["method"]: r["x_equal_plus_extra_work"]
+            for r in loss_rows
+            if "x_equal_plus_extra_work" in r
+        },
         "rows": rows,
     }
 
 
 def table(result: dict) -> str:
     """The rows as a Markdown table."""
-    lines = ["| method | class | ms/step | × equal | × per-task loop | aggregator ms "
-             "| × loop without aggregator | every 10: × equal | paper's extra work alone: × equal "
-             "| × (equal + extra work) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| method | class | ms/step | × equal | × per-task loop | aggregator ms "
+        "| × loop without aggregator | every 10: × equal | paper's extra work alone: × equal "
+        "| × (equal + extra work) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in result["rows"]:
-        lines.append(f"| {r['method']} | {r['cost_class']} | {r['ms_per_step']} | {r['x_equal']} "
-                     f"| {r.get('x_per_task_loop', '')} | {r.get('aggregator_ms', '')} "
-                     f"| {r.get('x_per_task_loop_without_aggregator', '')} "
-                     f"| {r.get('every10_x_equal', '')} | {r.get('extra_work_x_equal', '')} "
-                     f"| {r.get('x_equal_plus_extra_work', '')} |")
+        lines.append(
+            f"| {r['method']} | {r['cost_class']} | {r['ms_per_step']} | {r['x_equal']} "
+            f"| {r.get('x_per_task_loop', '')} | {r.get('aggregator_ms', '')} "
+            f"| {r.get('x_per_task_loop_without_aggregator', '')} "
+            f"| {r.get('every10_x_equal', '')} | {r.get('extra_work_x_equal', '')} "
+            f"| {r.get('x_equal_plus_extra_work', '')} |"
+        )
     return "\n".join(lines)
 
 

@@ -58,19 +58,45 @@ class Lesson:
     reference: str | None = None
 
 
-def _experiment(source: str, tasks: list[str], config: str | None = None,
-                architecture: str = "hard", method: str = "equal", epochs: int = 40,
-                affinity_every: int = 5, shared: tuple[int, ...] = (64, 64),
-                head: tuple[int, ...] = (32,), **train: Any) -> dict[str, Any]:
+def _experiment(
+    source: str,
+    tasks: list[str],
+    config: str | None = None,
+    architecture: str = "hard",
+    method: str = "equal",
+    epochs: int = 40,
+    affinity_every: int = 5,
+    shared: tuple[int, ...] = (64, 64),
+    head: tuple[int, ...] = (32,),
+    **train: Any,
+) -> dict[str, Any]:
     return {
         "name": None,
-        "data": {"source": source, "config": config, "inputs": "auto",
-                 "tasks": [{"name": t, "column": t} for t in tasks]},
-        "model": {"architecture": architecture, "shared": list(shared), "head": list(head),
-                  "dropout": 0.0, "params": {}},
+        "data": {
+            "source": source,
+            "config": config,
+            "inputs": "auto",
+            "tasks": [{"name": t, "column": t} for t in tasks],
+        },
+        "model": {
+            "architecture": architecture,
+            "shared": list(shared),
+            "head": list(head),
+            "dropout": 0.0,
+            "params": {},
+        },
         "weighting": {"method": method, "update_every": 1, "params": {}},
-        "train": {"epochs": epochs, "batch_size": 128, "lr": 0.003, "optimizer": "adam",
-                  "device": "auto", "seed": 0, "patience": 10, "baselines": True, **train},
+        "train": {
+            "epochs": epochs,
+            "batch_size": 128,
+            "lr": 0.003,
+            "optimizer": "adam",
+            "device": "auto",
+            "seed": 0,
+            "patience": 10,
+            "baselines": True,
+            **train,
+        },
         "analysis": {"affinity_every": affinity_every},
     }
 
@@ -80,48 +106,62 @@ LESSONS = [
         key="negative-transfer",
         title="Negative transfer appears as tasks become unrelated",
         question="Does sharing one network help two regression tasks when they have little "
-                 "in common?",
-        steps=["Train with the task correlation p = 1.0 and note Δm on the Train page.",
-               "Pick p = 0.0, then p = -0.5, and train again.",
-               "Pick 'p = -0.5, MMoE' (the Model page's MMoE on the same data) and train."],
+        "in common?",
+        steps=[
+            "Train with the task correlation p = 1.0 and note Δm on the Train page.",
+            "Pick p = 0.0, then p = -0.5, and train again.",
+            "Pick 'p = -0.5, MMoE' (the Model page's MMoE on the same data) and train.",
+        ],
         look_for="Δm falls as p falls: with unrelated tasks hard sharing does worse than "
-                 "separate networks (negative transfer). MMoE's gates let each task pick its "
-                 "own experts, so it degrades less.",
-        experiment=_experiment("sample_data/mmoe_synthetic", ["y1", "y2"], config="p1.0",
-                               epochs=30, batch_size=256),
+        "separate networks (negative transfer). MMoE's gates let each task pick its "
+        "own experts, so it degrades less.",
+        experiment=_experiment(
+            "sample_data/mmoe_synthetic", ["y1", "y2"], config="p1.0", epochs=30, batch_size=256
+        ),
         variants=[
             Variant("p1.0", "p = 1.0 (same task)", {"data.config": "p1.0"}),
             Variant("p0.5", "p = 0.5", {"data.config": "p0.5"}),
             Variant("p0.0", "p = 0.0 (unrelated)", {"data.config": "p0.0"}),
             Variant("p-0.5", "p = -0.5 (opposed)", {"data.config": "p-0.5"}),
-            Variant("p-0.5-mmoe", "p = -0.5, MMoE",
-                    {"data.config": "p-0.5", "model.architecture": "mmoe"}),
+            Variant(
+                "p-0.5-mmoe",
+                "p = -0.5, MMoE",
+                {"data.config": "p-0.5", "model.architecture": "mmoe"},
+            ),
         ],
     ),
     Lesson(
         key="gradient-conflict",
         title="Gradient conflict and what PCGrad and UPGrad do about it",
         question="When two tasks pull the shared layers in opposite directions, can the "
-                 "update be made to hurt neither?",
-        steps=["Train with equal weighting, then open Affinity: read the gradient cosine "
-               "and the conflict rate between y1 and y2.",
-               "Pick UPGrad and train again; then PCGrad.",
-               "Read the table below: each method's Δm with its interval, and its gain "
-               "over equal weighting on the same seeds."],
+        "update be made to hurt neither?",
+        steps=[
+            "Train with equal weighting, then open Affinity: read the gradient cosine "
+            "and the conflict rate between y1 and y2.",
+            "Pick UPGrad and train again; then PCGrad.",
+            "Read the table below: each method's Δm with its interval, and its gain "
+            "over equal weighting on the same seeds.",
+        ],
         look_for="On the Affinity page the gradient cosine between y1 and y2 is negative "
-                 "(about -0.36) and the conflict rate above 70% (about 84% of the probed "
-                 "steps): the tasks' gradients on the one-unit shared layer point against "
-                 "each other. Under equal weighting the hard task y2 drags the shared unit "
-                 "away from the easy task y1, whose test error grows to about three times "
-                 "that of its own network. UPGrad and PCGrad remove the part of each "
-                 "gradient that would hurt the other task, so y1 keeps more of its accuracy: "
-                 "in the table below their Δm gain over equal weighting, seed by seed, has "
-                 "an interval above 0. Their Δm stays below 0 and its interval overlaps "
-                 "equal weighting's: sharing one unit still costs both tasks, and seed noise "
-                 "hides the gain unless the same seeds are compared.",
-        experiment=_experiment("sample_data/gradient_conflict", ["y1", "y2"],
-                               shared=(32, 1), head=(16,), epochs=60, lr=0.001,
-                               affinity_every=5),
+        "(about -0.36) and the conflict rate above 70% (about 84% of the probed "
+        "steps): the tasks' gradients on the one-unit shared layer point against "
+        "each other. Under equal weighting the hard task y2 drags the shared unit "
+        "away from the easy task y1, whose test error grows to about three times "
+        "that of its own network. UPGrad and PCGrad remove the part of each "
+        "gradient that would hurt the other task, so y1 keeps more of its accuracy: "
+        "in the table below their Δm gain over equal weighting, seed by seed, has "
+        "an interval above 0. Their Δm stays below 0 and its interval overlaps "
+        "equal weighting's: sharing one unit still costs both tasks, and seed noise "
+        "hides the gain unless the same seeds are compared.",
+        experiment=_experiment(
+            "sample_data/gradient_conflict",
+            ["y1", "y2"],
+            shared=(32, 1),
+            head=(16,),
+            epochs=60,
+            lr=0.001,
+            affinity_every=5,
+        ),
         variants=[
             Variant("equal", "Equal weighting", {"weighting.method": "equal"}),
             Variant("upgrad", "UPGrad", {"weighting.method": "upgrad"}),
@@ -134,27 +174,54 @@ LESSONS = [
         key="digits-affinity",
         title="Which digit tasks help each other",
         question="Four tasks read the same handwritten digit: the digit, its parity, whether "
-                 "it is ≥ 5 and whether it has a closed loop. Which ones belong together?",
-        steps=["Train (baselines on) and read each task's delta against its single-task "
-               "network.",
-               "Open Affinity: the lookahead matrix shows how a step on one task changes "
-               "the others' losses, and the grouping suggestion which tasks to train together.",
-               "Open Explain: see which shared units and which pixels each task uses."],
+        "it is ≥ 5 and whether it has a closed loop. Which ones belong together?",
+        steps=[
+            "Train (baselines on) and read each task's delta against its single-task network.",
+            "Open Affinity: the lookahead matrix shows how a step on one task changes "
+            "the others' losses, and the grouping suggestion which tasks to train together.",
+            "Open Explain: see which shared units and which pixels each task uses.",
+        ],
         look_for="Tasks that are functions of the digit (parity, ≥ 5, closed loop) gain from "
-                 "the digit task; look for asymmetric affinity (the digit task helps the "
-                 "others more than they help it).",
-        experiment=_experiment("sample_data/multi_digits", ["digit", "parity", "ge5",
-                                                            "closed_loop"],
-                               config="pixels", epochs=40, affinity_every=5),
+        "the digit task; look for asymmetric affinity (the digit task helps the "
+        "others more than they help it).",
+        experiment=_experiment(
+            "sample_data/multi_digits",
+            ["digit", "parity", "ge5", "closed_loop"],
+            config="pixels",
+            epochs=40,
+            affinity_every=5,
+        ),
     ),
 ]
 
 # The config keys that make a stored run one of a lesson's variants (see the module doc).
-MATCHED_KEYS = ("data.source", "data.config", "data.tasks", "model.architecture",
-                "model.shared", "model.head", "weighting.method", "train.epochs",
-                "train.batch_size", "train.lr", "train.optimizer")
-RESULT_COLUMNS = ["variant", "runs", "seeds", "delta_m", "delta_m_low", "delta_m_high",
-                  "gain", "gain_low", "gain_high", "mean_cosine", "conflict_rate", "run_id"]
+MATCHED_KEYS = (
+    "data.source",
+    "data.config",
+    "data.tasks",
+    "model.architecture",
+    "model.shared",
+    "model.head",
+    "weighting.method",
+    "train.epochs",
+    "train.batch_size",
+    "train.lr",
+    "train.optimizer",
+)
+RESULT_COLUMNS = [
+    "variant",
+    "runs",
+    "seeds",
+    "delta_m",
+    "delta_m_low",
+    "delta_m_high",
+    "gain",
+    "gain_low",
+    "gain_high",
+    "mean_cosine",
+    "conflict_rate",
+    "run_id",
+]
 LEVEL = 0.95
 
 
@@ -173,8 +240,9 @@ def lesson_experiment(key: str, variant: str | None = None) -> dict[str, Any]:
         return experiment
     by_key = {item.key: item for item in chosen.variants}
     if variant not in by_key:
-        raise UserError(f"lesson '{key}' has no variant '{variant}' "
-                        f"(have: {', '.join(by_key) or 'none'})")
+        raise UserError(
+            f"lesson '{key}' has no variant '{variant}' (have: {', '.join(by_key) or 'none'})"
+        )
     for dotted, value in by_key[variant].settings.items():
         section, name = dotted.split(".")
         experiment[section][name] = copy.deepcopy(value)
@@ -214,8 +282,14 @@ def seed_delta_m(summary: dict[str, Any]) -> list[float] | None:
         mean, delta = (task.get("metrics") or {}).get(metric), task.get("delta")
         seeds = [seed.get(metric) for seed in task.get("seeds") or []]
         # A mean at the baseline leaves no direction to read off the delta.
-        if (base is None or mean is None or delta is None or not seeds or None in seeds
-                or base in (0, mean)):
+        if (
+            base is None
+            or mean is None
+            or delta is None
+            or not seeds
+            or None in seeds
+            or base in (0, mean)
+        ):
             return None
         # The summary's delta says which way the metric points (lower or higher is better).
         orientation = 1.0 if delta * (mean - base) > 0 else -1.0
@@ -267,12 +341,16 @@ def lesson_results(item: Lesson, store: RunStore) -> pd.DataFrame:
     (lessons that show conflict; NaN without probes) and run id. A lesson without variants
     has one row, 'lesson', for its experiment."""
     variants = item.variants or [Variant("lesson", "lesson", {})]
-    wanted = {v.key: lesson_experiment(item.key, v.key if item.variants else None)
-              for v in variants}
+    wanted = {
+        v.key: lesson_experiment(item.key, v.key if item.variants else None) for v in variants
+    }
     sources = {experiment["data"]["source"] for experiment in wanted.values()}
     # The index's source column rules most runs out before their configs are read.
-    completed = [run for run in store.list_runs()
-                 if run["status"] == "completed" and run["source"] in sources]
+    completed = [
+        run
+        for run in store.list_runs()
+        if run["status"] == "completed" and run["source"] in sources
+    ]
     configs = {run["id"]: store.load_config(run["id"]) for run in completed}
     found = {}
     for variant in variants:
@@ -287,25 +365,44 @@ def lesson_results(item: Lesson, store: RunStore) -> pd.DataFrame:
         summary = newest.get("summary") or {}
         interval = summary.get("delta_m_ci") or [None, None]
         gain = _gain(newest, found.get(item.reference or ""), configs)
-        cosine, conflict = (_gradient_agreement(store, newest["id"]) if item.shows_conflict
-                            else (math.nan, math.nan))
-        rows.append({
-            "variant": variant.label, "runs": len(found[variant.key]),
-            "seeds": _seed_count(summary), "delta_m": _number(summary.get("delta_m")),
-            "delta_m_low": _number(interval[0]), "delta_m_high": _number(interval[1]),
-            "gain": gain[0], "gain_low": gain[1], "gain_high": gain[2],
-            "mean_cosine": cosine, "conflict_rate": conflict, "run_id": newest["id"],
-        })
+        cosine, conflict = (
+            _gradient_agreement(store, newest["id"])
+            if item.shows_conflict
+            else (math.nan, math.nan)
+        )
+        rows.append(
+            {
+                "variant": variant.label,
+                "runs": len(found[variant.key]),
+                "seeds": _seed_count(summary),
+                "delta_m": _number(summary.get("delta_m")),
+                "delta_m_low": _number(interval[0]),
+                "delta_m_high": _number(interval[1]),
+                "gain": gain[0],
+                "gain_low": gain[1],
+                "gain_high": gain[2],
+                "mean_cosine": cosine,
+                "conflict_rate": conflict,
+                "run_id": newest["id"],
+            }
+        )
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
-def _gain(run: dict[str, Any], references: list[dict[str, Any]] | None,
-          configs: dict[str, dict[str, Any]]) -> tuple[float, float, float]:
+def _gain(
+    run: dict[str, Any], references: list[dict[str, Any]] | None, configs: dict[str, dict[str, Any]]
+) -> tuple[float, float, float]:
     """`paired_gain` against the newest reference run trained from the same first seed (NaN
     when there is none, and for the reference's own run)."""
     seed = (configs[run["id"]].get("train") or {}).get("seed")
-    partner = next((ref for ref in references or []
-                    if (configs[ref["id"]].get("train") or {}).get("seed") == seed), None)
+    partner = next(
+        (
+            ref
+            for ref in references or []
+            if (configs[ref["id"]].get("train") or {}).get("seed") == seed
+        ),
+        None,
+    )
     if partner is None or partner["id"] == run["id"]:
         return math.nan, math.nan, math.nan
     return paired_gain(run.get("summary") or {}, partner.get("summary") or {})

@@ -40,8 +40,7 @@ _READABLE = {
     "data": {"source", "config", "tasks"},
     "model": {"architecture", "dropout", "shared", "head", "params"},
     "weighting": {"method", "update_every", "gramian_every", "params"},
-    "train": {"epochs", "lr", "batch_size", "seed", "patience", "optimizer", "device",
-              "baselines"},
+    "train": {"epochs", "lr", "batch_size", "seed", "patience", "optimizer", "device", "baselines"},
     "analysis": set(),
 }
 _TASK_READABLE = {"name", "column"}
@@ -51,9 +50,11 @@ def _more(values: dict[str, Any], defaults: dict[str, Any], readable: set[str]) 
     """The settings in `values` a readable parameter does not carry (it carries no None:
     `patience: null`, no early stopping, travels here) and that differ from their
     defaults."""
-    return {key: value for key, value in values.items()
-            if (key not in readable or value is None) and key in defaults
-            and value != defaults[key]}
+    return {
+        key: value
+        for key, value in values.items()
+        if (key not in readable or value is None) and key in defaults and value != defaults[key]
+    }
 
 
 def _json(value: Any) -> str:
@@ -66,8 +67,10 @@ def _json_object(params: dict[str, str], name: str) -> dict[str, Any]:
     except json.JSONDecodeError:
         value = None
     if not isinstance(value, dict):
-        raise UserError(f"link parameter '{name}' must be a JSON object, like "
-                        '{"experts":8} or {"grad_clip":1.0}')
+        raise UserError(
+            f"link parameter '{name}' must be a JSON object, like "
+            '{"experts":8} or {"grad_clip":1.0}'
+        )
     return value
 
 
@@ -75,7 +78,9 @@ def _widths(text: str, name: str) -> list[int]:
     try:
         return [int(w) for w in text.split(",") if w.strip()]
     except ValueError:
-        raise UserError(f"link parameter '{name}' must be widths like 64,64; got '{text}'") from None
+        raise UserError(
+            f"link parameter '{name}' must be widths like 64,64; got '{text}'"
+        ) from None
 
 
 def experiment_to_params(experiment: dict[str, Any]) -> dict[str, str]:
@@ -83,9 +88,13 @@ def experiment_to_params(experiment: dict[str, Any]) -> dict[str, str]:
     experiment leaves out is the schema's default."""
     experiment = with_defaults(experiment)
     data = experiment["data"]
-    params = {"source": data["source"],
-              "tasks": ",".join(f"{t['name']}:{t['column']}" if t["name"] != t["column"]
-                                else t["column"] for t in data["tasks"])}
+    params = {
+        "source": data["source"],
+        "tasks": ",".join(
+            f"{t['name']}:{t['column']}" if t["name"] != t["column"] else t["column"]
+            for t in data["tasks"]
+        ),
+    }
     if data.get("config"):
         params["config"] = data["config"]
     for name, (section, key, _) in _SCALARS.items():
@@ -104,8 +113,11 @@ def experiment_to_params(experiment: dict[str, Any]) -> dict[str, str]:
         if more:
             params[f"{section}_more"] = _json(more)
     task_default = defaults["data"]["tasks"][0]
-    tasks_more = {task["name"]: more for task in data["tasks"]
-                  if (more := _more(task, task_default, _TASK_READABLE))}
+    tasks_more = {
+        task["name"]: more
+        for task in data["tasks"]
+        if (more := _more(task, task_default, _TASK_READABLE))
+    }
     if tasks_more:
         params["task_more"] = _json(tasks_more)
     return params
@@ -133,7 +145,9 @@ def params_to_experiment(params: dict[str, str], base: dict[str, Any]) -> dict[s
             try:
                 experiment.setdefault(section, {})[key] = parse(params[name])
             except ValueError:
-                raise UserError(f"link parameter '{name}' has a bad value '{params[name]}'") from None
+                raise UserError(
+                    f"link parameter '{name}' has a bad value '{params[name]}'"
+                ) from None
     for name, key in _WIDTHS.items():
         if name in params:
             experiment["model"][key] = _widths(params[name], name)
@@ -150,8 +164,10 @@ def params_to_experiment(params: dict[str, str], base: dict[str, Any]) -> dict[s
         tasks = {task["name"]: task for task in experiment["data"]["tasks"]}
         for name, more in settings.items():
             if name not in tasks or not isinstance(more, dict):
-                raise UserError(f"link parameter 'task_more' names a task '{name}' that the "
-                                "link's tasks do not have")
+                raise UserError(
+                    f"link parameter 'task_more' names a task '{name}' that the "
+                    "link's tasks do not have"
+                )
             tasks[name].update(more)
     try:
         return to_dict(config_from_dict(experiment)) | {"name": experiment.get("name")}

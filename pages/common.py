@@ -18,19 +18,26 @@ from mtl_core.share import experiment_to_params, params_to_experiment
 
 # The app's first experiment: a sample and three of its tasks; every other setting is the
 # schema's default (mtl_core/config/schema.py), as in a config file that leaves it out.
-DEFAULT_EXPERIMENT: dict[str, Any] = with_defaults({
-    "data": {
-        "source": "sample_data/penguins",
-        "tasks": [
-            {"name": "species", "column": "species"},
-            {"name": "sex", "column": "sex"},
-            {"name": "body_mass_g", "column": "body_mass_g"},
-        ],
-    },
-})
-FLOW = [("Data", "pages/data.py"), ("Model", "pages/model.py"), ("Train", "pages/train.py"),
-        ("Affinity", "pages/affinity.py"), ("Explain", "pages/explain.py"),
-        ("Runs", "pages/runs.py")]
+DEFAULT_EXPERIMENT: dict[str, Any] = with_defaults(
+    {
+        "data": {
+            "source": "sample_data/penguins",
+            "tasks": [
+                {"name": "species", "column": "species"},
+                {"name": "sex", "column": "sex"},
+                {"name": "body_mass_g", "column": "body_mass_g"},
+            ],
+        },
+    }
+)
+FLOW = [
+    ("Data", "pages/data.py"),
+    ("Model", "pages/model.py"),
+    ("Train", "pages/train.py"),
+    ("Affinity", "pages/affinity.py"),
+    ("Explain", "pages/explain.py"),
+    ("Runs", "pages/runs.py"),
+]
 
 
 def experiment() -> dict[str, Any]:
@@ -104,8 +111,14 @@ def run_label(run: dict[str, Any]) -> str:
 
 def _flow_status(exp: dict[str, Any]) -> dict[str, bool]:
     has_runs = run_store().count_runs() > 0  # every rerun: a COUNT, not every summary
-    return {"Data": bool(exp["data"]["tasks"]), "Model": bool(exp["model"]["architecture"]),
-            "Train": has_runs, "Affinity": has_runs, "Explain": has_runs, "Runs": has_runs}
+    return {
+        "Data": bool(exp["data"]["tasks"]),
+        "Model": bool(exp["model"]["architecture"]),
+        "Train": has_runs,
+        "Affinity": has_runs,
+        "Explain": has_runs,
+        "Runs": has_runs,
+    }
 
 
 _SUMMARY = "_sidebar_summary"
@@ -138,8 +151,10 @@ class SidebarSummary:
                 f"**Device:** {exp['train']['device']}"
             )
             done = _flow_status(exp)
-            st.caption("Progress: " + " → ".join(
-                f"{'✓' if done[name] else '○'} {name}" for name, _ in FLOW))
+            st.caption(
+                "Progress: "
+                + " → ".join(f"{'✓' if done[name] else '○'} {name}" for name, _ in FLOW)
+            )
             with st.popover("Share this setup", icon=":material/link:"):
                 st.caption("Anyone opening this link gets the same experiment settings.")
                 st.code(share_link(), language=None, wrap_lines=True)

@@ -50,17 +50,35 @@ def param_widget(param: Param, value: Any, column) -> Any:
     if param.kind == "bool":
         return column.toggle(label, value=bool(value), help=param.help)
     if param.kind == "choice":
-        return column.selectbox(label, param.choices, index=param.choices.index(value),
-                                help=param.help)
+        return column.selectbox(
+            label, param.choices, index=param.choices.index(value), help=param.help
+        )
     if param.kind == "int":
-        return int(column.number_input(label, value=int(value), step=1, help=param.help,
-                                       min_value=param.minimum, max_value=param.maximum))
+        return int(
+            column.number_input(
+                label,
+                value=int(value),
+                step=1,
+                help=param.help,
+                min_value=param.minimum,
+                max_value=param.maximum,
+            )
+        )
     if param.kind == "float":
-        return column.number_input(label, value=None if value is None else float(value),
-                                   help=param.help, format="%g",
-                                   min_value=param.minimum, placeholder="derived")
-    text = column.text_input(label, "" if value is None else ", ".join(map(str, value)),
-                             help=param.help, placeholder="default")
+        return column.number_input(
+            label,
+            value=None if value is None else float(value),
+            help=param.help,
+            format="%g",
+            min_value=param.minimum,
+            placeholder="derived",
+        )
+    text = column.text_input(
+        label,
+        "" if value is None else ", ".join(map(str, value)),
+        help=param.help,
+        placeholder="default",
+    )
     try:
         return [int(v) for v in text.split(",") if v.strip()] or None
     except ValueError:
@@ -74,8 +92,11 @@ concept("sharing")
 names = architecture_names()
 previous = model["architecture"]
 model["architecture"] = st.selectbox(
-    "Architecture", names, index=names.index(previous) if previous in names else 0,
-    format_func=lambda n: n.replace("_", "-"))
+    "Architecture",
+    names,
+    index=names.index(previous) if previous in names else 0,
+    format_func=lambda n: n.replace("_", "-"),
+)
 cls = architecture_class(model["architecture"])
 spec = {p.name: p for p in cls.params}
 model["params"] = {k: v for k, v in (model.get("params") or {}).items() if k in spec}
@@ -87,8 +108,9 @@ if choices:
     chosen = pick.selectbox("Preset", list(choices), key=f"preset_{model['architecture']}")
     if apply.button("Apply preset", key="apply_preset"):
         preset = choices[chosen]
-        model.update(shared=list(preset["shared"]), head=list(preset["head"]),
-                     params=dict(preset["params"]))
+        model.update(
+            shared=list(preset["shared"]), head=list(preset["head"]), params=dict(preset["params"])
+        )
         st.rerun()
 
 advanced = not teacher_mode()  # teacher mode keeps the picker, presets, diagram and counts
@@ -124,44 +146,51 @@ if config is not None:
         data = prepared(json.dumps(exp["data"], sort_keys=True, default=str))
         model_config = ModelConfig(**model)
         built = preview_model(model_config, data.tasks, data.input_kind, data.input_shape)
-        single = single_task_equivalent(model_config, data.tasks, data.input_kind,
-                                        data.input_shape)
+        single = single_task_equivalent(model_config, data.tasks, data.input_kind, data.input_shape)
     except UserError as error:
         show_user_error(error)
     else:
         diagram, counts = st.columns([3, 2])
-        diagram.plotly_chart(architecture_diagram(built.blocks(), data.task_names),
-                             width="stretch", key="diagram")
-        counts.caption(f"Parameters for {len(data.tasks)} tasks on {data.input_kind} inputs. "
-                       "'only T': what only task T's loss reaches (soft sharing's penalty "
-                       "reaches every task); the diagram's colours show which task a block "
-                       "belongs to.")
+        diagram.plotly_chart(
+            architecture_diagram(built.blocks(), data.task_names), width="stretch", key="diagram"
+        )
+        counts.caption(
+            f"Parameters for {len(data.tasks)} tasks on {data.input_kind} inputs. "
+            "'only T': what only task T's loss reaches (soft sharing's penalty "
+            "reaches every task); the diagram's colours show which task a block "
+            "belongs to."
+        )
         counts.dataframe(parameter_rows(built, single), hide_index=True, width="stretch")
         ratio = sum(p.numel() for p in built.parameters()) / max(
-            1, sum(p.numel() for p in single.parameters()))
-        counts.caption(f"{ratio:.2f}× the parameters of one independent network per task "
-                       "(what the single-task baselines train).")
+            1, sum(p.numel() for p in single.parameters())
+        )
+        counts.caption(
+            f"{ratio:.2f}× the parameters of one independent network per task "
+            "(what the single-task baselines train)."
+        )
 
 # --- learned mixing of a stored run ----------------------------------------------------
 st.subheader("Learned mixing")
 label = model["architecture"].replace("_", "-")
 if not cls.mixing_help:
-    st.caption(f"{label} learns no mixing to inspect: cross-stitch (α matrices), MMoE and PLE "
-               "(gate weights per task) and soft sharing (how far the towers drifted) do.")
+    st.caption(
+        f"{label} learns no mixing to inspect: cross-stitch (α matrices), MMoE and PLE "
+        "(gate weights per task) and soft sharing (how far the towers drifted) do."
+    )
 else:
     runs = [r for r in run_store().usable_runs() if r["architecture"] == model["architecture"]]
     if not runs:
-        st.info(f"Train a {label} model to see what it learned. {cls.mixing_help}",
-                icon=":material/info:")
+        st.info(
+            f"Train a {label} model to see what it learned. {cls.mixing_help}",
+            icon=":material/info:",
+        )
         st.page_link("pages/train.py", label="Train", icon=":material/arrow_forward:")
     else:
         labels = {r["id"]: run_label(r) for r in runs}
-        run_id = st.selectbox("Stored run", list(labels), format_func=labels.get,
-                              key="mixing_run")
+        run_id = st.selectbox("Stored run", list(labels), format_func=labels.get, key="mixing_run")
         try:
             run = trained_run(run_id)
-            split = next(s for s in ("test", "validation", "train")
-                         if len(run.data.splits[s]))
+            split = next(s for s in ("test", "validation", "train") if len(run.data.splits[s]))
             mixes = run.model.mixing(run.data.splits[split].x[:MIXING_ROWS])
         except UserError as error:
             show_user_error(error)
@@ -169,8 +198,9 @@ else:
             st.caption(f"{cls.mixing_help} Run {run_id}, {split} rows.")
             columns = st.columns(min(2, max(1, len(mixes))))
             for i, (title, mix) in enumerate(mixes.items()):
-                columns[i % len(columns)].plotly_chart(mixing_heatmap(mix, title),
-                                                       width="stretch", key=f"mix{i}")
+                columns[i % len(columns)].plotly_chart(
+                    mixing_heatmap(mix, title), width="stretch", key=f"mix{i}"
+                )
 
 weighting_section(exp)
 st.page_link("pages/train.py", label="Next: train", icon=":material/arrow_forward:")

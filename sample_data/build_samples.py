@@ -104,8 +104,9 @@ def build_mmoe_synthetic() -> None:
 
 def build_gradient_conflict() -> None:
     """train/validation/test Parquet files of the generator's default recipe."""
-    frame = gradient_conflict_synthetic(n_rows=sum(CONFLICT_SPLIT_ROWS.values()),
-                                        seed=CONFLICT_SEED)
+    frame = gradient_conflict_synthetic(
+        n_rows=sum(CONFLICT_SPLIT_ROWS.values()), seed=CONFLICT_SEED
+    )
     write_float_splits(frame, CONFLICT_SPLIT_ROWS, fresh_data_dir("gradient_conflict"))
 
 

@@ -34,6 +34,5 @@ def penguins_config() -> dict:
             ],
         },
         "model": {"architecture": "hard", "shared": [32], "head": [16]},
-        "train": {"epochs": 3, "batch_size": 32, "lr": 0.003, "device": "cpu",
-                  "baselines": False},
+        "train": {"epochs": 3, "batch_size": 32, "lr": 0.003, "device": "cpu", "baselines": False},
     }

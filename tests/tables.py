@@ -18,12 +18,17 @@ def customers(rows: int = 2000, seed: int = 0) -> pd.DataFrame:
     numeric = rng.normal(size=(rows, 8))
     region = rng.choice(["north", "south", "east", "west"], size=rows)
     plan = rng.choice(["basic", "plus", "pro"], size=rows)
-    region_effect = pd.Series(region).map({"north": 0.6, "south": -0.6, "east": 0.2,
-                                           "west": -0.2}).to_numpy()
+    region_effect = (
+        pd.Series(region).map({"north": 0.6, "south": -0.6, "east": 0.2, "west": -0.2}).to_numpy()
+    )
     plan_effect = pd.Series(plan).map({"basic": -0.8, "plus": 0.0, "pro": 0.8}).to_numpy()
     # A nonlinear signal, so that each task alone has too few labels to learn it well.
-    latent = (np.sin(2 * numeric[:, 0]) + numeric[:, 1] * numeric[:, 2]
-              - 0.5 * np.abs(numeric[:, 3]) + region_effect)
+    latent = (
+        np.sin(2 * numeric[:, 0])
+        + numeric[:, 1] * numeric[:, 2]
+        - 0.5 * np.abs(numeric[:, 3])
+        + region_effect
+    )
     spend = 100 + 30 * latent + rng.normal(scale=10, size=rows)
     churn = (latent + rng.normal(scale=0.7, size=rows) < -0.3).astype(float)
     mood = numeric[:, 4] - numeric[:, 5] + plan_effect + rng.normal(scale=0.5, size=rows)

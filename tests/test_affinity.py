@@ -30,11 +30,20 @@ TASKS = ("twin_a", "twin_b", "loner")
 
 def related_config(csv, epochs=3, every=2, **train) -> dict:
     return {
-        "data": {"source": str(csv), "tasks": [{"name": n, "column": n, "kind": "regression"}
-                                               for n in TASKS]},
+        "data": {
+            "source": str(csv),
+            "tasks": [{"name": n, "column": n, "kind": "regression"} for n in TASKS],
+        },
         "model": {"architecture": "hard", "shared": [32, 32], "head": [16]},
-        "train": {"epochs": epochs, "batch_size": 64, "lr": 0.003, "device": "cpu",
-                  "baselines": False, "patience": None, **train},
+        "train": {
+            "epochs": epochs,
+            "batch_size": 64,
+            "lr": 0.003,
+            "device": "cpu",
+            "baselines": False,
+            "patience": None,
+            **train,
+        },
         "analysis": {"affinity_every": every},
     }
 
@@ -67,8 +76,9 @@ def test_related_pair_has_higher_lookahead_affinity_than_the_unrelated_task(rela
     report = affinity_report(related_run.extras["affinity"])
     z = report.mean["lookahead"]  # z[row, column] = Z(column → row)
     related = min(z["twin_a", "twin_b"], z["twin_b", "twin_a"])
-    unrelated = max(z["loner", "twin_a"], z["twin_a", "loner"],
-                    z["loner", "twin_b"], z["twin_b", "loner"])
+    unrelated = max(
+        z["loner", "twin_a"], z["twin_a", "loner"], z["loner", "twin_b"], z["twin_b", "loner"]
+    )
     assert related > unrelated
     assert all(z[t, t] > 0 for t in TASKS)  # a step on a task lowers its own loss
 
@@ -77,8 +87,9 @@ def test_related_pair_has_higher_gradient_cosine(related_run):
     report = affinity_report(related_run.extras["affinity"])
     cosine, conflict = report.mean["cosine"], report.mean["conflict_rate"]
     assert cosine["twin_a", "twin_b"] > max(cosine["twin_a", "loner"], cosine["twin_b", "loner"])
-    assert conflict["twin_a", "twin_b"] < min(conflict["twin_a", "loner"],
-                                              conflict["twin_b", "loner"])
+    assert conflict["twin_a", "twin_b"] < min(
+        conflict["twin_a", "loner"], conflict["twin_b", "loner"]
+    )
 
 
 def test_grouping_puts_the_related_pair_together(related_run):
@@ -100,14 +111,21 @@ def test_probe_records_are_json_ready_and_per_epoch(related_run):
     assert report.weights == {t: [1.0, 1.0, 1.0] for t in TASKS}  # equal weighting
 
 
-@pytest.mark.parametrize("optimizer,weight_decay,dropout", [
-    ("adam", 0.0, 0.2), ("adamw", 0.01, 0.0), ("sgd", 0.001, 0.2),
-])
-def test_probe_leaves_the_trained_model_bit_identical(related_csv, related_data, optimizer,
-                                                      weight_decay, dropout):
+@pytest.mark.parametrize(
+    "optimizer,weight_decay,dropout",
+    [
+        ("adam", 0.0, 0.2),
+        ("adamw", 0.01, 0.0),
+        ("sgd", 0.001, 0.2),
+    ],
+)
+def test_probe_leaves_the_trained_model_bit_identical(
+    related_csv, related_data, optimizer, weight_decay, dropout
+):
     def run(every):
-        config = related_config(related_csv, epochs=2, every=every, optimizer=optimizer,
-                                weight_decay=weight_decay)
+        config = related_config(
+            related_csv, epochs=2, every=every, optimizer=optimizer, weight_decay=weight_decay
+        )
         config["model"]["dropout"] = dropout
         return train_model(config_from_dict(config), related_data)
 
@@ -120,10 +138,8 @@ def test_probe_leaves_the_trained_model_bit_identical(related_csv, related_data,
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd"])
-def test_probe_leaves_optimizer_state_and_grads_bit_identical(related_csv, related_data,
-                                                              optimizer):
-    config = config_from_dict(related_config(related_csv, optimizer=optimizer,
-                                             weight_decay=0.01))
+def test_probe_leaves_optimizer_state_and_grads_bit_identical(related_csv, related_data, optimizer):
+    config = config_from_dict(related_config(related_csv, optimizer=optimizer, weight_decay=0.01))
     torch.manual_seed(0)
     model = build_model(config.model, related_data.tasks, "tabular", related_data.input_shape)
     split = related_data.splits["train"]
@@ -175,15 +191,18 @@ OPTIMIZERS = [
 def test_replay_equals_the_real_optimizer_step(factory, options, warm_steps):
     """For every candidate gradient, the replay lands where the optimizer itself would."""
     generator = torch.Generator().manual_seed(warm_steps)
-    params = [torch.nn.Parameter(torch.randn(4, 3, generator=generator)),
-              torch.nn.Parameter(torch.randn(5, generator=generator)),
-              torch.nn.Parameter(torch.randn(2, 2, generator=generator)),
-              torch.nn.Parameter(torch.randn(3, generator=generator))]
+    params = [
+        torch.nn.Parameter(torch.randn(4, 3, generator=generator)),
+        torch.nn.Parameter(torch.randn(5, generator=generator)),
+        torch.nn.Parameter(torch.randn(2, 2, generator=generator)),
+        torch.nn.Parameter(torch.randn(3, generator=generator)),
+    ]
     # Two groups with their own rates; the last parameter had a gradient in the last warm
     # step only (another step count): the replay flattens what shares settings and state,
     # and must land where the step does.
-    optimizer = factory([{"params": params[:2]},
-                         {"params": params[2:], "lr": options["lr"] * 3}], **options)
+    optimizer = factory(
+        [{"params": params[:2]}, {"params": params[2:], "lr": options["lr"] * 3}], **options
+    )
     for step in range(warm_steps):
         for p in params[:3] if step < warm_steps - 1 else params:  # the last: one step only
             p.grad = torch.randn(p.shape, generator=generator)
@@ -194,8 +213,10 @@ def test_replay_equals_the_real_optimizer_step(factory, options, warm_steps):
     assert str(optimizer.state_dict()) == str(before)  # only read
     for k in range(3):
         twin_params = [torch.nn.Parameter(p.detach().clone()) for p in params]
-        twin = factory([{"params": twin_params[:2]},
-                        {"params": twin_params[2:], "lr": options["lr"] * 3}], **options)
+        twin = factory(
+            [{"params": twin_params[:2]}, {"params": twin_params[2:], "lr": options["lr"] * 3}],
+            **options,
+        )
         twin.load_state_dict(copy.deepcopy(optimizer.state_dict()))
         for p, c in zip(twin_params, candidates, strict=True):
             p.grad = c[k].clone()
@@ -217,17 +238,20 @@ def test_vectorised_and_per_task_probes_agree(related_data):
     slow = LookaheadProbe(model, optimizer, related_data.tasks, 1, vectorize=False)
     a, b = fast.measure(x, targets, masks, 0, 1), slow.measure(x, targets, masks, 0, 1)
     assert fast.vectorize  # the hard-sharing model needs no fallback
-    torch.testing.assert_close(torch.tensor(a.lookahead), torch.tensor(b.lookahead),
-                               rtol=1e-4, atol=1e-6)
-    torch.testing.assert_close(torch.tensor(a.gramian), torch.tensor(b.gramian),
-                               rtol=1e-4, atol=1e-7)
+    torch.testing.assert_close(
+        torch.tensor(a.lookahead), torch.tensor(b.lookahead), rtol=1e-4, atol=1e-6
+    )
+    torch.testing.assert_close(
+        torch.tensor(a.gramian), torch.tensor(b.gramian), rtol=1e-4, atol=1e-7
+    )
 
 
 def test_a_task_without_labels_in_the_batch_gets_no_affinity(related_data):
     config = config_from_dict(related_config("unused.csv"))
     model = build_model(config.model, related_data.tasks, "tabular", related_data.input_shape)
-    probe = LookaheadProbe(model, make_optimizer(config, list(model.parameters())),
-                           related_data.tasks, 1)
+    probe = LookaheadProbe(
+        model, make_optimizer(config, list(model.parameters())), related_data.tasks, 1
+    )
     split = related_data.splits["train"]
     targets = {k: v[:32] for k, v in split.targets.items()}
     masks = {k: v[:32].clone() for k, v in split.masks.items()}
@@ -254,8 +278,9 @@ def test_probe_works_on_every_architecture(related_data, architecture):
     """Same numbers vectorised or per task, a Gramian equal to the one of directly computed
     per-task gradients, and an unchanged model, whatever the sharing."""
     config = config_from_dict(related_config("unused.csv"))
-    config = config.model_copy(update={"model": config.model.model_copy(
-        update={"architecture": architecture})})
+    config = config.model_copy(
+        update={"model": config.model.model_copy(update={"architecture": architecture})}
+    )
     torch.manual_seed(2)
     model = build_model(config.model, related_data.tasks, "tabular", related_data.input_shape)
     optimizer = make_optimizer(config, list(model.parameters()))
@@ -267,29 +292,45 @@ def test_probe_works_on_every_architecture(related_data, architecture):
     targets = {k: v[:48] for k, v in split.targets.items()}
     masks = {k: v[:48] for k, v in split.masks.items()}
     before = copy.deepcopy(model.state_dict())
-    fast = LookaheadProbe(model, optimizer, related_data.tasks, 1).measure(x, targets, masks,
-                                                                          0, 1)
+    fast = LookaheadProbe(model, optimizer, related_data.tasks, 1).measure(x, targets, masks, 0, 1)
     slow = LookaheadProbe(model, optimizer, related_data.tasks, 1, vectorize=False).measure(
-        x, targets, masks, 0, 1)
+        x, targets, masks, 0, 1
+    )
     after = model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
-    torch.testing.assert_close(torch.tensor(fast.lookahead), torch.tensor(slow.lookahead),
-                               rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(
+        torch.tensor(fast.lookahead), torch.tensor(slow.lookahead), rtol=1e-4, atol=1e-6
+    )
     model.eval()
     losses = task_losses(related_data.tasks, model(x), targets, masks)
     shared = [p for p in model.shared_parameters()]
-    rows = [torch.cat([g.reshape(-1) for g in torch.autograd.grad(
-        loss, shared, retain_graph=True, allow_unused=True, materialize_grads=True)])
-        for loss in losses]
+    rows = [
+        torch.cat(
+            [
+                g.reshape(-1)
+                for g in torch.autograd.grad(
+                    loss, shared, retain_graph=True, allow_unused=True, materialize_grads=True
+                )
+            ]
+        )
+        for loss in losses
+    ]
     direct = torch.stack(rows) @ torch.stack(rows).T
     torch.testing.assert_close(torch.tensor(fast.gramian), direct, rtol=1e-4, atol=1e-7)
 
 
 @settings(max_examples=30, deadline=None)
-@given(kinds=st.lists(st.sampled_from(["regression", "binary", "multiclass", "multilabel"]),
-                      min_size=1, max_size=4),
-       complete=st.lists(st.booleans(), min_size=4, max_size=4),
-       rows=st.integers(1, 9), count=st.integers(1, 4), seed=st.integers(0, 10**6))
+@given(
+    kinds=st.lists(
+        st.sampled_from(["regression", "binary", "multiclass", "multilabel"]),
+        min_size=1,
+        max_size=4,
+    ),
+    complete=st.lists(st.booleans(), min_size=4, max_size=4),
+    rows=st.integers(1, 9),
+    count=st.integers(1, 4),
+    seed=st.integers(0, 10**6),
+)
 def test_candidate_losses_equal_each_candidates_task_losses(kinds, complete, rows, count, seed):
     """The probe's batched lookahead losses are `task_losses` of each candidate, for every
     task kind and any pattern of missing labels (none labelled included); a mask of `None`
@@ -298,31 +339,43 @@ def test_candidate_losses_equal_each_candidates_task_losses(kinds, complete, row
     generator = torch.Generator().manual_seed(seed)
     tasks = [TaskSpec(f"t{i}", f"t{i}", kind) for i, kind in enumerate(kinds)]
     width = {"regression": 1, "binary": 1, "multiclass": 3, "multilabel": 3}
-    outputs = {t.name: torch.randn(count, rows, width[t.kind], generator=generator)
-               for t in tasks}
-    targets = {t.name: {"regression": lambda: torch.randn(rows, generator=generator),
-                        "binary": lambda: torch.randint(0, 2, (rows,), generator=generator),
-                        "multiclass": lambda: torch.randint(0, 3, (rows,), generator=generator),
-                        "multilabel": lambda: torch.randint(0, 2, (rows, 3),
-                                                            generator=generator)}[t.kind]()
-               for t in tasks}
+    outputs = {t.name: torch.randn(count, rows, width[t.kind], generator=generator) for t in tasks}
+    targets = {
+        t.name: {
+            "regression": lambda: torch.randn(rows, generator=generator),
+            "binary": lambda: torch.randint(0, 2, (rows,), generator=generator),
+            "multiclass": lambda: torch.randint(0, 3, (rows,), generator=generator),
+            "multilabel": lambda: torch.randint(0, 2, (rows, 3), generator=generator),
+        }[t.kind]()
+        for t in tasks
+    }
     masks = {t.name: torch.rand(rows, generator=generator) < 0.7 for t in tasks}
-    expected = torch.stack([task_losses(tasks, {n: o[c] for n, o in outputs.items()}, targets,
-                                        masks) for c in range(count)])
+    expected = torch.stack(
+        [
+            task_losses(tasks, {n: o[c] for n, o in outputs.items()}, targets, masks)
+            for c in range(count)
+        ]
+    )
     torch.testing.assert_close(candidate_losses(tasks, outputs, targets, masks), expected)
     full = {name: torch.ones(rows, dtype=torch.bool) for name in masks}
-    unmasked = {name: None if whole else full[name]
-                for name, whole in zip(masks, complete, strict=False)}
+    unmasked = {
+        name: None if whole else full[name] for name, whole in zip(masks, complete, strict=False)
+    }
     for c in range(count):
         candidate = {n: o[c] for n, o in outputs.items()}
-        torch.testing.assert_close(task_losses(tasks, candidate, targets, unmasked),
-                                   task_losses(tasks, candidate, targets, full))
-    torch.testing.assert_close(candidate_losses(tasks, outputs, targets, unmasked),
-                               candidate_losses(tasks, outputs, targets, full))
+        torch.testing.assert_close(
+            task_losses(tasks, candidate, targets, unmasked),
+            task_losses(tasks, candidate, targets, full),
+        )
+    torch.testing.assert_close(
+        candidate_losses(tasks, outputs, targets, unmasked),
+        candidate_losses(tasks, outputs, targets, full),
+    )
 
 
-@pytest.mark.parametrize("shared,head,dropout", [([16], [8], 0.0), ([16, 12, 8], [], 0.0),
-                                                 ([16, 8], [4], 0.3)])
+@pytest.mark.parametrize(
+    "shared,head,dropout", [([16], [8], 0.0), ([16, 12, 8], [], 0.0), ([16, 8], [4], 0.3)]
+)
 def test_hard_sharings_batched_candidates_equal_vmapped_forwards(shared, head, dropout):
     """The probe's fast lookahead for hard sharing (batched trunk products, heads run once on
     every candidate's features) gives what vmapping the model's own forward gives."""
@@ -330,18 +383,27 @@ def test_hard_sharings_batched_candidates_equal_vmapped_forwards(shared, head, d
 
     from mtl_core.config import ModelConfig
 
-    tasks = [TaskSpec("a", "a", "regression"), TaskSpec("b", "b", "multiclass", classes=("x", "y", "z"))]
+    tasks = [
+        TaskSpec("a", "a", "regression"),
+        TaskSpec("b", "b", "multiclass", classes=("x", "y", "z")),
+    ]
     torch.manual_seed(0)
-    model = build_model(ModelConfig(architecture="hard", shared=shared, head=head,
-                                    dropout=dropout), tasks, "tabular", (6,))
+    model = build_model(
+        ModelConfig(architecture="hard", shared=shared, head=head, dropout=dropout),
+        tasks,
+        "tabular",
+        (6,),
+    )
     model.eval()  # the probe's mode when the model has dropout
-    names = [n for n, p in model.named_parameters()
-             if any(p is q for q in model.shared_parameters())]
+    names = [
+        n for n, p in model.named_parameters() if any(p is q for q in model.shared_parameters())
+    ]
     params = dict(model.named_parameters())
     candidates = {n: params[n].detach() + 0.1 * torch.randn(4, *params[n].shape) for n in names}
     x = torch.randn(10, 6)
     fast = model.candidate_outputs(x, candidates)
     assert fast is not None
+
     def forward(*values):
         return functional_call(model, dict(zip(names, values, strict=True)), (x,))
 
@@ -353,8 +415,9 @@ def test_hard_sharings_batched_candidates_equal_vmapped_forwards(shared, head, d
 
 
 @pytest.mark.parametrize("method", ["equal", "upgrad"])
-def test_the_graph_kept_for_a_probe_is_released_before_the_update(related_csv, related_data,
-                                                                   monkeypatch, method):
+def test_the_graph_kept_for_a_probe_is_released_before_the_update(
+    related_csv, related_data, monkeypatch, method
+):
     """A probe step keeps its graph for the probe's Jacobian; it must be gone by the optimizer
     step (else it lives on through the next forward: twice the activations in memory)."""
     from mtl_core.train import loop
@@ -370,7 +433,8 @@ def test_the_graph_kept_for_a_probe_is_released_before_the_update(related_csv, r
     alive_at_update: list[bool] = []
     monkeypatch.setattr(loop, "task_losses", spied)
     handle = register_optimizer_step_pre_hook(
-        lambda *_: alive_at_update.append(step_losses[-1]() is not None))
+        lambda *_: alive_at_update.append(step_losses[-1]() is not None)
+    )
     try:
         config = related_config(related_csv, epochs=1, every=2)
         config["weighting"] = {"method": method}

@@ -22,9 +22,13 @@ from mtl_core.analysis.grouping import (
 )
 from mtl_core.errors import UserError
 
-jacobians = st.integers(2, 5).flatmap(lambda t: st.lists(
-    st.lists(st.floats(-10, 10, allow_nan=False, width=32), min_size=6, max_size=6),
-    min_size=t, max_size=t))
+jacobians = st.integers(2, 5).flatmap(
+    lambda t: st.lists(
+        st.lists(st.floats(-10, 10, allow_nan=False, width=32), min_size=6, max_size=6),
+        min_size=t,
+        max_size=t,
+    )
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -81,8 +85,7 @@ def _brute_force(tasks, scores):
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(2, 4),
-       st.lists(st.floats(-1, 1, allow_nan=False), min_size=16, max_size=16))
+@given(st.integers(2, 4), st.lists(st.floats(-1, 1, allow_nan=False), min_size=16, max_size=16))
 def test_exhaustive_grouping_finds_the_brute_force_optimum(count, values):
     tasks = [f"t{k}" for k in range(count)]
     matrix = np.array(values).reshape(4, 4)[:count, :count].tolist()
@@ -95,13 +98,17 @@ def test_exhaustive_grouping_finds_the_brute_force_optimum(count, values):
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(2, 4), st.integers(1, 3),
-       st.lists(st.floats(-1, 1, allow_nan=False), min_size=16, max_size=16))
+@given(
+    st.integers(2, 4),
+    st.integers(1, 3),
+    st.lists(st.floats(-1, 1, allow_nan=False), min_size=16, max_size=16),
+)
 def test_overlapping_groups_cover_every_task_within_the_limit(count, max_groups, values):
     tasks = [f"t{k}" for k in range(count)]
     matrix = np.array(values).reshape(4, 4)[:count, :count].tolist()
-    found = select_groups(tasks, pairwise_group_scores(tasks, matrix), max_groups, top=5,
-                          overlap=True)
+    found = select_groups(
+        tasks, pairwise_group_scores(tasks, matrix), max_groups, top=5, overlap=True
+    )
     for grouping in found:
         assert set().union(*grouping.groups) == set(tasks)
         assert len(grouping.groups) <= max_groups or grouping.each_alone
@@ -130,8 +137,14 @@ def test_grouping_refuses_too_many_tasks():
 
 def test_hoa_predicts_a_triple_from_its_pairs():
     tasks = ["a", "b", "c"]
-    pairs = {("a", "b"): 0.1, ("a", "c"): -0.3, ("b", "a"): 0.2, ("b", "c"): 0.0,
-             ("c", "a"): 0.05, ("c", "b"): 0.15}
+    pairs = {
+        ("a", "b"): 0.1,
+        ("a", "c"): -0.3,
+        ("b", "a"): 0.2,
+        ("b", "c"): 0.0,
+        ("c", "a"): 0.05,
+        ("c", "b"): 0.15,
+    }
     matrix = hoa_scores(tasks, pairs)
     assert matrix[0] == [None, 0.1, -0.3]
     scores = pairwise_group_scores(tasks, matrix)
@@ -152,13 +165,30 @@ def test_too_many_tasks_for_grouping_still_shows_the_matrices():
 
     tasks = [f"t{k}" for k in range(10)]
     store = RunStore()
-    config = {"data": {"source": "x", "tasks": [{"name": t, "column": t} for t in tasks]},
-              "model": {"architecture": "hard"}, "weighting": {"method": "equal"}}
+    config = {
+        "data": {"source": "x", "tasks": [{"name": t, "column": t} for t in tasks]},
+        "model": {"architecture": "hard"},
+        "weighting": {"method": "equal"},
+    }
     run_id = store.create_run(config)
     eye = [[1.0 if i == j else 0.1 for j in range(10)] for i in range(10)]
-    record = {"tasks": tasks, "every": 1, "optimizer": "Adam", "lr": 0.01,
-              "probes": [{"step": s, "epoch": 1, "losses": [1.0] * 10, "lookahead": eye,
-                          "gramian": eye, "weights": [1.0] * 10} for s in range(6)]}
+    record = {
+        "tasks": tasks,
+        "every": 1,
+        "optimizer": "Adam",
+        "lr": 0.01,
+        "probes": [
+            {
+                "step": s,
+                "epoch": 1,
+                "losses": [1.0] * 10,
+                "lookahead": eye,
+                "gramian": eye,
+                "weights": [1.0] * 10,
+            }
+            for s in range(6)
+        ],
+    }
     store.write_json(run_id, "extras.json", {"affinity": record})
     store.finish_run(run_id, {"status": "completed", "tasks": {}}, None)
     result = analyse_run(store, run_id)
@@ -167,31 +197,54 @@ def test_too_many_tasks_for_grouping_still_shows_the_matrices():
     assert result.to_json()["grouping"]["error"] == result.grouping_error
 
 
-@pytest.mark.parametrize("verdict,expected", [
-    ("no detectable difference", "measured no gain beyond noise"),
-    ("helped", "measured a gain for spend, churn"),
-])
+@pytest.mark.parametrize(
+    "verdict,expected",
+    [
+        ("no detectable difference", "measured no gain beyond noise"),
+        ("helped", "measured a gain for spend, churn"),
+    ],
+)
 def test_a_suggestion_to_train_the_run_s_tasks_together_is_checked_against_its_verdicts(
-        verdict, expected):
+    verdict, expected
+):
     from mtl_core.analysis.run_affinity import analyse_run
     from mtl_core.runs import RunStore
     from tests.test_affinity_grouping import _synthetic_record
 
     record = _synthetic_record(0)
-    pair = {**record, "tasks": ["spend", "churn"],
-            "probes": [{**p, "lookahead": [r[:2] for r in p["lookahead"][:2]],
-                        "gramian": [[1.0, 0.0], [0.0, 1.0]], "weights": [1.0, 1.0]}
-                       for p in record["probes"]]}
+    pair = {
+        **record,
+        "tasks": ["spend", "churn"],
+        "probes": [
+            {
+                **p,
+                "lookahead": [r[:2] for r in p["lookahead"][:2]],
+                "gramian": [[1.0, 0.0], [0.0, 1.0]],
+                "weights": [1.0, 1.0],
+            }
+            for p in record["probes"]
+        ],
+    }
     store = RunStore()
-    run_id = store.create_run({"data": {"source": "x", "tasks": [
-        {"name": t, "column": t} for t in pair["tasks"]]}, "model": {"architecture": "hard"},
-        "weighting": {"method": "equal"}})
+    run_id = store.create_run(
+        {
+            "data": {"source": "x", "tasks": [{"name": t, "column": t} for t in pair["tasks"]]},
+            "model": {"architecture": "hard"},
+            "weighting": {"method": "equal"},
+        }
+    )
     store.write_extras(run_id, {"affinity": pair})
-    task = {"kind": "regression", "primary_metric": "mse", "metrics": {"mse": 0.98},
-            "baseline_metrics": {"mse": 1.0}, "delta": 0.02, "delta_ci": [0.01, 0.03],
-            "verdict": verdict, "noise": {"seeds": 3, "baseline_seeds": 3, "test_rows": 80}}
-    store.finish_run(run_id, {"status": "completed", "tasks": {"spend": task, "churn": task}},
-                     None)
+    task = {
+        "kind": "regression",
+        "primary_metric": "mse",
+        "metrics": {"mse": 0.98},
+        "baseline_metrics": {"mse": 1.0},
+        "delta": 0.02,
+        "delta_ci": [0.01, 0.03],
+        "verdict": verdict,
+        "noise": {"seeds": 3, "baseline_seeds": 3, "test_rows": 80},
+    }
+    store.finish_run(run_id, {"status": "completed", "tasks": {"spend": task, "churn": task}}, None)
     result = analyse_run(store, run_id)
     assert result.groupings[0].groups == [["spend", "churn"]]
     assert expected in result.measured_check

@@ -13,8 +13,15 @@ def _train(tmp_path, penguins_config, every):
     penguins_config["analysis"] = {"affinity_every": every}
     config = tmp_path / "c.yaml"
     config.write_text(yaml.safe_dump(penguins_config))
-    done = run_cli("train", str(config), "--json", "--set", "train.epochs=2",
-                   "--runs-dir", str(tmp_path / "runs"))
+    done = run_cli(
+        "train",
+        str(config),
+        "--json",
+        "--set",
+        "train.epochs=2",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)["run_id"]
 
@@ -40,14 +47,19 @@ def test_affinity_json_has_labelled_matrices_grouping_and_warnings(tmp_path, pen
     assert any(c["each_alone"] for c in doc["grouping"]["candidates"])
     assert doc["grouping"]["max_groups"] == 3  # default: one group per task
     assert [(p["first"], p["second"]) for p in doc["pairs"]] == [
-        ("species", "sex"), ("species", "body_mass"), ("sex", "body_mass")]
-    assert all(p["conflict_status"] in ("signal", "within noise", "contradicted")
-               for p in doc["pairs"])
+        ("species", "sex"),
+        ("species", "body_mass"),
+        ("sex", "body_mass"),
+    ]
+    assert all(
+        p["conflict_status"] in ("signal", "within noise", "contradicted") for p in doc["pairs"]
+    )
     for name in tasks:
         measured = doc["transfer"][name]
         assert measured["verdict"] in VERDICTS and measured["label"].count(" · ") == 2
-    assert all(w["level"] in ("measured", "note", "signal", "contradicted")
-               for w in doc["warnings"])
+    assert all(
+        w["level"] in ("measured", "note", "signal", "contradicted") for w in doc["warnings"]
+    )
     assert "loosely" in doc["caveat"] and "lookahead" in doc["signal_rules"]
     text = run_cli("affinity", run_id, "--runs-dir", str(tmp_path / "runs"))
     assert text.returncode == 0 and "effect of the column task on the row task" in text.stdout

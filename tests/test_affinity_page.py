@@ -26,8 +26,10 @@ def affinity_page() -> AppTest:
 
 
 def _titles(at) -> list[str]:
-    return [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")
-            for c in at.get("plotly_chart")]
+    return [
+        json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")
+        for c in at.get("plotly_chart")
+    ]
 
 
 def test_without_runs_the_page_points_to_training():
@@ -69,8 +71,12 @@ def test_probed_run_shows_verdicts_pairs_grouping_and_honest_heatmaps(probed_run
     assert any(t.startswith("Gradient cosine, mean") for t in titles)
     assert any(t.startswith("Conflict rate") for t in titles)
     assert "Measured transfer: multi-task vs single-task" in titles
-    specs = {json.loads(c.proto.spec)["layout"].get("title", {}).get("text", ""):
-             json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    specs = {
+        json.loads(c.proto.spec)["layout"].get("title", {}).get("text", ""): json.loads(
+            c.proto.spec
+        )
+        for c in at.get("plotly_chart")
+    }
     heatmap = specs["Lookahead affinity Z(column → row), mean over training"]
     assert heatmap["data"][0]["x"] == heatmap["data"][0]["y"] == ["species", "sex", "body_mass"]
     assert heatmap["data"][0]["zmid"] == 0
@@ -96,33 +102,57 @@ def _stored_run(summary_tasks: dict, delta_m=None, delta_m_ci=None) -> str:
     from tests.test_affinity_grouping import TASKS, _synthetic_record
 
     store = RunStore()
-    config = {"data": {"source": "x", "tasks": [{"name": t, "column": t} for t in TASKS]},
-              "model": {"architecture": "hard"}, "weighting": {"method": "equal"}}
+    config = {
+        "data": {"source": "x", "tasks": [{"name": t, "column": t} for t in TASKS]},
+        "model": {"architecture": "hard"},
+        "weighting": {"method": "equal"},
+    }
     run_id = store.create_run(config)
     store.write_extras(run_id, {"affinity": _synthetic_record(0)})
-    store.finish_run(run_id, {"status": "completed", "tasks": summary_tasks,
-                              "delta_m": delta_m, "delta_m_ci": delta_m_ci}, None)
+    store.finish_run(
+        run_id,
+        {
+            "status": "completed",
+            "tasks": summary_tasks,
+            "delta_m": delta_m,
+            "delta_m_ci": delta_m_ci,
+        },
+        None,
+    )
     return run_id
 
 
 def _task(delta, verdict, ci, seeds=3, rows=52):
-    return {"kind": "regression", "primary_metric": "mse", "metrics": {"mse": 1 - delta},
-            "baseline_metrics": {"mse": 1.0}, "delta": delta, "delta_ci": ci,
-            "verdict": verdict, "verdict_reason": f"because {verdict}",
-            "noise": {"seeds": seeds, "baseline_seeds": seeds, "test_rows": rows}}
+    return {
+        "kind": "regression",
+        "primary_metric": "mse",
+        "metrics": {"mse": 1 - delta},
+        "baseline_metrics": {"mse": 1.0},
+        "delta": delta,
+        "delta_ci": ci,
+        "verdict": verdict,
+        "verdict_reason": f"because {verdict}",
+        "noise": {"seeds": seeds, "baseline_seeds": seeds, "test_rows": rows},
+    }
 
 
 def test_verdicts_notes_and_reasons_of_a_stored_run():
-    _stored_run({"spend": _task(0.024, "no detectable difference", [-0.011, 0.059]),
-                 "churn": _task(0.05, "helped", [0.02, 0.08]),
-                 "independent": _task(-0.08, "hurt", [-0.12, -0.04]),
-                 "noise": _task(-0.2, "unlearnable", [-0.5, 0.1])},
-                delta_m=-0.05, delta_m_ci=[-0.1, 0.0])
+    _stored_run(
+        {
+            "spend": _task(0.024, "no detectable difference", [-0.011, 0.059]),
+            "churn": _task(0.05, "helped", [0.02, 0.08]),
+            "independent": _task(-0.08, "hurt", [-0.12, -0.04]),
+            "noise": _task(-0.2, "unlearnable", [-0.5, 0.1]),
+        },
+        delta_m=-0.05,
+        delta_m_ci=[-0.1, 0.0],
+    )
     at = affinity_page()
     assert not at.exception, [e.message for e in at.exception]
     texts = [m.value for m in at.markdown]
-    assert ("**spend** (mse): +2.4% [-1.1%, +5.9%] · no detectable difference · 3 seeds, "
-            "52 test rows") in texts
+    assert (
+        "**spend** (mse): +2.4% [-1.1%, +5.9%] · no detectable difference · 3 seeds, 52 test rows"
+    ) in texts
     assert any(t.startswith("Δm -5.0% [-10.0%, +0.0%]") for t in texts)
     (hurt,) = [e for e in at.error if e.value.startswith("**")]  # (no data for 'x': the
     assert hurt.value.startswith("**negative transfer · independent**")  # association tab)
@@ -136,16 +166,26 @@ def test_verdicts_notes_and_reasons_of_a_stored_run():
         "+0.0396 ± 0.0017, Z(churn→spend) = +0.0399 ± 0.0016)",
         "- independent alone: no partner helps it beyond noise",
         "- noise alone: it is unlearnable from these inputs (neither model beats the trivial "
-        "predictor), so no partner can help it"]
+        "predictor), so no partner can help it",
+    ]
     pairs = at.dataframe[0].value
     assert pairs.loc[pairs["pair"] == "spend – churn", "status"].item() == "signal"
     assert set(pairs.loc[pairs["pair"] != "spend – churn", "status"]) == {"within noise"}
 
 
 def test_an_old_summary_without_verdicts_still_displays():
-    _stored_run({t: {"kind": "regression", "metrics": {"mse": 1.1},
-                     "baseline_metrics": {"mse": 1.0}, "delta": -0.1}
-                 for t in ("spend", "churn", "independent", "noise")}, delta_m=-0.1)
+    _stored_run(
+        {
+            t: {
+                "kind": "regression",
+                "metrics": {"mse": 1.1},
+                "baseline_metrics": {"mse": 1.0},
+                "delta": -0.1,
+            }
+            for t in ("spend", "churn", "independent", "noise")
+        },
+        delta_m=-0.1,
+    )
     at = affinity_page()
     assert not at.exception, [e.message for e in at.exception]
     texts = [m.value for m in at.markdown]

@@ -22,8 +22,9 @@ from mtl_core.viz.affinity import (
 from tests.test_affinity_grouping import TASKS, _synthetic_record
 
 entries = st.one_of(st.none(), st.floats(-5, 5, allow_nan=False))
-square = st.integers(2, 5).flatmap(lambda n: st.lists(
-    st.lists(entries, min_size=n, max_size=n), min_size=n, max_size=n))
+square = st.integers(2, 5).flatmap(
+    lambda n: st.lists(st.lists(entries, min_size=n, max_size=n), min_size=n, max_size=n)
+)
 
 
 @settings(max_examples=50, deadline=None)
@@ -34,8 +35,12 @@ def test_lookahead_scale_is_symmetric_and_set_by_the_off_diagonal_only(values, o
         values[k][k] = own  # a saturating diagonal must not flatten the scale
     figure = measure_heatmap(tasks, "lookahead", values, "Z")
     main, diagonal = figure.data
-    off = [abs(v) for i, row in enumerate(values) for j, v in enumerate(row)
-           if i != j and v is not None]
+    off = [
+        abs(v)
+        for i, row in enumerate(values)
+        for j, v in enumerate(row)
+        if i != j and v is not None
+    ]
     bound = max(off, default=0.0) or 1.0
     assert main.zmin == -bound and main.zmax == bound and main.zmid == 0
     assert all(main.z[k][k] is None for k in range(len(tasks)))  # not coloured by value
@@ -44,8 +49,10 @@ def test_lookahead_scale_is_symmetric_and_set_by_the_off_diagonal_only(values, o
     assert [diagonal.text[k][k] for k in range(len(tasks))] == [f"{own:.3g}"] * len(tasks)
 
 
-@pytest.mark.parametrize("measure,bounds", [("cosine", (-1, 1)), ("conflict_rate", (0, 1)),
-                                            ("magnitude_similarity", (0, 1))])
+@pytest.mark.parametrize(
+    "measure,bounds",
+    [("cosine", (-1, 1)), ("conflict_rate", (0, 1)), ("magnitude_similarity", (0, 1))],
+)
 def test_gradient_measures_keep_their_fixed_scale(measure, bounds):
     small = [[1.0, 0.02], [0.02, 1.0]]  # tiny values must not look like ±1
     main = measure_heatmap(["a", "b"], measure, small, measure).data[0]
@@ -61,10 +68,21 @@ def test_more_than_three_tasks_draw_small_multiples_with_one_legend_per_partner(
     assert sorted(t.name for t in figure.data if t.showlegend) == sorted(TASKS)
     panels = {(t.xaxis, t.yaxis) for t in figure.data}
     assert len(panels) == 4
-    three = affinity_report({**_synthetic_record(0), "tasks": TASKS[:3], "probes": [
-        {**p, "lookahead": [r[:3] for r in p["lookahead"][:3]],
-         "gramian": np.eye(3).tolist(), "weights": [1.0] * 3}
-        for p in _synthetic_record(0)["probes"]]})
+    three = affinity_report(
+        {
+            **_synthetic_record(0),
+            "tasks": TASKS[:3],
+            "probes": [
+                {
+                    **p,
+                    "lookahead": [r[:3] for r in p["lookahead"][:3]],
+                    "gramian": np.eye(3).tolist(),
+                    "weights": [1.0] * 3,
+                }
+                for p in _synthetic_record(0)["probes"]
+            ],
+        }
+    )
     overlaid = epoch_curves(three, "cosine", "cos")
     assert {(t.xaxis, t.yaxis) for t in overlaid.data} == {("x", "y")}
     assert len(overlaid.data) == 3  # each unordered pair once
@@ -72,15 +90,30 @@ def test_more_than_three_tasks_draw_small_multiples_with_one_legend_per_partner(
 
 
 def test_transfer_bars_carry_intervals_and_the_verdict_colour():
-    summary = {"tasks": {
-        "a": {"kind": "regression", "primary_metric": "mse", "delta": -0.05,
-              "delta_ci": [-0.15, 0.05], "verdict": "no detectable difference",
-              "metrics": {"mse": 1.05}, "baseline_metrics": {"mse": 1.0},
-              "noise": {"seeds": 3, "baseline_seeds": 3, "test_rows": 52}},
-        "b": {"kind": "regression", "primary_metric": "mse", "delta": 0.1,
-              "delta_ci": [0.05, 0.15], "verdict": "helped", "metrics": {"mse": 0.9},
-              "baseline_metrics": {"mse": 1.0},
-              "noise": {"seeds": 3, "baseline_seeds": 3, "test_rows": 52}}}}
+    summary = {
+        "tasks": {
+            "a": {
+                "kind": "regression",
+                "primary_metric": "mse",
+                "delta": -0.05,
+                "delta_ci": [-0.15, 0.05],
+                "verdict": "no detectable difference",
+                "metrics": {"mse": 1.05},
+                "baseline_metrics": {"mse": 1.0},
+                "noise": {"seeds": 3, "baseline_seeds": 3, "test_rows": 52},
+            },
+            "b": {
+                "kind": "regression",
+                "primary_metric": "mse",
+                "delta": 0.1,
+                "delta_ci": [0.05, 0.15],
+                "verdict": "helped",
+                "metrics": {"mse": 0.9},
+                "baseline_metrics": {"mse": 1.0},
+                "noise": {"seeds": 3, "baseline_seeds": 3, "test_rows": 52},
+            },
+        }
+    }
     bar = transfer_bars(measured_tasks(summary)).data[0]
     assert list(bar.error_y.array) == pytest.approx([10.0, 5.0])
     assert list(bar.error_y.arrayminus) == pytest.approx([10.0, 5.0])

@@ -9,8 +9,15 @@ from streamlit.testing.v1 import AppTest
 from mtl_core.config import schema_defaults
 from tests.conftest import REPO
 
-PAGES = ["pages/data.py", "pages/model.py", "pages/train.py", "pages/affinity.py",
-         "pages/explain.py", "pages/runs.py", "pages/lessons.py"]
+PAGES = [
+    "pages/data.py",
+    "pages/model.py",
+    "pages/train.py",
+    "pages/affinity.py",
+    "pages/explain.py",
+    "pages/runs.py",
+    "pages/lessons.py",
+]
 
 
 def app() -> AppTest:
@@ -30,7 +37,10 @@ def test_data_page_opens_on_a_sample_with_tasks_chosen():
     assert not at.exception
     assert at.session_state.experiment["data"]["source"] == "sample_data/penguins"
     assert [t["column"] for t in at.session_state.experiment["data"]["tasks"]] == [
-        "species", "sex", "body_mass_g"]
+        "species",
+        "sex",
+        "body_mass_g",
+    ]
 
 
 def test_bad_source_shows_a_message_not_an_exception():
@@ -100,12 +110,21 @@ def _labels(at) -> set[str]:
     return {w.label for w in [*at.slider, *at.number_input, *at.text_input, *at.button]}
 
 
-@pytest.mark.parametrize(("page", "advanced"), [
-    ("pages/model.py", {"Dropout", "Recompute the weights every k steps",
-                        "Record gradient conflicts every N steps (0 = off)"}),
-    ("pages/affinity.py", {"Start sweep"}),
-    ("pages/train.py", {"Weight decay", "Gradient clipping (max norm, 0 = off)"}),
-])
+@pytest.mark.parametrize(
+    ("page", "advanced"),
+    [
+        (
+            "pages/model.py",
+            {
+                "Dropout",
+                "Recompute the weights every k steps",
+                "Record gradient conflicts every N steps (0 = off)",
+            },
+        ),
+        ("pages/affinity.py", {"Start sweep"}),
+        ("pages/train.py", {"Weight decay", "Gradient clipping (max norm, 0 = off)"}),
+    ],
+)
 def test_teacher_mode_hides_advanced_controls(page, advanced):
     normal = app().run()
     normal.switch_page(page).run()
@@ -118,8 +137,16 @@ def test_teacher_mode_hides_advanced_controls(page, advanced):
     assert not advanced & _labels(teacher)
 
 
-@pytest.mark.parametrize("page", ["pages/data.py", "pages/model.py", "pages/affinity.py",
-                                  "pages/explain.py", "pages/lessons.py"])
+@pytest.mark.parametrize(
+    "page",
+    [
+        "pages/data.py",
+        "pages/model.py",
+        "pages/affinity.py",
+        "pages/explain.py",
+        "pages/lessons.py",
+    ],
+)
 def test_pages_explain_their_concepts(page):
     at = app().run()
     at.switch_page(page).run()
@@ -127,11 +154,14 @@ def test_pages_explain_their_concepts(page):
     assert at.expander, f"{page} has no concept explainer"
 
 
-@pytest.mark.parametrize("page", ["pages/runs.py", "pages/affinity.py", "pages/explain.py",
-                                  "pages/model.py"])
+@pytest.mark.parametrize(
+    "page", ["pages/runs.py", "pages/affinity.py", "pages/explain.py", "pages/model.py"]
+)
 def test_pages_that_need_a_run_link_to_train_when_there_is_none(page):
     """With an empty run store, a page that shows stored runs says so and links to Train."""
     at = app().switch_page(page).run()
     assert not at.exception, [e.message for e in at.exception]
-    assert any(link.proto.page.endswith("train") and link.proto.label == "Go to Train"
-               for link in at.get("page_link"))
+    assert any(
+        link.proto.page.endswith("train") and link.proto.label == "Go to Train"
+        for link in at.get("page_link")
+    )

@@ -47,11 +47,19 @@ INPUTS = {
 }
 
 
-def make(architecture: str, params: dict | None = None, input_kind: str = "tabular",
-         seed: int = 0, shared=(8, 6), head=(4,), tasks=TASKS):
+def make(
+    architecture: str,
+    params: dict | None = None,
+    input_kind: str = "tabular",
+    seed: int = 0,
+    shared=(8, 6),
+    head=(4,),
+    tasks=TASKS,
+):
     torch.manual_seed(seed)
-    config = ModelConfig(architecture=architecture, shared=list(shared), head=list(head),
-                         params=params or {})
+    config = ModelConfig(
+        architecture=architecture, shared=list(shared), head=list(head), params=params or {}
+    )
     return build_model(config, tasks, input_kind, INPUTS[input_kind][0])
 
 
@@ -119,7 +127,8 @@ def test_shared_and_task_parameters_are_what_each_loss_reaches(architecture, par
     for name, plist in own.items():
         assert {id(p) for p in plist} == {i for i, t in reach.items() if t == {name}}
     listed = [id(p) for p in model.shared_parameters()] + [
-        id(p) for plist in own.values() for p in plist]
+        id(p) for plist in own.values() for p in plist
+    ]
     assert sorted(listed) == sorted(reach)
 
 
@@ -127,8 +136,10 @@ def test_shared_and_task_parameters_are_what_each_loss_reaches(architecture, par
 def test_representation_modules_output_the_representation_in_order(architecture, params):
     model = make(architecture, params)
     hooked: list[torch.Tensor] = []
-    handles = [m.register_forward_hook(lambda _m, _i, out: hooked.append(out))
-               for m in model.representation_modules()]
+    handles = [
+        m.register_forward_hook(lambda _m, _i, out: hooked.append(out))
+        for m in model.representation_modules()
+    ]
     _, features = model.forward_with_features(batch())
     for h in handles:
         h.remove()
@@ -163,6 +174,7 @@ def test_diagram_blocks_hold_every_parameter_once_and_link_to_known_blocks(archi
 
 # --- single_task, soft, cross_stitch -------------------------------------------------------
 
+
 def test_single_task_shares_nothing_and_each_output_depends_on_its_tower_only():
     model = make("single_task")
     assert model.shared_parameters() == []
@@ -172,8 +184,7 @@ def test_single_task_shares_nothing_and_each_output_depends_on_its_tower_only():
         for p in model.towers["flag"].parameters():
             p.add_(1.0)
     after = model(x)
-    assert torch.equal(before["kind"], after["kind"]) and torch.equal(before["size"],
-                                                                      after["size"])
+    assert torch.equal(before["kind"], after["kind"]) and torch.equal(before["size"], after["size"])
     assert not torch.equal(before["flag"], after["flag"])
 
 
@@ -185,8 +196,12 @@ def test_soft_with_alpha_zero_is_single_task_with_independent_gradients():
     assert soft.regularization() is None
     outputs = soft(x)
     for task, tower_name in itertools.product(soft.task_names, soft.task_names):
-        grads = torch.autograd.grad(outputs[task].sum(), list(soft.towers[tower_name]
-                                    .parameters()), allow_unused=True, retain_graph=True)
+        grads = torch.autograd.grad(
+            outputs[task].sum(),
+            list(soft.towers[tower_name].parameters()),
+            allow_unused=True,
+            retain_graph=True,
+        )
         assert all(g is None for g in grads) == (task != tower_name)
 
 
@@ -194,17 +209,21 @@ def test_soft_with_alpha_zero_is_single_task_with_independent_gradients():
 def test_soft_penalty_and_its_gradient_match_the_pairwise_formula(alpha, n_tasks):
     tasks = TASKS[:n_tasks]
     model = make("soft", {"alpha": alpha}, tasks=tasks)
-    bodies = [dict(t.encoder.named_parameters()) | dict(t.levels.named_parameters())
-              for t in model.towers.values()]
-    expected = alpha * sum((a[k] - b[k]).pow(2).sum()
-                           for a, b in itertools.combinations(bodies, 2) for k in a)
+    bodies = [
+        dict(t.encoder.named_parameters()) | dict(t.levels.named_parameters())
+        for t in model.towers.values()
+    ]
+    expected = alpha * sum(
+        (a[k] - b[k]).pow(2).sum() for a, b in itertools.combinations(bodies, 2) for k in a
+    )
     penalty = model.regularization()
     torch.testing.assert_close(penalty, expected)
     penalty.backward()
     for i, body in enumerate(bodies):
         for key, param in body.items():
-            analytic = 2 * alpha * sum(body[key] - other[key]
-                                       for j, other in enumerate(bodies) if j != i)
+            analytic = (
+                2 * alpha * sum(body[key] - other[key] for j, other in enumerate(bodies) if j != i)
+            )
             torch.testing.assert_close(param.grad, analytic.detach())
     for tower in model.towers.values():
         assert all(p.grad is None for p in tower.head.parameters())
@@ -264,6 +283,7 @@ def test_frozen_units_keep_alpha_and_are_not_shared_parameters():
 
 # --- mmoe and ple --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("gate", ["per_task", "shared"])
 def test_mmoe_gates_are_a_softmax_and_the_mix_is_their_weighted_sum(gate):
     model = make("mmoe", {"experts": 5, "gate": gate})
@@ -306,7 +326,7 @@ def test_ple_gates_see_only_their_own_and_the_shared_experts():
         row = top.values[k]
         visible = ~np.isnan(row)
         expected = np.zeros(7, dtype=bool)
-        expected[2 * k:2 * k + 2] = expected[6] = True
+        expected[2 * k : 2 * k + 2] = expected[6] = True
         assert (visible == expected).all()
         np.testing.assert_allclose(row[visible].sum(), 1.0, rtol=1e-5)
     np.testing.assert_allclose(first.values[-1].sum(), 1.0, rtol=1e-5)
@@ -319,18 +339,22 @@ def test_ple_with_one_level_has_no_shared_gate():
 
 # --- model.params --------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("architecture", "params", "message"), [
-    ("mmoe", {"expert": 3}, "model.params.expert"),
-    ("mmoe", {"experts": 2.5}, "model.params.experts"),
-    ("mmoe", {"experts": 0}, "model.params.experts"),
-    ("mmoe", {"gate": "some"}, "model.params.gate"),
-    ("soft", {"alpha": "big"}, "model.params.alpha"),
-    ("soft", {"alpha": -1}, "model.params.alpha"),
-    ("cross_stitch", {"units_after": 1}, "model.params.units_after"),
-    ("cross_stitch", {"units_after": [5]}, "model.params.units_after"),
-    ("cross_stitch", {"train_units": "yes"}, "model.params.train_units"),
-    ("hard", {"alpha": 1}, "model.params.alpha"),
-])
+
+@pytest.mark.parametrize(
+    ("architecture", "params", "message"),
+    [
+        ("mmoe", {"expert": 3}, "model.params.expert"),
+        ("mmoe", {"experts": 2.5}, "model.params.experts"),
+        ("mmoe", {"experts": 0}, "model.params.experts"),
+        ("mmoe", {"gate": "some"}, "model.params.gate"),
+        ("soft", {"alpha": "big"}, "model.params.alpha"),
+        ("soft", {"alpha": -1}, "model.params.alpha"),
+        ("cross_stitch", {"units_after": 1}, "model.params.units_after"),
+        ("cross_stitch", {"units_after": [5]}, "model.params.units_after"),
+        ("cross_stitch", {"train_units": "yes"}, "model.params.train_units"),
+        ("hard", {"alpha": 1}, "model.params.alpha"),
+    ],
+)
 def test_bad_params_are_user_errors_naming_the_key(architecture, params, message):
     with pytest.raises(UserError, match=message.replace(".", r"\.")):
         make(architecture, params)
@@ -345,6 +369,7 @@ def test_presets_are_valid_configs(architecture):
 
 
 # --- what the Model page shows -------------------------------------------------------------
+
 
 @pytest.mark.parametrize(("architecture", "params"), VARIANTS)
 def test_parameter_table_adds_up_and_compares_with_single_task(architecture, params):
@@ -370,9 +395,12 @@ def test_preview_leaves_the_global_random_state_alone():
 
 
 # Laying out three PLE levels of two experts each takes seconds: that one in the full suite.
-DIAGRAM_VARIANTS = [pytest.param(*variant, marks=pytest.mark.slow)
-                    if variant[0] == "ple" and variant[1].get("levels") == 3 else variant
-                    for variant in VARIANTS]
+DIAGRAM_VARIANTS = [
+    pytest.param(*variant, marks=pytest.mark.slow)
+    if variant[0] == "ple" and variant[1].get("levels") == 3
+    else variant
+    for variant in VARIANTS
+]
 
 
 @pytest.mark.parametrize(("architecture", "params"), DIAGRAM_VARIANTS)
@@ -391,5 +419,4 @@ def test_mixing_heatmap_shows_the_values_with_blank_unseen_cells():
     mix = make("ple", {"levels": 1}).mixing(batch())["gate weights, level 1"]
     heat = mixing_heatmap(mix, "level 1").data[0]
     assert list(heat.y) == mix.rows and list(heat.x) == mix.columns
-    np.testing.assert_array_equal(np.isnan(np.asarray(heat.z, dtype=float)),
-                                  np.isnan(mix.values))
+    np.testing.assert_array_equal(np.isnan(np.asarray(heat.z, dtype=float)), np.isnan(mix.values))

@@ -16,15 +16,27 @@ pytestmark = pytest.mark.slow
 
 
 def run_cli(*args, cwd=REPO):
-    return subprocess.run([sys.executable, "-m", "mtl_core", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "mtl_core", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_train_json_follows_the_contract(tmp_path, penguins_config):
     config = tmp_path / "c.yaml"
     config.write_text(yaml.safe_dump(penguins_config))
-    done = run_cli("train", str(config), "--json", "--set", "train.epochs=2",
-                   "--runs-dir", str(tmp_path / "runs"))
+    done = run_cli(
+        "train",
+        str(config),
+        "--json",
+        "--set",
+        "train.epochs=2",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    )
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert doc["status"] == "completed"
@@ -38,8 +50,17 @@ def test_train_json_follows_the_contract(tmp_path, penguins_config):
 
 
 def test_example_config_is_valid():
-    done = run_cli("train", "examples/penguins.yaml", "--json", "--set", "train.epochs=1",
-                   "--set", "train.baselines=false", "--runs-dir", "/tmp/mtl-cli-example-runs")
+    done = run_cli(
+        "train",
+        "examples/penguins.yaml",
+        "--json",
+        "--set",
+        "train.epochs=1",
+        "--set",
+        "train.baselines=false",
+        "--runs-dir",
+        "/tmp/mtl-cli-example-runs",
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -73,21 +94,26 @@ def test_wrong_type_is_one_line(tmp_path, penguins_config):
     _assert_user_error(run_cli("train", str(config)), "train.batch_size")
 
 
-def test_unknown_architecture_parameter_is_one_line_before_any_training(tmp_path,
-                                                                        penguins_config):
+def test_unknown_architecture_parameter_is_one_line_before_any_training(tmp_path, penguins_config):
     penguins_config["model"] = {"architecture": "hard", "params": {"n_experts": 8}}
     config = tmp_path / "c.yaml"
     config.write_text(yaml.safe_dump(penguins_config))
-    _assert_user_error(run_cli("train", str(config), "--runs-dir", str(tmp_path / "runs")),
-                       "'model.params.n_experts'", "has no parameter")
+    _assert_user_error(
+        run_cli("train", str(config), "--runs-dir", str(tmp_path / "runs")),
+        "'model.params.n_experts'",
+        "has no parameter",
+    )
     assert not (tmp_path / "runs").exists()
 
 
 def test_unknown_weighting_method_is_one_line(tmp_path, penguins_config):
     config = tmp_path / "c.yaml"
     config.write_text(yaml.safe_dump(penguins_config))
-    _assert_user_error(run_cli("train", str(config), "--set", "weighting.method=nope"),
-                       "'weighting.method'", "unknown method 'nope'")
+    _assert_user_error(
+        run_cli("train", str(config), "--set", "weighting.method=nope"),
+        "'weighting.method'",
+        "unknown method 'nope'",
+    )
 
 
 def test_inspect_json_lists_columns_with_kinds():

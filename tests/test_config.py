@@ -45,8 +45,12 @@ def test_bad_values_name_the_key(patch, key):
 
 
 def test_duplicate_task_names_are_rejected():
-    raw = {"data": {"source": "x", "tasks": [{"name": "a", "column": "a"},
-                                              {"name": "a", "column": "b"}]}}
+    raw = {
+        "data": {
+            "source": "x",
+            "tasks": [{"name": "a", "column": "a"}, {"name": "a", "column": "b"}],
+        }
+    }
     with pytest.raises(UserError, match="repeated: a"):
         config_from_dict(raw)
 
@@ -88,25 +92,52 @@ def test_load_config_reports_missing_file(tmp_path):
     ("patch", "key", "problem"),
     [
         ({"model": {"architecture": "hardd"}}, "model.architecture", "unknown architecture"),
-        ({"model": {"architecture": "hard", "params": {"n_experts": 8}}},
-         "model.params.n_experts", "has no parameter 'n_experts'"),
-        ({"model": {"architecture": "mmoe", "params": {"n_experts": 8}}},
-         "model.params.n_experts", "its parameters: experts, gate"),
-        ({"model": {"architecture": "mmoe", "params": {"experts": "eight"}}},
-         "model.params.experts", "expected a whole number"),
-        ({"model": {"architecture": "mmoe", "params": {"experts": 0}}},
-         "model.params.experts", "at least"),
-        ({"model": {"architecture": "mmoe", "params": {"gate": "some"}}},
-         "model.params.gate", "not one of"),
-        ({"model": {"architecture": "cross_stitch", "params": {"per_channel": "yes"}}},
-         "model.params.per_channel", "true or false"),
+        (
+            {"model": {"architecture": "hard", "params": {"n_experts": 8}}},
+            "model.params.n_experts",
+            "has no parameter 'n_experts'",
+        ),
+        (
+            {"model": {"architecture": "mmoe", "params": {"n_experts": 8}}},
+            "model.params.n_experts",
+            "its parameters: experts, gate",
+        ),
+        (
+            {"model": {"architecture": "mmoe", "params": {"experts": "eight"}}},
+            "model.params.experts",
+            "expected a whole number",
+        ),
+        (
+            {"model": {"architecture": "mmoe", "params": {"experts": 0}}},
+            "model.params.experts",
+            "at least",
+        ),
+        (
+            {"model": {"architecture": "mmoe", "params": {"gate": "some"}}},
+            "model.params.gate",
+            "not one of",
+        ),
+        (
+            {"model": {"architecture": "cross_stitch", "params": {"per_channel": "yes"}}},
+            "model.params.per_channel",
+            "true or false",
+        ),
         ({"weighting": {"method": "nope"}}, "weighting.method", "unknown method 'nope'"),
-        ({"weighting": {"method": "upgrad", "params": {"mu": 1.0}}},
-         "weighting.params.mu", "has no parameter 'mu'"),
-        ({"weighting": {"method": "cagrad", "params": {"c": "big"}}},
-         "weighting.params.c", "expected a number"),
-        ({"weighting": {"method": "cagrad", "params": {"c": -1.0}}},
-         "weighting.params.c", "at least"),
+        (
+            {"weighting": {"method": "upgrad", "params": {"mu": 1.0}}},
+            "weighting.params.mu",
+            "has no parameter 'mu'",
+        ),
+        (
+            {"weighting": {"method": "cagrad", "params": {"c": "big"}}},
+            "weighting.params.c",
+            "expected a number",
+        ),
+        (
+            {"weighting": {"method": "cagrad", "params": {"c": -1.0}}},
+            "weighting.params.c",
+            "at least",
+        ),
     ],
 )
 def test_unknown_architectures_methods_and_their_params_name_the_key(patch, key, problem):
@@ -127,8 +158,11 @@ def test_registry_choices_are_listed_in_the_message():
 
 
 def test_valid_architecture_and_method_params_load_unchanged():
-    raw = {**MINIMAL, "model": {"architecture": "mmoe", "params": {"experts": 3}},
-           "weighting": {"method": "static", "params": {"weights": {"a": 2.0}}}}
+    raw = {
+        **MINIMAL,
+        "model": {"architecture": "mmoe", "params": {"experts": 3}},
+        "weighting": {"method": "static", "params": {"weights": {"a": 2.0}}},
+    }
     config = config_from_dict(raw)
     assert config.model.params == {"experts": 3}
     assert config.weighting.params == {"weights": {"a": 2.0}}
@@ -142,10 +176,15 @@ def test_overrides_are_checked_against_the_registries_too(tmp_path):
 
 
 def test_with_defaults_fills_in_what_validation_would_and_keeps_what_is_given():
-    partial = {"data": {"source": "penguins", "tasks": [{"name": "a", "column": "a"}],
-                        "splits": {"seed": 4}},
-               "model": {"architecture": "mmoe", "params": {"experts": 2}},
-               "train": {"epochs": 3, "curriculum": {"a": 2}}}
+    partial = {
+        "data": {
+            "source": "penguins",
+            "tasks": [{"name": "a", "column": "a"}],
+            "splits": {"seed": 4},
+        },
+        "model": {"architecture": "mmoe", "params": {"experts": 2}},
+        "train": {"epochs": 3, "curriculum": {"a": 2}},
+    }
     filled = with_defaults(partial)
     assert filled == to_dict(config_from_dict(partial))
     assert filled["data"]["splits"]["seed"] == 4 and filled["train"]["epochs"] == 3
@@ -173,5 +212,6 @@ def test_a_task_kind_is_any_registered_kind_and_nothing_else():
         task = {"name": "t", "column": "c", "kind": kind}
         assert config_from_dict({"data": {"source": "s", "tasks": [task]}}).data.tasks[0].kind
     with pytest.raises(UserError, match=r"data\.tasks\.0\.kind.*unknown task kind 'ordinal'"):
-        config_from_dict({"data": {"source": "s", "tasks": [
-            {"name": "t", "column": "c", "kind": "ordinal"}]}})
+        config_from_dict(
+            {"data": {"source": "s", "tasks": [{"name": "t", "column": "c", "kind": "ordinal"}]}}
+        )

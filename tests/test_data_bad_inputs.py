@@ -29,12 +29,14 @@ def _task(column, **extra):
 
 def _table(n=60, seed=0):
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "x1": rng.normal(size=n),
-        "x2": rng.choice(["a", "b", "c"], size=n),
-        "label": rng.choice(["yes", "no"], size=n),
-        "score": rng.normal(size=n),
-    })
+    return pd.DataFrame(
+        {
+            "x1": rng.normal(size=n),
+            "x2": rng.choice(["a", "b", "c"], size=n),
+            "label": rng.choice(["yes", "no"], size=n),
+            "score": rng.normal(size=n),
+        }
+    )
 
 
 def _write(tmp_path, name, content: bytes | str):
@@ -50,19 +52,32 @@ def bad_files(tmp_path):
     garbage = np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes()
     return {
         "empty": (_write(tmp_path, "empty.csv", b""), "label", ["empty.csv", "empty"]),
-        "header only": (_write(tmp_path, "header.csv", "x1,x2,label\n"), "label",
-                        ["header.csv", "no rows"]),
-        "one row": (_write(tmp_path, "one.csv", one_row.to_csv(index=False)), "label",
-                    ["one.csv", "only 1 row", "add rows"]),
-        "unreadable bytes": (_write(tmp_path, "bytes.csv", garbage), "label",
-                             ["bytes.csv", "unreadable bytes"]),
-        "wrong delimiter": (_write(tmp_path, "semi.csv", _table().to_csv(index=False, sep=";")),
-                            "label", ["semi.csv", "semicolons", "comma-separated"]),
+        "header only": (
+            _write(tmp_path, "header.csv", "x1,x2,label\n"),
+            "label",
+            ["header.csv", "no rows"],
+        ),
+        "one row": (
+            _write(tmp_path, "one.csv", one_row.to_csv(index=False)),
+            "label",
+            ["one.csv", "only 1 row", "add rows"],
+        ),
+        "unreadable bytes": (
+            _write(tmp_path, "bytes.csv", garbage),
+            "label",
+            ["bytes.csv", "unreadable bytes"],
+        ),
+        "wrong delimiter": (
+            _write(tmp_path, "semi.csv", _table().to_csv(index=False, sep=";")),
+            "label",
+            ["semi.csv", "semicolons", "comma-separated"],
+        ),
     }
 
 
-@pytest.mark.parametrize("case", ["empty", "header only", "one row", "unreadable bytes",
-                                  "wrong delimiter"])
+@pytest.mark.parametrize(
+    "case", ["empty", "header only", "one row", "unreadable bytes", "wrong delimiter"]
+)
 def test_bad_files_give_one_clear_message(bad_files, case):
     path, column, words = bad_files[case]
     with pytest.raises(UserError) as caught:
@@ -104,8 +119,7 @@ def test_text_column_chosen_as_numeric_input(tmp_path):
     with pytest.raises(UserError, match="'review' holds text .* cannot be a numeric input"):
         _prepare(tmp_path / "t.csv", _task("label"), column_types={"review": "numeric"})
     with pytest.raises(UserError, match="'review' is free text.*input_type: text"):
-        _prepare(tmp_path / "t.csv", _task("label"), input_type="tabular",
-                 inputs=["x1", "review"])
+        _prepare(tmp_path / "t.csv", _task("label"), input_type="tabular", inputs=["x1", "review"])
 
 
 def test_image_column_with_mixed_sizes_is_resized(tmp_path):
@@ -119,7 +133,8 @@ def test_image_column_with_mixed_sizes_is_resized(tmp_path):
         mode = "RGB" if i % 3 else "L"
         shape = (size[1], size[0], 3) if mode == "RGB" else (size[1], size[0])
         Image.fromarray(rng.integers(0, 255, shape, dtype=np.uint8), mode).save(
-            folder / label / f"{i}.png")
+            folder / label / f"{i}.png"
+        )
     data = _prepare(folder, _task("label"), image_size=12)
     assert data.input_kind == "image"
     assert data.input_shape == (3, 12, 12)
@@ -144,8 +159,13 @@ def test_choosing_image_channels_closes_the_image_files(tmp_path):
 def million_categories(tmp_path_factory):
     path = tmp_path_factory.mktemp("big") / "ids.parquet"
     n = 1_000_000
-    pd.DataFrame({"code": [f"k{i}" for i in range(n)], "y": np.arange(n) % 2,
-                  "x": np.random.default_rng(0).normal(size=n)}).to_parquet(path)
+    pd.DataFrame(
+        {
+            "code": [f"k{i}" for i in range(n)],
+            "y": np.arange(n) % 2,
+            "x": np.random.default_rng(0).normal(size=n),
+        }
+    ).to_parquet(path)
     return path
 
 
@@ -160,8 +180,13 @@ def test_million_category_column(million_categories):
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "mtl_core", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "mtl_core", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.mark.slow

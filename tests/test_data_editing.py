@@ -14,9 +14,13 @@ from tests.conftest import REPO
 
 
 def _penguins():
-    data = {"source": "sample_data/penguins", "tasks": [
-        {"name": "species", "column": "species"},
-        {"name": "mass", "column": "body_mass_g", "kind": "regression", "weight": 2.0}]}
+    data = {
+        "source": "sample_data/penguins",
+        "tasks": [
+            {"name": "species", "column": "species"},
+            {"name": "mass", "column": "body_mass_g", "kind": "regression", "weight": 2.0},
+        ],
+    }
     return inspect_source("sample_data/penguins"), data
 
 
@@ -45,8 +49,13 @@ def test_edits_become_config_fields_that_validate():
 
 def test_an_ignored_column_made_an_input_lists_inputs(tmp_path):
     n = 60
-    pd.DataFrame({"row_id": np.arange(n), "x": np.random.default_rng(0).normal(size=n),
-                  "y": np.arange(n) % 2}).to_csv(tmp_path / "t.csv", index=False)
+    pd.DataFrame(
+        {
+            "row_id": np.arange(n),
+            "x": np.random.default_rng(0).normal(size=n),
+            "y": np.arange(n) % 2,
+        }
+    ).to_csv(tmp_path / "t.csv", index=False)
     report = inspect_source(str(tmp_path / "t.csv"))
     data = {"source": str(tmp_path / "t.csv"), "tasks": [{"name": "y", "column": "y"}]}
     rows = roles_table(report, data)
@@ -63,14 +72,17 @@ def _data_page(source_kind: str) -> AppTest:
 def test_page_shows_roles_and_task_statistics_for_a_local_csv(tmp_path):
     rng = np.random.default_rng(0)
     n = 80
-    pd.DataFrame({"x": rng.normal(size=n), "a": rng.choice(["p", "q"], n),
-                  "b": rng.normal(size=n)}).to_csv(tmp_path / "t.csv", index=False)
+    pd.DataFrame(
+        {"x": rng.normal(size=n), "a": rng.choice(["p", "q"], n), "b": rng.normal(size=n)}
+    ).to_csv(tmp_path / "t.csv", index=False)
     at = _data_page("Local file or folder")
     at.text_input(key="local_path").input(str(tmp_path / "t.csv")).run()
     assert not at.exception and not at.error
     assert at.warning and "Mark at least one column" in at.warning[0].value
-    at.session_state.experiment["data"]["tasks"] = [{"name": "a", "column": "a"},
-                                                    {"name": "b", "column": "b"}]
+    at.session_state.experiment["data"]["tasks"] = [
+        {"name": "a", "column": "a"},
+        {"name": "b", "column": "b"},
+    ]
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "Input: **tabular**" in " ".join(m.value for m in at.markdown)

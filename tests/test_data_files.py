@@ -24,11 +24,15 @@ from tests.conftest import REPO
 
 ROWS = "age,work,hours,income\n" + "".join(
     f"{20 + i % 50},{['Private', 'State-gov', 'Self-emp'][i % 3]},{30 + i % 20},"
-    f"{['<=50K', '>50K'][i % 2]}\n" for i in range(60))
+    f"{['<=50K', '>50K'][i % 2]}\n"
+    for i in range(60)
+)
 # The census way: no header, a space after every comma.
 HEADERLESS = "".join(
     f"{20 + i % 50}, {['Private', 'State-gov', 'Self-emp'][i % 3]}, {30 + i % 20}, "
-    f"{['<=50K', '>50K'][i % 2]}\n" for i in range(60))
+    f"{['<=50K', '>50K'][i % 2]}\n"
+    for i in range(60)
+)
 NAMES = ["age", "work", "hours", "income"]
 
 
@@ -117,10 +121,14 @@ def test_an_all_numeric_header_is_flagged(tmp_path):
     assert header_warning(str(path), load_source(str(path))) is not None
 
 
-@pytest.mark.parametrize("source", [
-    "sample_data/penguins/data/penguins.csv", "examples/data/tweets_irony.csv",
-    "examples/data/tweets_sentiment.csv",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "sample_data/penguins/data/penguins.csv",
+        "examples/data/tweets_irony.csv",
+        "examples/data/tweets_sentiment.csv",
+    ],
+)
 def test_ordinary_headers_are_not_flagged(source):
     path = str(REPO / source)
     assert header_warning(path, load_source(path)) is None
@@ -142,8 +150,15 @@ def test_wrong_count_of_column_names_names_both_counts(tmp_path):
 
 def test_column_names_without_header_none_is_a_config_error():
     with pytest.raises(UserError, match="set header: none"):
-        config_from_dict({"data": {"source": "penguins", "column_names": ["a"],
-                                   "tasks": [{"name": "s", "column": "species"}]}})
+        config_from_dict(
+            {
+                "data": {
+                    "source": "penguins",
+                    "column_names": ["a"],
+                    "tasks": [{"name": "s", "column": "species"}],
+                }
+            }
+        )
 
 
 def test_spaces_are_stripped_from_values_and_names(tmp_path):
@@ -156,9 +171,16 @@ def test_spaces_are_stripped_from_values_and_names(tmp_path):
 
 def test_training_data_reads_a_headerless_file_with_its_names(tmp_path):
     path = _compress(tmp_path, "census.csv.bz2", HEADERLESS)
-    data = config_from_dict({"data": {
-        "source": str(path), "header": "none", "column_names": NAMES,
-        "tasks": [{"name": "income", "column": "income"}]}}).data
+    data = config_from_dict(
+        {
+            "data": {
+                "source": str(path),
+                "header": "none",
+                "column_names": NAMES,
+                "tasks": [{"name": "income", "column": "income"}],
+            }
+        }
+    ).data
     prepared = prepare_data(data)
     assert sum(len(split.masks["income"]) for split in prepared.splits.values()) == 60
     assert set(prepared.input_columns[str(path)]) == {"age", "work", "hours"}
@@ -167,8 +189,13 @@ def test_training_data_reads_a_headerless_file_with_its_names(tmp_path):
 @pytest.mark.slow
 def test_cli_inspects_a_gzipped_csv(tmp_path):
     path = _compress(tmp_path, "x.csv.gz", ROWS)
-    done = subprocess.run([sys.executable, "-m", "mtl_core", "inspect", str(path)], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "mtl_core", "inspect", str(path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "train 60 rows" in done.stdout and "warning" not in done.stdout
 

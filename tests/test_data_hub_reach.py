@@ -26,7 +26,6 @@ def test_reachability_follows_whether_something_listens():
 @pytest.mark.parametrize("call", [load_source, config_names, split_names])
 def test_unreachable_hub_is_one_clear_message(call, monkeypatch):
     monkeypatch.setattr("datasets.config.HF_HUB_OFFLINE", False)
-    monkeypatch.setattr("huggingface_hub.constants.ENDPOINT",
-                        f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
     with pytest.raises(UserError, match="cannot reach the Hugging Face hub for 'owner/name'"):
         call("owner/name")

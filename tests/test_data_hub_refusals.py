@@ -56,20 +56,43 @@ def hub_endpoint(tmp_path_factory):
 
 def _cli(hub_endpoint, *args, cwd=REPO):
     endpoint, home = hub_endpoint
-    env = {**os.environ, "HF_ENDPOINT": endpoint, "HF_HUB_OFFLINE": "0",
-           "HF_DATASETS_OFFLINE": "0", "HF_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "mtl_core", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "HF_ENDPOINT": endpoint,
+        "HF_HUB_OFFLINE": "0",
+        "HF_DATASETS_OFFLINE": "0",
+        "HF_HOME": str(home),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "mtl_core", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["owner/gated"], "error: 'owner/gated' is a gated dataset: accept its terms on its page "
-                      "on the hub, then log in here with `hf auth login`"),
-    (["owner/data", "--revision", "nope"], "error: 'owner/data' has no revision 'nope' on the "
-                                           "Hugging Face hub: check the branch, tag or commit"),
-    (["owner/missing"], "error: 'owner/missing' is neither a local file or folder nor a dataset "
-                        "on the Hugging Face hub"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["owner/gated"],
+            "error: 'owner/gated' is a gated dataset: accept its terms on its page "
+            "on the hub, then log in here with `hf auth login`",
+        ),
+        (
+            ["owner/data", "--revision", "nope"],
+            "error: 'owner/data' has no revision 'nope' on the "
+            "Hugging Face hub: check the branch, tag or commit",
+        ),
+        (
+            ["owner/missing"],
+            "error: 'owner/missing' is neither a local file or folder nor a dataset "
+            "on the Hugging Face hub",
+        ),
+    ],
+)
 @pytest.mark.slow
 def test_inspect_names_each_refusal_in_one_line(hub_endpoint, args, message):
     _RefusingHub.requests.clear()
@@ -82,9 +105,14 @@ def test_inspect_names_each_refusal_in_one_line(hub_endpoint, args, message):
 
 @pytest.mark.slow
 def test_train_asks_the_hub_for_the_configs_revision(hub_endpoint, tmp_path):
-    config = {"data": {"source": "owner/data", "revision": "nope",
-                       "tasks": [{"name": "y", "column": "y"}]},
-              "train": {"epochs": 1, "device": "cpu", "baselines": False}}
+    config = {
+        "data": {
+            "source": "owner/data",
+            "revision": "nope",
+            "tasks": [{"name": "y", "column": "y"}],
+        },
+        "train": {"epochs": 1, "device": "cpu", "baselines": False},
+    }
     path = tmp_path / "experiment.yaml"
     path.write_text(yaml.safe_dump(config))
     _RefusingHub.requests.clear()

@@ -11,8 +11,13 @@ from tests.conftest import REPO
 
 SENTIMENT = str(REPO / "examples/data/tweets_sentiment.csv")
 IRONY = str(REPO / "examples/data/tweets_irony.csv")
-BASE = {"source": SENTIMENT, "config": None, "input_type": "text", "inputs": ["text"],
-        "tasks": [{"name": "sentiment", "column": "sentiment"}]}
+BASE = {
+    "source": SENTIMENT,
+    "config": None,
+    "input_type": "text",
+    "inputs": ["text"],
+    "tasks": [{"name": "sentiment", "column": "sentiment"}],
+}
 
 
 def test_added_task_reads_its_own_dataset_and_masks_the_other_rows():
@@ -25,11 +30,14 @@ def test_added_task_reads_its_own_dataset_and_masks_the_other_rows():
     assert [t["name"] for t in remove_task(data, "irony")["tasks"]] == ["sentiment"]
 
 
-@pytest.mark.parametrize(("name", "source", "needle"), [
-    ("sentiment", IRONY, "already a task named 'sentiment'"),
-    ("irony", SENTIMENT, "the experiment's own dataset"),
-    ("", IRONY, "needs a name"),
-])
+@pytest.mark.parametrize(
+    ("name", "source", "needle"),
+    [
+        ("sentiment", IRONY, "already a task named 'sentiment'"),
+        ("irony", SENTIMENT, "the experiment's own dataset"),
+        ("", IRONY, "needs a name"),
+    ],
+)
 def test_bad_additions_are_user_errors(name, source, needle):
     with pytest.raises(UserError, match=needle):
         add_source_task(BASE, name, "irony", source)
@@ -47,8 +55,7 @@ def test_the_page_adds_and_removes_a_task_from_another_dataset():
     at.button(key="add_extra_task").click().run()
     assert not at.exception, [e.message for e in at.exception]
     tasks = at.session_state.experiment["data"]["tasks"]
-    assert [(t["name"], t.get("source")) for t in tasks] == [("sentiment", None),
-                                                              ("irony", IRONY)]
+    assert [(t["name"], t.get("source")) for t in tasks] == [("sentiment", None), ("irony", IRONY)]
     at.button(key="remove_task::irony").click().run()
     assert not at.exception
     assert [t["name"] for t in at.session_state.experiment["data"]["tasks"]] == ["sentiment"]

@@ -28,17 +28,26 @@ def _prepare(**data):
 
 def _tweets(**extra):
     return _prepare(
-        source=str(REPO / "examples/data/tweets_sentiment.csv"), inputs=["text"],
-        tasks=[{"name": "sentiment", "column": "sentiment"},
-               {"name": "irony", "column": "irony", "inputs": ["tweet"],
-                "source": str(REPO / "examples/data/tweets_irony.csv")}],
+        source=str(REPO / "examples/data/tweets_sentiment.csv"),
+        inputs=["text"],
+        tasks=[
+            {"name": "sentiment", "column": "sentiment"},
+            {
+                "name": "irony",
+                "column": "irony",
+                "inputs": ["tweet"],
+                "source": str(REPO / "examples/data/tweets_irony.csv"),
+            },
+        ],
         **extra,
     )
 
 
 def test_penguins_tabular_inputs_never_include_targets():
-    data = _prepare(source="penguins", tasks=[{"name": "species", "column": "species"},
-                                              {"name": "mass", "column": "body_mass_g"}])
+    data = _prepare(
+        source="penguins",
+        tasks=[{"name": "species", "column": "species"}, {"name": "mass", "column": "body_mass_g"}],
+    )
     assert data.input_kind == "tabular"
     assert not any(n.startswith(("species", "body_mass_g")) for n in data.feature_names)
     train = data.splits["train"]
@@ -69,10 +78,21 @@ def test_every_hashed_id_reads_as_the_ngrams_behind_it():
     data = _tweets(text={"max_tokens": 24, "word_ngrams": 2, "char_ngrams": 3})
     ids = {int(t) for split in data.splits.values() for t in split.x.unique()} - {0}
     assert ids <= set(data.token_texts)
-    settings = config_from_dict({"data": {"source": "x", "tasks": [
-        {"name": "t", "column": "t"}], "text": {"word_ngrams": 2, "char_ngrams": 3}}}).data.text
-    texts = pd.concat([pd.read_csv(REPO / "examples/data/tweets_sentiment.csv")["text"],
-                       pd.read_csv(REPO / "examples/data/tweets_irony.csv")["tweet"]])
+    settings = config_from_dict(
+        {
+            "data": {
+                "source": "x",
+                "tasks": [{"name": "t", "column": "t"}],
+                "text": {"word_ngrams": 2, "char_ngrams": 3},
+            }
+        }
+    ).data.text
+    texts = pd.concat(
+        [
+            pd.read_csv(REPO / "examples/data/tweets_sentiment.csv")["text"],
+            pd.read_csv(REPO / "examples/data/tweets_irony.csv")["tweet"],
+        ]
+    )
     grams = {g for text in texts for g in text_ngrams(text, settings)}
     for token in sorted(ids)[:200]:
         for label in data.token_texts[token].split(" / "):
@@ -110,9 +130,12 @@ def test_text_encoder_is_an_embedding_bag_mean_without_padding():
 
 
 def test_image_sample_gives_float_images_in_unit_range():
-    data = _prepare(source="multi_digits", config="image", image_size=8,
-                    tasks=[{"name": "digit", "column": "digit"},
-                           {"name": "parity", "column": "parity"}])
+    data = _prepare(
+        source="multi_digits",
+        config="image",
+        image_size=8,
+        tasks=[{"name": "digit", "column": "digit"}, {"name": "parity", "column": "parity"}],
+    )
     x = data.splits["train"].x
     assert data.input_kind == "image" and data.input_shape == (1, 8, 8)
     assert x.shape[1:] == (1, 8, 8) and float(x.min()) >= 0.0 and float(x.max()) <= 1.0
@@ -123,18 +146,27 @@ def test_image_sample_gives_float_images_in_unit_range():
 
 
 def test_type_overrides_and_ignored_columns():
-    data = _prepare(source="penguins", column_types={"year": "categorical"}, ignore=["island"],
-                    tasks=[{"name": "species", "column": "species"}])
+    data = _prepare(
+        source="penguins",
+        column_types={"year": "categorical"},
+        ignore=["island"],
+        tasks=[{"name": "species", "column": "species"}],
+    )
     assert "year=2007" in data.feature_names
     assert not any(n.startswith("island") for n in data.feature_names)
 
 
 def test_row_cap_is_a_seeded_sample():
     def rows(seed):
-        data = _prepare(source="penguins", max_rows=100, splits={"seed": seed},
-                        tasks=[{"name": "mass", "column": "body_mass_g"}])
+        data = _prepare(
+            source="penguins",
+            max_rows=100,
+            splits={"seed": seed},
+            tasks=[{"name": "mass", "column": "body_mass_g"}],
+        )
         assert sum(len(s) for s in data.splits.values()) == 100
         return data.splits["train"].x
+
     assert torch.equal(rows(0), rows(0))
     assert not torch.equal(rows(0), rows(1))
 
@@ -154,20 +186,30 @@ def test_multilabel_list_column(tmp_path):
     assert set(target.unique().tolist()) <= {0.0, 1.0}
 
 
-_cells = st.one_of(st.none(), st.integers(-3, 3), st.floats(-1e3, 1e3, allow_nan=False),
-                   st.sampled_from(["a", "b", "c", "a long free text value here"]),
-                   st.text(string.ascii_letters + " ", max_size=12))
+_cells = st.one_of(
+    st.none(),
+    st.integers(-3, 3),
+    st.floats(-1e3, 1e3, allow_nan=False),
+    st.sampled_from(["a", "b", "c", "a long free text value here"]),
+    st.text(string.ascii_letters + " ", max_size=12),
+)
 
 
 @pytest.mark.slow
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(st.integers(1, 4), st.integers(0, 40), st.data())
 def test_random_tables_give_tasks_or_a_user_error(tmp_path, n_columns, n_rows, draw):
-    columns = {f"c{i}": draw.draw(st.lists(_cells, min_size=n_rows, max_size=n_rows))
-               for i in range(n_columns)}
-    frame = pd.DataFrame({k: pd.Series(v, dtype=object).infer_objects() for k, v in
-                          columns.items()})
+    columns = {
+        f"c{i}": draw.draw(st.lists(_cells, min_size=n_rows, max_size=n_rows))
+        for i in range(n_columns)
+    }
+    frame = pd.DataFrame(
+        {k: pd.Series(v, dtype=object).infer_objects() for k, v in columns.items()}
+    )
     path = tmp_path / f"t{draw.draw(st.integers(0, 10**9))}.csv"
     frame.to_csv(path, index=False)
     targets = draw.draw(st.lists(st.sampled_from(list(columns)), min_size=1, unique=True))
@@ -189,13 +231,16 @@ def test_random_tables_give_tasks_or_a_user_error(tmp_path, n_columns, n_rows, d
 
 def test_tabular_tasks_from_two_datasets_need_the_same_input_columns(tmp_path):
     rng = np.random.default_rng(0)
-    first = pd.DataFrame({"x1": rng.normal(size=50), "x2": rng.normal(size=50),
-                          "a": rng.choice(["p", "q"], 50)})
+    first = pd.DataFrame(
+        {"x1": rng.normal(size=50), "x2": rng.normal(size=50), "a": rng.choice(["p", "q"], 50)}
+    )
     second = pd.DataFrame({"x1": rng.normal(size=30), "b": rng.normal(size=30)})
     first.to_csv(tmp_path / "first.csv", index=False)
     second.to_csv(tmp_path / "second.csv", index=False)
-    tasks = [{"name": "a", "column": "a"},
-             {"name": "b", "column": "b", "source": str(tmp_path / "second.csv")}]
+    tasks = [
+        {"name": "a", "column": "a"},
+        {"name": "b", "column": "b", "source": str(tmp_path / "second.csv")},
+    ]
     with pytest.raises(UserError, match="input column 'x2' is not in .*second.csv"):
         _prepare(source=str(tmp_path / "first.csv"), tasks=tasks)
     data = _prepare(source=str(tmp_path / "first.csv"), inputs=["x1"], tasks=tasks)

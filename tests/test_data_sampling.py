@@ -39,8 +39,9 @@ def test_probabilities_follow_the_strategy():
     assert torch.allclose(one, proportional)
 
 
-@pytest.mark.parametrize(("strategy", "small_share"),
-                         [("proportional", 0.1), ("uniform", 0.5), ("temperature", 0.25)])
+@pytest.mark.parametrize(
+    ("strategy", "small_share"), [("proportional", 0.1), ("uniform", 0.5), ("temperature", 0.25)]
+)
 def test_batches_draw_datasets_in_the_strategy_proportions(strategy, small_share):
     sources = torch.cat([torch.zeros(900, dtype=torch.long), torch.ones(100, dtype=torch.long)])
     sampling = SamplingConfig(strategy=strategy, temperature=2.0)
@@ -57,4 +58,4 @@ def test_a_small_dataset_is_repeated_only_after_all_its_rows_were_used():
     small = rows[sources[rows] == 1].tolist()
     assert len(small) > 40
     for start in range(0, len(small) - 20 + 1, 20):
-        assert sorted(small[start:start + 20]) == list(range(500, 520))
+        assert sorted(small[start : start + 20]) == list(range(500, 520))

@@ -24,8 +24,13 @@ from mtl_core.errors import UserError
 @pytest.fixture
 def table():
     rng = np.random.default_rng(0)
-    return pd.DataFrame({"x": rng.normal(size=40).round(3), "c": rng.choice(["a", "b"], 40),
-                         "y": rng.integers(0, 3, 40)})
+    return pd.DataFrame(
+        {
+            "x": rng.normal(size=40).round(3),
+            "c": rng.choice(["a", "b"], 40),
+            "y": rng.integers(0, 3, 40),
+        }
+    )
 
 
 def _written(table, tmp_path, fmt):
@@ -55,8 +60,11 @@ def test_every_local_format_reads_the_same_rows(table, tmp_path, fmt):
 
 @pytest.mark.parametrize("call", [load_source, config_names, split_names])
 def test_unknown_hub_id_offline_says_no_network(call):
-    with pytest.raises(UserError, match="cannot reach the Hugging Face hub for 'someone/"
-                                        "no-such-dataset' .*local file or folder"):
+    with pytest.raises(
+        UserError,
+        match="cannot reach the Hugging Face hub for 'someone/"
+        "no-such-dataset' .*local file or folder",
+    ):
         call("someone/no-such-dataset")
 
 
@@ -78,8 +86,14 @@ def test_config_and_split_pickers_read_local_cards():
 
 def test_inspect_counts_rows_first_and_types_a_sample(tmp_path):
     n = 500
-    pd.DataFrame({"row_id": np.arange(n), "v": np.random.default_rng(0).normal(size=n),
-                  "k": ["p", "q"] * (n // 2), "same": 1}).to_csv(tmp_path / "t.csv", index=False)
+    pd.DataFrame(
+        {
+            "row_id": np.arange(n),
+            "v": np.random.default_rng(0).normal(size=n),
+            "k": ["p", "q"] * (n // 2),
+            "same": 1,
+        }
+    ).to_csv(tmp_path / "t.csv", index=False)
     report = inspect_source(str(tmp_path / "t.csv"), sample_rows=100)
     assert report["splits"] == {"train": n} and report["inspected_rows"] == 100
     by = {c["column"]: c for c in report["columns"]}
@@ -90,8 +104,9 @@ def test_inspect_counts_rows_first_and_types_a_sample(tmp_path):
 
 def test_id_like_column_is_proposed_as_ignored(tmp_path):
     n = 100
-    pd.DataFrame({"row_id": np.arange(n), "code": [f"u{i:04d}" for i in range(n)],
-                  "y": np.arange(n) % 2}).to_csv(tmp_path / "t.csv", index=False)
+    pd.DataFrame(
+        {"row_id": np.arange(n), "code": [f"u{i:04d}" for i in range(n)], "y": np.arange(n) % 2}
+    ).to_csv(tmp_path / "t.csv", index=False)
     by = {c["column"]: c for c in inspect_source(str(tmp_path / "t.csv"))["columns"]}
     for column in ("row_id", "code"):
         assert by[column]["role"] == "ignore" and by[column]["type"] == "id-like"

@@ -35,7 +35,9 @@ def test_carved_splits_are_disjoint_complete_and_stratified(n, n_classes, seed):
 def test_own_splits_are_used_and_missing_ones_named():
     plan = split_plan({"train": 50, "test": 20}, SplitConfig(), None)
     assert plan["test"][0] == "test" and len(plan["test"][1]) == 20
-    assert plan["validation"][0] == "train" and len(plan["train"][1]) + len(
-        plan["validation"][1]) == 50
+    assert (
+        plan["validation"][0] == "train"
+        and len(plan["train"][1]) + len(plan["validation"][1]) == 50
+    )
     with pytest.raises(UserError, match="split 'dev' not in the dataset"):
         split_plan({"train": 50}, SplitConfig(validation="dev"), None)

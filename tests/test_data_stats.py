@@ -35,18 +35,29 @@ def related(tmp_path_factory):
     rng = np.random.default_rng(0)
     n = 400
     base = rng.normal(size=n)
-    frame = pd.DataFrame({
-        "x": base + rng.normal(scale=0.1, size=n),
-        "up": base + rng.normal(scale=0.2, size=n),
-        "down": -base + rng.normal(scale=0.2, size=n),
-        "group": np.where(base > 0.5, "high", np.where(base < -0.5, "low", "mid")),
-        "rare": np.where(rng.random(n) < 0.04, "yes", "no"),
-        "sparse": np.where(rng.random(n) < 0.7, np.nan, base),
-    })
+    frame = pd.DataFrame(
+        {
+            "x": base + rng.normal(scale=0.1, size=n),
+            "up": base + rng.normal(scale=0.2, size=n),
+            "down": -base + rng.normal(scale=0.2, size=n),
+            "group": np.where(base > 0.5, "high", np.where(base < -0.5, "low", "mid")),
+            "rare": np.where(rng.random(n) < 0.04, "yes", "no"),
+            "sparse": np.where(rng.random(n) < 0.7, np.nan, base),
+        }
+    )
     path = tmp_path_factory.mktemp("stats") / "t.csv"
     frame.to_csv(path, index=False)
-    config = config_from_dict({"data": {"source": str(path), "inputs": ["x"], "tasks": [
-        {"name": c, "column": c} for c in ("up", "down", "group", "rare", "sparse")]}})
+    config = config_from_dict(
+        {
+            "data": {
+                "source": str(path),
+                "inputs": ["x"],
+                "tasks": [
+                    {"name": c, "column": c} for c in ("up", "down", "group", "rare", "sparse")
+                ],
+            }
+        }
+    )
     return prepare_data(config.data)
 
 
@@ -77,11 +88,23 @@ def test_statistics_warn_about_imbalance_and_missing_labels(related):
 
 
 def test_tasks_from_different_datasets_have_no_association():
-    config = config_from_dict({"data": {
-        "source": str(REPO / "examples/data/tweets_sentiment.csv"), "inputs": ["text"],
-        "tasks": [{"name": "sentiment", "column": "sentiment"},
-                  {"name": "irony", "column": "irony", "inputs": ["tweet"],
-                   "source": str(REPO / "examples/data/tweets_irony.csv")}]}})
+    config = config_from_dict(
+        {
+            "data": {
+                "source": str(REPO / "examples/data/tweets_sentiment.csv"),
+                "inputs": ["text"],
+                "tasks": [
+                    {"name": "sentiment", "column": "sentiment"},
+                    {
+                        "name": "irony",
+                        "column": "irony",
+                        "inputs": ["tweet"],
+                        "source": str(REPO / "examples/data/tweets_irony.csv"),
+                    },
+                ],
+            }
+        }
+    )
     data = prepare_data(config.data)
     matrix = association_matrix(data)
     assert matrix["values"][0][1] is None and matrix["shared_rows"][0][1] == 0

@@ -38,18 +38,21 @@ def _table() -> pd.DataFrame:
     quality = rng.integers(1, 11, ROWS).astype(float)
     quality[::7] = np.nan
     education = [LEVELS[i % len(LEVELS)] if i % 9 else None for i in range(ROWS)]
-    return pd.DataFrame({
-        "x": rng.permutation(ROWS) * 0.37 + 0.1,
-        "z": rng.normal(size=ROWS),
-        "marital_stat": [MARITAL[i % len(MARITAL)] for i in range(ROWS)],
-        "quality": quality,
-        "education": education,
-    })
+    return pd.DataFrame(
+        {
+            "x": rng.permutation(ROWS) * 0.37 + 0.1,
+            "z": rng.normal(size=ROWS),
+            "marital_stat": [MARITAL[i % len(MARITAL)] for i in range(ROWS)],
+            "quality": quality,
+            "education": education,
+        }
+    )
 
 
 def _prepare(path, tasks: list[dict], **data) -> PreparedData:
-    return prepare_data(config_from_dict({"data": {"source": str(path), "tasks": tasks,
-                                                   **data}}).data)
+    return prepare_data(
+        config_from_dict({"data": {"source": str(path), "tasks": tasks, **data}}).data
+    )
 
 
 def _labels(data: PreparedData, task: str) -> list[float | None]:
@@ -59,8 +62,10 @@ def _labels(data: PreparedData, task: str) -> list[float | None]:
     targets = torch.cat([s.targets[task].float() for s in data.splits.values()])
     masks = torch.cat([s.masks[task] for s in data.splits.values()])
     order = torch.argsort(xs)
-    return [float(t) if m else None for t, m in zip(targets[order].tolist(),
-                                                    masks[order].tolist(), strict=True)]
+    return [
+        float(t) if m else None
+        for t, m in zip(targets[order].tolist(), masks[order].tolist(), strict=True)
+    ]
 
 
 def _expected(frame: pd.DataFrame, column: str, rule) -> list[float | None]:
@@ -70,21 +75,30 @@ def _expected(frame: pd.DataFrame, column: str, rule) -> list[float | None]:
 
 
 FORMS = [
-    ({"name": "never_married", "column": "marital_stat", "in": ["Never married"]},
-     lambda v: v == "Never married", "marital_stat in [Never married]"),
-    ({"name": "split", "column": "marital_stat", "in": ["Married", "Divorced"]},
-     lambda v: v in ("Married", "Divorced"), "marital_stat in [Married, Divorced]"),
+    (
+        {"name": "never_married", "column": "marital_stat", "in": ["Never married"]},
+        lambda v: v == "Never married",
+        "marital_stat in [Never married]",
+    ),
+    (
+        {"name": "split", "column": "marital_stat", "in": ["Married", "Divorced"]},
+        lambda v: v in ("Married", "Divorced"),
+        "marital_stat in [Married, Divorced]",
+    ),
     ({"name": "good", "column": "quality", "at_least": 7}, lambda v: v >= 7, "quality ≥ 7"),
     ({"name": "great", "column": "quality", "above": 7}, lambda v: v > 7, "quality > 7"),
-    ({"name": "poor", "column": "quality", "at_most": 3.5}, lambda v: v <= 3.5,
-     "quality ≤ 3.5"),
+    ({"name": "poor", "column": "quality", "at_most": 3.5}, lambda v: v <= 3.5, "quality ≤ 3.5"),
     ({"name": "bad", "column": "quality", "below": 3}, lambda v: v < 3, "quality < 3"),
-    ({"name": "college", "column": "education", "at_least": "Bachelors", "order": LEVELS},
-     lambda v: LEVELS.index(v) >= 2,
-     "education ≥ Bachelors (order: HS-grad < Some-college < Bachelors < Masters < "
-     "Doctorate)"),
-    ({"name": "school", "column": "education", "below": "Some-college", "order": LEVELS},
-     lambda v: LEVELS.index(v) < 1, None),
+    (
+        {"name": "college", "column": "education", "at_least": "Bachelors", "order": LEVELS},
+        lambda v: LEVELS.index(v) >= 2,
+        "education ≥ Bachelors (order: HS-grad < Some-college < Bachelors < Masters < Doctorate)",
+    ),
+    (
+        {"name": "school", "column": "education", "below": "Some-college", "order": LEVELS},
+        lambda v: LEVELS.index(v) < 1,
+        None,
+    ),
 ]
 
 
@@ -98,7 +112,8 @@ def table_csv(tmp_path):
 
 @pytest.mark.parametrize(("task", "rule", "text"), FORMS, ids=[f[0]["name"] for f in FORMS])
 def test_each_form_gives_its_labels_and_keeps_its_column_out_of_the_inputs(
-        table_csv, task, rule, text):
+    table_csv, task, rule, text
+):
     frame, path = table_csv
     data = _prepare(path, [task], inputs="auto")
     spec = data.tasks[0]
@@ -126,24 +141,33 @@ def test_a_derived_source_listed_as_an_input_is_refused(table_csv):
         _prepare(path, [FORMS[2][0]], inputs=["x", "quality"])
 
 
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(values=st.lists(st.one_of(st.none(), st.floats(-50, 50, allow_nan=False)),
-                       min_size=20, max_size=40),
-       data=st.data())
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    values=st.lists(
+        st.one_of(st.none(), st.floats(-50, 50, allow_nan=False)), min_size=20, max_size=40
+    ),
+    data=st.data(),
+)
 def test_threshold_label_is_value_at_least_t_where_present(tmp_path, values, data):
     present = [v for v in values if v is not None]
     # half the thresholds are a value of the column itself: the boundary counts as "at least"
-    threshold = data.draw(st.one_of(st.floats(-50, 50, allow_nan=False),
-                                    st.sampled_from(present or [0.0])))
+    threshold = data.draw(
+        st.one_of(st.floats(-50, 50, allow_nan=False), st.sampled_from(present or [0.0]))
+    )
     # a task needs both classes
     if not (any(v >= threshold for v in present) and any(v < threshold for v in present)):
         return
     frame = pd.DataFrame({"x": np.arange(len(values)) + 0.5, "value": values})
     path = tmp_path / "values.csv"
     frame.to_csv(path, index=False)
-    data = _prepare(path, [{"name": "high", "column": "value", "at_least": threshold}],
-                    inputs=["x"], splits={"val_fraction": 0.0, "test_fraction": 0.0})
+    data = _prepare(
+        path,
+        [{"name": "high", "column": "value", "at_least": threshold}],
+        inputs=["x"],
+        splits={"val_fraction": 0.0, "test_fraction": 0.0},
+    )
     labels = _labels(data, "high")
     for value, label in zip(values, labels, strict=True):
         if value is None:
@@ -152,18 +176,21 @@ def test_threshold_label_is_value_at_least_t_where_present(tmp_path, values, dat
             assert label == float(value >= threshold)
 
 
-@pytest.mark.parametrize(("task", "key", "needle"), [
-    ({"in": ["a"], "at_least": 3}, "at_least", "one rule"),
-    ({"above": 1, "below": 3}, "below", "one rule"),
-    ({"at_least": "Bachelors"}, "order", "give 'order'"),
-    ({"order": LEVELS}, "order", "has none"),
-    ({"in": ["x"], "order": LEVELS}, "order", "has none"),
-    ({"at_least": "PhD", "order": LEVELS}, "order", "not one of the levels"),
-    ({"at_least": "Masters", "order": ["Masters", "Masters"]}, "order", "twice"),
-    ({"in": ["Never married"], "kind": "regression"}, "in", "binary"),
-    ({"in": []}, "in", "at least 1"),
-    ({"at_least": [7]}, "at_least", ""),
-])
+@pytest.mark.parametrize(
+    ("task", "key", "needle"),
+    [
+        ({"in": ["a"], "at_least": 3}, "at_least", "one rule"),
+        ({"above": 1, "below": 3}, "below", "one rule"),
+        ({"at_least": "Bachelors"}, "order", "give 'order'"),
+        ({"order": LEVELS}, "order", "has none"),
+        ({"in": ["x"], "order": LEVELS}, "order", "has none"),
+        ({"at_least": "PhD", "order": LEVELS}, "order", "not one of the levels"),
+        ({"at_least": "Masters", "order": ["Masters", "Masters"]}, "order", "twice"),
+        ({"in": ["Never married"], "kind": "regression"}, "in", "binary"),
+        ({"in": []}, "in", "at least 1"),
+        ({"at_least": [7]}, "at_least", ""),
+    ],
+)
 def test_bad_definitions_are_config_errors_naming_the_key(task, key, needle):
     raw = {"data": {"source": "x.csv", "tasks": [{"name": "t", "column": "c", **task}]}}
     with pytest.raises(UserError, match=f"config error at 'data.tasks.0.{key}") as error:
@@ -174,16 +201,19 @@ def test_bad_definitions_are_config_errors_naming_the_key(task, key, needle):
 def test_values_that_do_not_fit_the_rule_are_named(table_csv):
     _, path = table_csv
     with pytest.raises(UserError, match="'Doctorate', which its order"):
-        _prepare(path, [{"name": "c", "column": "education", "at_least": "Bachelors",
-                         "order": LEVELS[:-1]}])
+        _prepare(
+            path,
+            [{"name": "c", "column": "education", "at_least": "Bachelors", "order": LEVELS[:-1]}],
+        )
     with pytest.raises(UserError, match="column 'marital_stat' holds '.*', not a number"):
         _prepare(path, [{"name": "c", "column": "marital_stat", "at_least": 2}])
 
 
 def test_the_task_report_shows_the_definition(table_csv):
     _, path = table_csv
-    config = config_from_dict({"data": {"source": str(path), "tasks": [
-        FORMS[0][0], {"name": "quality", "column": "z"}]}})
+    config = config_from_dict(
+        {"data": {"source": str(path), "tasks": [FORMS[0][0], {"name": "quality", "column": "z"}]}}
+    )
     stats = {s["task"]: s for s in inspect_tasks(config.data)["task_statistics"]}
     assert stats["never_married"]["definition"] == "marital_stat in [Never married]"
     assert stats["never_married"]["kind"] == "binary"
@@ -195,8 +225,12 @@ def test_a_derived_task_round_trips_through_a_link():
     experiment["data"]["tasks"] = [
         {"name": "heavy", "column": "body_mass_g", "at_least": 4200},
         {"name": "adelie", "column": "species", "in": ["Adelie"]},
-        {"name": "big_island", "column": "island", "above": "Biscoe",
-         "order": ["Torgersen", "Biscoe", "Dream"]},
+        {
+            "name": "big_island",
+            "column": "island",
+            "above": "Biscoe",
+            "order": ["Torgersen", "Biscoe", "Dream"],
+        },
     ]
     params = experiment_to_params(experiment)
     restored = params_to_experiment(params, DEFAULT_EXPERIMENT)
@@ -209,8 +243,13 @@ def test_a_derived_task_round_trips_through_a_link():
 
 def test_the_data_page_shows_a_linked_derived_task_by_its_definition():
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    at.query_params.update({"source": "penguins", "tasks": "heavy:body_mass_g,species",
-                            "task_more": '{"heavy":{"at_least":4200}}'})
+    at.query_params.update(
+        {
+            "source": "penguins",
+            "tasks": "heavy:body_mass_g,species",
+            "task_more": '{"heavy":{"at_least":4200}}',
+        }
+    )
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert not at.error, [e.value for e in at.error]
@@ -221,32 +260,44 @@ def test_the_data_page_shows_a_linked_derived_task_by_its_definition():
 @pytest.mark.slow
 def test_a_short_training_run_with_a_derived_task_completes(table_csv):
     _, path = table_csv
-    config = config_from_dict({
-        "data": {"source": str(path), "tasks": [FORMS[0][0], FORMS[2][0]]},
-        "model": {"shared": [8], "head": [4]},
-        "train": {"epochs": 2, "batch_size": 16, "seeds": 1},
-    })
+    config = config_from_dict(
+        {
+            "data": {"source": str(path), "tasks": [FORMS[0][0], FORMS[2][0]]},
+            "model": {"shared": [8], "head": [4]},
+            "train": {"epochs": 2, "batch_size": 16, "seeds": 1},
+        }
+    )
     summary = run_experiment(config, RunStore())
     assert summary["status"] == "completed"
     assert set(summary["tasks"]) == {"never_married", "good"}
     assert summary["tasks"]["good"]["definition"] == "quality ≥ 7"
     for task in summary["tasks"].values():
         assert task["kind"] == "binary"
-        assert all(math.isfinite(v) for v in task["metrics"].values()
-                   if isinstance(v, float))
+        assert all(math.isfinite(v) for v in task["metrics"].values() if isinstance(v, float))
 
 
 def test_class_label_columns_are_derived_by_their_names():
     """multi_digits: `digit` and `ge5` (no/yes) are ClassLabels, read by their names; the
     derived tasks match the digit and the sample's own `ge5` column; `digit` is no input."""
     digits = [str(d) for d in range(10)]
-    data = prepare_data(config_from_dict({"data": {
-        "source": "multi_digits", "config": "pixels", "tasks": [
-            {"name": "digit", "column": "digit"}, {"name": "ge5", "column": "ge5"},
-            {"name": "five_up", "column": "digit", "at_least": "5", "order": digits},
-            {"name": "even", "column": "digit", "in": ["0", "2", "4", "6", "8"]},
-            {"name": "big", "column": "digit", "above": 7},
-            {"name": "yes", "column": "ge5", "in": ["yes"]}]}}).data)
+    data = prepare_data(
+        config_from_dict(
+            {
+                "data": {
+                    "source": "multi_digits",
+                    "config": "pixels",
+                    "tasks": [
+                        {"name": "digit", "column": "digit"},
+                        {"name": "ge5", "column": "ge5"},
+                        {"name": "five_up", "column": "digit", "at_least": "5", "order": digits},
+                        {"name": "even", "column": "digit", "in": ["0", "2", "4", "6", "8"]},
+                        {"name": "big", "column": "digit", "above": 7},
+                        {"name": "yes", "column": "ge5", "in": ["yes"]},
+                    ],
+                }
+            }
+        ).data
+    )
     assert "digit" not in data.input_columns["multi_digits:pixels"]
     for split in data.splits.values():
         digit = split.targets["digit"]
@@ -264,9 +315,13 @@ def test_numbers_read_as_floats_match_whole_levels(tmp_path):
     path = tmp_path / "table.csv"
     frame.to_csv(path, index=False)
     levels = [str(v) for v in range(1, 11)]
-    data = _prepare(path, [{"name": "seven", "column": "quality", "in": ["7", 8]},
-                           {"name": "high", "column": "quality", "at_least": 7,
-                            "order": levels}])
+    data = _prepare(
+        path,
+        [
+            {"name": "seven", "column": "quality", "in": ["7", 8]},
+            {"name": "high", "column": "quality", "at_least": 7, "order": levels},
+        ],
+    )
     assert data.tasks[1].definition == f"quality ≥ 7 (order: {' < '.join(levels)})"
     assert _labels(data, "seven") == _expected(frame, "quality", lambda v: v in (7, 8))
     assert _labels(data, "high") == _expected(frame, "quality", lambda v: v >= 7)

@@ -28,16 +28,27 @@ from mtl_core.runs import RunStore
 from mtl_core.train.ensemble import EnsembleMember, train_ensemble
 from mtl_core.train.loop import TrainResult, train_model
 
-TASKS = [{"name": "species", "column": "species"},  # every label present
-         {"name": "sex", "column": "sex", "kind": "binary"},  # 11 labels missing: masked
-         {"name": "body_mass", "column": "body_mass_g", "kind": "regression"}]
+TASKS = [
+    {"name": "species", "column": "species"},  # every label present
+    {"name": "sex", "column": "sex", "kind": "binary"},  # 11 labels missing: masked
+    {"name": "body_mass", "column": "body_mass_g", "kind": "regression"},
+]
 
 
 def _penguins(**train) -> dict:
-    return {"data": {"source": "sample_data/penguins", "tasks": TASKS},
-            "model": {"architecture": "hard", "shared": [32, 16], "head": [8]},
-            "train": {"epochs": 30, "batch_size": 32, "lr": 0.01, "device": "cpu",
-                      "patience": 3, "baselines": False, **train}}
+    return {
+        "data": {"source": "sample_data/penguins", "tasks": TASKS},
+        "model": {"architecture": "hard", "shared": [32, 16], "head": [8]},
+        "train": {
+            "epochs": 30,
+            "batch_size": 32,
+            "lr": 0.01,
+            "device": "cpu",
+            "patience": 3,
+            "baselines": False,
+            **train,
+        },
+    }
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +63,10 @@ def _alone(single, data, task: str, seed: int, stop=None) -> TrainResult:
 
 def _assert_same(member: EnsembleMember, alone: TrainResult) -> None:
     assert (member.status, member.epochs, member.steps) == (
-        alone.status, len(alone.history), alone.steps)
+        alone.status,
+        len(alone.history),
+        alone.steps,
+    )
     for split, tasks in alone.metrics.items():
         got = member.metrics[split][member.task]
         assert set(got) == set(tasks[member.task])
@@ -87,9 +101,19 @@ def test_every_member_of_three_tasks_and_three_seeds_is_its_own_run(penguins):
 
 def test_optimizer_schedule_clipping_and_metric_monitor_as_the_loop(penguins):
     _, data = penguins
-    single = baseline_config(config_from_dict(_penguins(
-        optimizer="sgd", lr=0.05, schedule="cosine", grad_clip=0.5, weight_decay=1e-3,
-        monitor="metric", epochs=12)))
+    single = baseline_config(
+        config_from_dict(
+            _penguins(
+                optimizer="sgd",
+                lr=0.05,
+                schedule="cosine",
+                grad_clip=0.5,
+                weight_decay=1e-3,
+                monitor="metric",
+                epochs=12,
+            )
+        )
+    )
     members = train_ensemble(single, data, [("species", 3), ("body_mass", 3), ("sex", 4)])
     for member in members:
         _assert_same(member, _alone(single, data, member.task, member.seed))
@@ -122,8 +146,10 @@ def test_dropout_draws_differ_between_members(penguins):
         config["model"]["dropout"] = dropout
         single = baseline_config(config_from_dict(config))
         first, second = train_ensemble(single, data, [("species", 0), ("species", 0)])
-        equal = all(torch.equal(value, second.state_dict()[key])
-                    for key, value in first.state_dict().items())
+        equal = all(
+            torch.equal(value, second.state_dict()[key])
+            for key, value in first.state_dict().items()
+        )
         assert equal is same, dropout
 
 
@@ -131,8 +157,9 @@ def test_a_member_whose_loss_diverges_stops_and_the_others_go_on():
     config = _penguins(optimizer="sgd", lr=0.01, epochs=5, patience=None)
     # A loss weight of 1000 makes body mass's steps too large (and tests that the weight is
     # applied as the loop applies it: the step it diverges at is the same).
-    config["data"]["tasks"] = [dict(task, weight=1000.0) if task["name"] == "body_mass"
-                               else task for task in TASKS]
+    config["data"]["tasks"] = [
+        dict(task, weight=1000.0) if task["name"] == "body_mass" else task for task in TASKS
+    ]
     single = baseline_config(config_from_dict(config))
     data = prepare_data(single.data)
     members = train_ensemble(single, data, [("body_mass", 0), ("species", 0)])
@@ -145,13 +172,27 @@ def test_a_member_whose_loss_diverges_stops_and_the_others_go_on():
 
 
 def test_image_towers_go_through_vmap_and_match_the_loop():
-    config = config_from_dict({
-        "data": {"source": "sample_data/multi_digits", "config": "image", "image_size": 8,
-                 "tasks": [{"name": "digit", "column": "digit"},
-                           {"name": "parity", "column": "parity"}]},
-        "model": {"architecture": "hard", "shared": [16], "head": []},
-        "train": {"epochs": 2, "batch_size": 256, "lr": 0.01, "device": "cpu",
-                  "baselines": False}})
+    config = config_from_dict(
+        {
+            "data": {
+                "source": "sample_data/multi_digits",
+                "config": "image",
+                "image_size": 8,
+                "tasks": [
+                    {"name": "digit", "column": "digit"},
+                    {"name": "parity", "column": "parity"},
+                ],
+            },
+            "model": {"architecture": "hard", "shared": [16], "head": []},
+            "train": {
+                "epochs": 2,
+                "batch_size": 256,
+                "lr": 0.01,
+                "device": "cpu",
+                "baselines": False,
+            },
+        }
+    )
     single, data = baseline_config(config), prepare_data(config.data)
     members = train_ensemble(single, data, [("digit", 0), ("parity", 0), ("digit", 1)])
     for member in members:
@@ -170,7 +211,8 @@ def test_baselines_store_one_run_per_task_and_seed_and_are_reused(penguins, tmp_
     store = RunStore(tmp_path / "runs")
     first = train_baselines(config, data, [0, 1], store)
     assert {name: [run.seed for run in runs] for name, runs in first.items()} == {
-        task["name"]: [0, 1] for task in TASKS}
+        task["name"]: [0, 1] for task in TASKS
+    }
     runs = [run for task_runs in first.values() for run in task_runs]
     assert not any(run.reused for run in runs) and len({run.run_id for run in runs}) == 6
     single = baseline_config(config)

@@ -27,20 +27,31 @@ from mtl_core.weighting.base import FixedWeighting
 from mtl_core.weighting.gradient import GradientWeighting
 from mtl_core.weighting.registry import weighting_class, weighting_names
 
-TASKS = [{"name": "species", "column": "species"},  # every label present
-         {"name": "sex", "column": "sex", "kind": "binary"},  # 11 labels missing: masked
-         {"name": "body_mass", "column": "body_mass_g", "kind": "regression"}]
+TASKS = [
+    {"name": "species", "column": "species"},  # every label present
+    {"name": "sex", "column": "sex", "kind": "binary"},  # 11 labels missing: masked
+    {"name": "body_mass", "column": "body_mass_g", "kind": "regression"},
+]
 STATIC = {"method": "static", "params": {"weights": {"sex": 2.0, "body_mass": 0.5}}}
 
 
-def _config(architecture: str = "hard", weighting: dict | None = None, tasks=TASKS,
-            **train):
-    return config_from_dict({
-        "data": {"source": "sample_data/penguins", "tasks": tasks},
-        "model": {"architecture": architecture, "shared": [32, 16], "head": [8]},
-        "weighting": weighting or {"method": "equal"},
-        "train": {"epochs": 30, "batch_size": 32, "lr": 0.01, "device": "cpu", "patience": 3,
-                  "baselines": False, **train}})
+def _config(architecture: str = "hard", weighting: dict | None = None, tasks=TASKS, **train):
+    return config_from_dict(
+        {
+            "data": {"source": "sample_data/penguins", "tasks": tasks},
+            "model": {"architecture": architecture, "shared": [32, 16], "head": [8]},
+            "weighting": weighting or {"method": "equal"},
+            "train": {
+                "epochs": 30,
+                "batch_size": 32,
+                "lr": 0.01,
+                "device": "cpu",
+                "patience": 3,
+                "baselines": False,
+                **train,
+            },
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +61,11 @@ def data():
 
 def _assert_same(member: EnsembleMember, alone: TrainResult, rel: float = 1e-4) -> None:
     assert (member.status, member.message, member.epochs, member.steps) == (
-        alone.status, alone.message, len(alone.history), alone.steps)
+        alone.status,
+        alone.message,
+        len(alone.history),
+        alone.steps,
+    )
     assert set(member.metrics) == set(alone.metrics)
     for split, tasks in alone.metrics.items():
         assert set(member.metrics[split]) == set(tasks)
@@ -58,8 +73,7 @@ def _assert_same(member: EnsembleMember, alone: TrainResult, rel: float = 1e-4) 
             got = member.metrics[split][task]
             assert set(got) == set(metrics)
             for metric, value in metrics.items():
-                assert got[metric] == pytest.approx(value, rel=rel, abs=1e-6), (
-                    split, task, metric)
+                assert got[metric] == pytest.approx(value, rel=rel, abs=1e-6), (split, task, metric)
     weights = alone.model.state_dict()
     assert set(member.state_dict()) == set(weights)
     for key, value in weights.items():
@@ -90,9 +104,19 @@ def test_each_seed_is_its_own_train_model_run(data, architecture, weighting):
 
 def test_curriculum_task_weights_optimizer_clipping_and_metric_monitor_as_the_loop(data):
     tasks = [dict(task, weight=3.0) if task["name"] == "species" else task for task in TASKS]
-    config = _config("hard", STATIC, tasks, optimizer="sgd", lr=0.05, schedule="cosine",
-                     grad_clip=0.5, weight_decay=1e-3, monitor="metric", epochs=12,
-                     curriculum={"body_mass": 4})
+    config = _config(
+        "hard",
+        STATIC,
+        tasks,
+        optimizer="sgd",
+        lr=0.05,
+        schedule="cosine",
+        grad_clip=0.5,
+        weight_decay=1e-3,
+        monitor="metric",
+        epochs=12,
+        curriculum={"body_mass": 4},
+    )
     for member in _trained_together(config, data, [0, 5]):
         _assert_same(member, train_model(seeded(config, member.seed), data))
 
@@ -126,13 +150,13 @@ def test_a_set_stop_event_stops_every_seed_before_its_first_step(data):
 def test_a_warm_start_starts_every_seed_from_the_stored_shared_weights(data):
     config = _config(epochs=4)
     stored = train_model(config, data).model.state_dict()
-    warm = config.model_copy(update={"train": config.train.model_copy(
-        update={"warm_start": "run-0"})})
+    warm = config.model_copy(
+        update={"train": config.train.model_copy(update={"warm_start": "run-0"})}
+    )
     members = train_seeds(warm, data, [1, 2], warm_weights=stored)
     assert members is not None
     for member in members:
-        _assert_same(member, train_model(seeded(warm, member.seed), data,
-                                         warm_weights=stored))
+        _assert_same(member, train_model(seeded(warm, member.seed), data, warm_weights=stored))
 
 
 def test_stackable_is_decided_from_the_classes():
@@ -146,7 +170,9 @@ def test_stackable_is_decided_from_the_classes():
     assert not stackable(_config(weighting={"method": "gradnorm"}))  # learns from gradients
     # Their own optimizer groups (cross-stitch) or a regularization term (soft sharing).
     assert {name for name in architecture_names() if not stackable(_config(name))} == {
-        "cross_stitch", "soft"}
+        "cross_stitch",
+        "soft",
+    }
 
 
 def test_a_gradient_method_trains_its_seeds_one_after_another_exactly(data):

@@ -24,15 +24,29 @@ from mtl_core.config import TrainConfig
 from mtl_core.experiment.seeds import AUTO_SEEDS, extended_plan, initial_plan
 
 
-def _evidence(delta=0.1, ci=(0.05, 0.15), seeds=3, baseline_seeds=3, mtl_over=1.0,
-              base_over=1.0) -> TaskEvidence:
-    return TaskEvidence(delta=delta, bootstrap_ci=ci, seed_ci=None, delta_ci=ci, test_rows=100,
-                        seeds=seeds, baseline_seeds=baseline_seeds, mtl_over_trivial=mtl_over,
-                        baseline_over_trivial=base_over)
+def _evidence(
+    delta=0.1, ci=(0.05, 0.15), seeds=3, baseline_seeds=3, mtl_over=1.0, base_over=1.0
+) -> TaskEvidence:
+    return TaskEvidence(
+        delta=delta,
+        bootstrap_ci=ci,
+        seed_ci=None,
+        delta_ci=ci,
+        test_rows=100,
+        seeds=seeds,
+        baseline_seeds=baseline_seeds,
+        mtl_over_trivial=mtl_over,
+        baseline_over_trivial=base_over,
+    )
 
 
-@given(delta=st.floats(-1, 1), low=st.floats(-1, 1), width=st.floats(0, 1),
-       seeds=st.integers(1, MIN_SEEDS - 1), baseline_seeds=st.integers(1, 10))
+@given(
+    delta=st.floats(-1, 1),
+    low=st.floats(-1, 1),
+    width=st.floats(0, 1),
+    seeds=st.integers(1, MIN_SEEDS - 1),
+    baseline_seeds=st.integers(1, 10),
+)
 def test_fewer_than_three_seeds_never_confirm(delta, low, width, seeds, baseline_seeds):
     for mtl, base in ((seeds, baseline_seeds), (baseline_seeds, seeds)):
         verdict = task_verdict(_evidence(delta, (low, low + width), mtl, base)).verdict
@@ -40,10 +54,16 @@ def test_fewer_than_three_seeds_never_confirm(delta, low, width, seeds, baseline
         assert verdict not in ("helped", "hurt")
 
 
-@pytest.mark.parametrize(("ci", "expected"), [
-    ((0.001, 0.2), "helped"), ((-0.2, -0.001), "hurt"), ((-0.01, 0.2), "no detectable difference"),
-    ((0.0, 0.2), "no detectable difference"), ((-0.2, 0.0), "no detectable difference"),
-])
+@pytest.mark.parametrize(
+    ("ci", "expected"),
+    [
+        ((0.001, 0.2), "helped"),
+        ((-0.2, -0.001), "hurt"),
+        ((-0.01, 0.2), "no detectable difference"),
+        ((0.0, 0.2), "no detectable difference"),
+        ((-0.2, 0.0), "no detectable difference"),
+    ],
+)
 def test_the_interval_decides_with_three_seeds(ci, expected):
     assert task_verdict(_evidence(0.05, ci)).verdict == expected
 
@@ -74,30 +94,37 @@ def test_each_resample_draws_as_many_rows_as_the_test_split(rows, resamples, see
     assert np.all(counts.sum(axis=1) == rows) and np.all(counts >= 0)
 
 
-@given(delta=st.floats(-1, 1), below=st.floats(0, 1), above=st.floats(0, 1),
-       half=st.floats(0, 1))
+@given(delta=st.floats(-1, 1), below=st.floats(0, 1), above=st.floats(0, 1), half=st.floats(0, 1))
 def test_seed_noise_widens_the_bootstrap_interval(delta, below, above, half):
     low, high = combine(delta, (delta - below, delta + above), half)
     assert low <= delta - below + 1e-12 and high >= delta + above - 1e-12
     assert low <= delta - half + 1e-12 and high >= delta + half - 1e-12
     assert combine(delta, (delta - below, delta + above), None) == pytest.approx(
-        (delta - below, delta + above))
+        (delta - below, delta + above)
+    )
 
 
 def _regression(rng, rows, noise_mtl, noise_base, seeds=1, labelled=None):
     truth = rng.normal(size=rows)
     mask = np.ones(rows, bool) if labelled is None else labelled
     return TaskOutputs(
-        kind="regression", metric="mse", truth=truth, mask=mask,
+        kind="regression",
+        metric="mse",
+        truth=truth,
+        mask=mask,
         mtl=[truth + rng.normal(scale=noise_mtl, size=rows) for _ in range(seeds)],
         baseline=[truth + rng.normal(scale=noise_base, size=rows) for _ in range(seeds)],
-        trivial=np.zeros(rows))
+        trivial=np.zeros(rows),
+    )
 
 
 def test_delta_m_is_the_mean_of_the_task_deltas():
     rng = np.random.default_rng(0)
-    tasks = {"a": _regression(rng, 300, 0.5, 1.0), "b": _regression(rng, 300, 1.0, 0.5),
-             "c": _regression(rng, 300, 0.8, 0.8)}
+    tasks = {
+        "a": _regression(rng, 300, 0.5, 1.0),
+        "b": _regression(rng, 300, 1.0, 0.5),
+        "c": _regression(rng, 300, 0.8, 0.8),
+    }
     evidence = compare(tasks, resamples=200)
     deltas = [evidence.tasks[n].delta for n in tasks]
     assert evidence.delta_m == pytest.approx(np.mean(deltas))
@@ -114,11 +141,20 @@ def test_the_bootstrap_interval_covers_the_true_delta_at_its_nominal_rate():
     covered = 0
     for _ in range(200):
         truth = np.zeros(150)
-        task = TaskOutputs(kind="regression", metric="mse", truth=truth,
-                           mask=np.ones(150, bool), mtl=[rng.normal(scale=0.8, size=150)],
-                           baseline=[rng.normal(scale=1.0, size=150)], trivial=truth)
-        low, high = compare({"t": task}, resamples=400, seed=int(rng.integers(1 << 30))
-                            ).tasks["t"].bootstrap_ci
+        task = TaskOutputs(
+            kind="regression",
+            metric="mse",
+            truth=truth,
+            mask=np.ones(150, bool),
+            mtl=[rng.normal(scale=0.8, size=150)],
+            baseline=[rng.normal(scale=1.0, size=150)],
+            trivial=truth,
+        )
+        low, high = (
+            compare({"t": task}, resamples=400, seed=int(rng.integers(1 << 30)))
+            .tasks["t"]
+            .bootstrap_ci
+        )
         covered += low <= true_delta <= high
     assert covered >= 180
 
@@ -127,8 +163,15 @@ def test_unlabelled_rows_do_not_count_and_are_reported():
     rng = np.random.default_rng(2)
     labelled = rng.random(200) < 0.7
     task = _regression(rng, 200, 0.5, 1.0, labelled=labelled)
-    scrambled = TaskOutputs(task.kind, task.metric, np.where(labelled, task.truth, 1e6),
-                            task.mask, task.mtl, task.baseline, task.trivial)
+    scrambled = TaskOutputs(
+        task.kind,
+        task.metric,
+        np.where(labelled, task.truth, 1e6),
+        task.mask,
+        task.mtl,
+        task.baseline,
+        task.trivial,
+    )
     first, second = compare({"t": task}, 300).tasks["t"], compare({"t": scrambled}, 300).tasks["t"]
     assert first.test_rows == int(labelled.sum())
     assert first.delta == pytest.approx(second.delta)
@@ -147,11 +190,15 @@ def test_seed_noise_appears_with_two_seeds_and_widens_the_interval():
 def test_noise_target_is_unlearnable_and_a_learnt_one_is_not():
     rng = np.random.default_rng(4)
     rows = 400
-    noise = TaskOutputs(kind="regression", metric="mse", truth=rng.normal(size=rows),
-                        mask=np.ones(rows, bool), mtl=[rng.normal(scale=0.1, size=rows)
-                                                       for _ in range(3)],
-                        baseline=[rng.normal(scale=0.1, size=rows) for _ in range(3)],
-                        trivial=np.zeros(rows))
+    noise = TaskOutputs(
+        kind="regression",
+        metric="mse",
+        truth=rng.normal(size=rows),
+        mask=np.ones(rows, bool),
+        mtl=[rng.normal(scale=0.1, size=rows) for _ in range(3)],
+        baseline=[rng.normal(scale=0.1, size=rows) for _ in range(3)],
+        trivial=np.zeros(rows),
+    )
     learnt = _regression(rng, rows, 0.5, 0.5, seeds=3)
     evidence = compare({"noise": noise, "learnt": learnt}, 300)
     assert task_verdict(evidence.tasks["noise"]).verdict == "unlearnable"
@@ -174,8 +221,10 @@ def test_auto_seeds_grow_when_one_seed_leaves_an_interval_across_zero():
     clear = compare({"t": _regression(rng, 300, 0.3, 1.0)}, 200)
     assert extended_plan(TrainConfig(), plan, crossing).seeds == AUTO_SEEDS
     assert extended_plan(TrainConfig(), plan, clear) is None
-    assert extended_plan(TrainConfig(seeds=1), initial_plan(TrainConfig(seeds=1), 5000),
-                         crossing) is None
+    assert (
+        extended_plan(TrainConfig(seeds=1), initial_plan(TrainConfig(seeds=1), 5000), crossing)
+        is None
+    )
 
 
 @settings(max_examples=25, deadline=None)
@@ -185,9 +234,11 @@ def test_swapping_the_models_flips_the_delta_sign_for_a_symmetric_metric(seed):
     rows = 200
     truth = rng.integers(0, 2, size=rows)
     logits = [rng.normal(size=rows) + truth * 1.5, rng.normal(size=rows) + truth * 0.5]
-    forward = TaskOutputs("binary", "accuracy", truth, np.ones(rows, bool), [logits[0]],
-                          [logits[1]], np.zeros(rows))
-    backward = TaskOutputs("binary", "accuracy", truth, np.ones(rows, bool), [logits[1]],
-                           [logits[0]], np.zeros(rows))
+    forward = TaskOutputs(
+        "binary", "accuracy", truth, np.ones(rows, bool), [logits[0]], [logits[1]], np.zeros(rows)
+    )
+    backward = TaskOutputs(
+        "binary", "accuracy", truth, np.ones(rows, bool), [logits[1]], [logits[0]], np.zeros(rows)
+    )
     a, b = compare({"t": forward}, 100).tasks["t"], compare({"t": backward}, 100).tasks["t"]
     assert (a.delta > 0) == (b.delta < 0) or a.delta == b.delta == 0

@@ -23,8 +23,13 @@ def test_an_imbalanced_task_is_judged_by_its_ranking_not_its_accuracy():
     better = -3.0 + 1.5 * truth + rng.normal(scale=0.5, size=rows)
     worse = -3.0 + 0.3 * truth + rng.normal(scale=0.5, size=rows)
     assert np.all(better < 0) or (better > 0).sum() < 3
-    kwargs = dict(truth=truth, mask=np.ones(rows, bool), mtl=[better] * 3,
-                  baseline=[worse] * 3, trivial=np.zeros(rows))
+    kwargs = dict(
+        truth=truth,
+        mask=np.ones(rows, bool),
+        mtl=[better] * 3,
+        baseline=[worse] * 3,
+        trivial=np.zeros(rows),
+    )
     by_auc = compare({"t": TaskOutputs("binary", "roc_auc", **kwargs)}, 500).tasks["t"]
     by_accuracy = compare({"t": TaskOutputs("binary", "accuracy", **kwargs)}, 500).tasks["t"]
     assert by_auc.delta > 0.2 and by_auc.delta_ci[0] > 0
@@ -35,9 +40,13 @@ def test_an_imbalanced_task_is_judged_by_its_ranking_not_its_accuracy():
 
 def _customers(tmp_path, **train) -> dict:
     source = customers_csv(tmp_path)
-    return {"name": "customers", "data": {"source": str(source), "tasks": CUSTOMER_TASKS},
-            "model": {"architecture": "mmoe"}, "weighting": {"method": "upgrad"},
-            "train": {"device": "cpu", **train}}
+    return {
+        "name": "customers",
+        "data": {"source": str(source), "tasks": CUSTOMER_TASKS},
+        "model": {"architecture": "mmoe"},
+        "weighting": {"method": "upgrad"},
+        "train": {"device": "cpu", **train},
+    }
 
 
 @pytest.mark.slow
@@ -52,8 +61,7 @@ def test_customers_related_tasks_are_not_hurt_and_noise_is_unlearnable(tmp_path)
         low, high = task["delta_ci"]
         assert low <= task["delta"] <= high
     assert tasks["churn"]["primary_metric"] == "roc_auc"
-    assert not any("negative transfer" in w and "lucky_number" in w
-                   for w in summary["warnings"])
+    assert not any("negative transfer" in w and "lucky_number" in w for w in summary["warnings"])
 
 
 @pytest.mark.slow

@@ -20,9 +20,11 @@ from mtl_core.errors import UserError
 from mtl_core.models import MTLModel, build_model
 from mtl_core.models.registry import architecture_names
 
-TASKS = [TaskSpec("kind", "kind", "multiclass", ("a", "b", "c")),
-         TaskSpec("flag", "flag", "binary", ("no", "yes")),
-         TaskSpec("size", "size", "regression")]
+TASKS = [
+    TaskSpec("kind", "kind", "multiclass", ("a", "b", "c")),
+    TaskSpec("flag", "flag", "binary", ("no", "yes")),
+    TaskSpec("size", "size", "regression"),
+]
 
 
 def make_data(x: torch.Tensor, tasks=TASKS, input_kind="tabular") -> PreparedData:
@@ -31,14 +33,18 @@ def make_data(x: torch.Tensor, tasks=TASKS, input_kind="tabular") -> PreparedDat
     masks = {t.name: torch.ones(n, dtype=torch.bool) for t in tasks}
     split = SplitTensors(x, targets, masks)
     width = int(np.prod(x.shape[1:]))
-    return PreparedData(list(tasks), {"train": split, "validation": split, "test": split},
-                        input_kind, tuple(x.shape[1:]), [f"f{i}" for i in range(width)])
+    return PreparedData(
+        list(tasks),
+        {"train": split, "validation": split, "test": split},
+        input_kind,
+        tuple(x.shape[1:]),
+        [f"f{i}" for i in range(width)],
+    )
 
 
 def hard_model(n_features: int, seed: int, shared=(16, 8)) -> MTLModel:
     torch.manual_seed(seed)
-    return build_model(ModelConfig(shared=list(shared), head=[8]), TASKS, "tabular",
-                       (n_features,))
+    return build_model(ModelConfig(shared=list(shared), head=[8]), TASKS, "tabular", (n_features,))
 
 
 def task_outputs(model, x, task, target):
@@ -61,8 +67,10 @@ def test_input_attributions_sum_to_output_change_within_the_reported_delta(seed,
         attribution = explanation.inputs[spec.name]
         with torch.no_grad():
             predicted = model(explainer.x)[spec.name].argmax(1) if spec.output_dim > 1 else 0
-        change = (task_outputs(model, explainer.x, spec.name, predicted)
-                  - task_outputs(model, explainer.baseline, spec.name, predicted)).numpy()
+        change = (
+            task_outputs(model, explainer.x, spec.name, predicted)
+            - task_outputs(model, explainer.baseline, spec.name, predicted)
+        ).numpy()
         gap = np.abs(attribution.values.sum(axis=1) - change)
         assert gap.max() <= attribution.completeness.max_abs_delta + 1e-5
         # A smooth small MLP with 64 Gauss-Legendre steps is nearly exact.
@@ -127,11 +135,15 @@ def test_neuron_conductance_adds_up_to_the_units_layer_conductance():
 def test_per_class_rows_and_a_chosen_class():
     x = torch.randn(20, 4)
     model = hard_model(4, 2)
-    by_class = Explainer(model, make_data(x), ExplainOptions(samples=20, n_steps=8,
-                                                             by_class=True)).explain()
+    by_class = Explainer(
+        model, make_data(x), ExplainOptions(samples=20, n_steps=8, by_class=True)
+    ).explain()
     assert by_class.units.rows == ["kind: a", "kind: b", "kind: c", "flag", "size"]
-    chosen = Explainer(model, make_data(x), ExplainOptions(
-        samples=20, n_steps=8, classes=(("kind", "b"),), tasks=("kind",))).explain()
+    chosen = Explainer(
+        model,
+        make_data(x),
+        ExplainOptions(samples=20, n_steps=8, classes=(("kind", "b"),), tasks=("kind",)),
+    ).explain()
     assert chosen.units.rows == ["kind: b"]
     assert np.allclose(chosen.units.importance[0], by_class.units.importance[1])
     assert list(chosen.inputs) == ["kind"]
@@ -144,13 +156,16 @@ class TwoTowers(MTLModel):
 
     def __init__(self, tasks, width=4):
         super().__init__(tasks, "tabular", (width,), ModelConfig())
-        self.towers = nn.ModuleDict({t.name: nn.Sequential(nn.Linear(width, 6), nn.Tanh())
-                                     for t in tasks})
+        self.towers = nn.ModuleDict(
+            {t.name: nn.Sequential(nn.Linear(width, 6), nn.Tanh()) for t in tasks}
+        )
         self.heads = nn.ModuleDict({t.name: nn.Linear(6, t.output_dim) for t in tasks})
 
     def forward_with_features(self, x):
         features = [self.towers[name](x) for name in self.task_names]
-        outputs = {name: self.heads[name](f) for name, f in zip(self.task_names, features, strict=True)}
+        outputs = {
+            name: self.heads[name](f) for name, f in zip(self.task_names, features, strict=True)
+        }
         return outputs, features
 
     def representation_modules(self):
@@ -160,8 +175,9 @@ class TwoTowers(MTLModel):
         return []
 
     def task_parameters(self):
-        return {n: [*self.towers[n].parameters(), *self.heads[n].parameters()]
-                for n in self.task_names}
+        return {
+            n: [*self.towers[n].parameters(), *self.heads[n].parameters()] for n in self.task_names
+        }
 
     def blocks(self):
         return []
@@ -190,8 +206,9 @@ class TinyCNN(MTLModel):
 
     def __init__(self, tasks):
         super().__init__(tasks, "image", (1, 8, 8), ModelConfig())
-        self.encoder = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.Softplus(),
-                                     nn.AvgPool2d(2), nn.Flatten())
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, 3, 3, padding=1), nn.Softplus(), nn.AvgPool2d(2), nn.Flatten()
+        )
         self.trunk = nn.Sequential(nn.Linear(48, 10), nn.Softplus())
         self.heads = nn.ModuleDict({t.name: nn.Linear(10, t.output_dim) for t in tasks})
 
@@ -217,8 +234,11 @@ def test_images_get_per_task_maps_that_are_complete(baseline):
     torch.manual_seed(4)
     x = torch.rand(10, 1, 8, 8)
     model = TinyCNN(TASKS)
-    explanation = Explainer(model, make_data(x, input_kind="image"),
-                            ExplainOptions(samples=10, n_steps=64, baseline=baseline)).explain()
+    explanation = Explainer(
+        model,
+        make_data(x, input_kind="image"),
+        ExplainOptions(samples=10, n_steps=64, baseline=baseline),
+    ).explain()
     for attribution in explanation.inputs.values():
         assert attribution.values.shape == (10, 1, 8, 8)
         assert attribution.mean_abs().shape == (1, 8, 8)
@@ -240,8 +260,9 @@ def test_blurred_baseline_keeps_the_mean_and_removes_detail():
 def test_smoothgrad_runs_and_reports_a_delta_per_noisy_copy():
     torch.manual_seed(5)
     x = torch.randn(8, 4)
-    explanation = Explainer(hard_model(4, 5), make_data(x),
-                            ExplainOptions(samples=8, n_steps=16, smoothgrad=3)).explain()
+    explanation = Explainer(
+        hard_model(4, 5), make_data(x), ExplainOptions(samples=8, n_steps=16, smoothgrad=3)
+    ).explain()
     for attribution in explanation.inputs.values():
         assert np.isfinite(attribution.values).all()
         assert attribution.completeness.mean_abs_change > 0
@@ -269,15 +290,18 @@ def test_original_model_is_untouched_and_stays_in_train_mode():
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
-@pytest.mark.parametrize("options, message", [
-    (ExplainOptions(samples=0), "samples must be at least 1"),
-    (ExplainOptions(n_steps=1), "steps must be at least 2"),
-    (ExplainOptions(baseline="blur"), "blur baseline is for images"),
-    (ExplainOptions(tasks=("nope",)), "no task 'nope'"),
-    (ExplainOptions(classes=(("flag", "yes"),)), "only be chosen for a multiclass task"),
-    (ExplainOptions(classes=(("kind", "z"),)), "has no class 'z'"),
-    (ExplainOptions(split="holdout"), "no split 'holdout'"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (ExplainOptions(samples=0), "samples must be at least 1"),
+        (ExplainOptions(n_steps=1), "steps must be at least 2"),
+        (ExplainOptions(baseline="blur"), "blur baseline is for images"),
+        (ExplainOptions(tasks=("nope",)), "no task 'nope'"),
+        (ExplainOptions(classes=(("flag", "yes"),)), "only be chosen for a multiclass task"),
+        (ExplainOptions(classes=(("kind", "z"),)), "has no class 'z'"),
+        (ExplainOptions(split="holdout"), "no split 'holdout'"),
+    ],
+)
 def test_bad_options_are_user_errors_that_name_the_problem(options, message):
     with pytest.raises(UserError, match=message):
         Explainer(hard_model(4, 0), make_data(torch.randn(8, 4)), options)
@@ -287,15 +311,18 @@ def test_bad_options_are_user_errors_that_name_the_problem(options, message):
 def test_every_architecture_is_explained_on_its_own_representation(architecture):
     torch.manual_seed(7)
     x = torch.randn(12, 6)
-    model = build_model(ModelConfig(architecture=architecture, shared=[8], head=[4]), TASKS,
-                        "tabular", (6,))
+    model = build_model(
+        ModelConfig(architecture=architecture, shared=[8], head=[4]), TASKS, "tabular", (6,)
+    )
     explanation = Explainer(model, make_data(x), ExplainOptions(samples=12, n_steps=32)).explain()
     units = explanation.units
     assert units.rows == ["kind", "flag", "size"]
     assert units.shared == (len(model.representation_modules()) == 1)
     assert np.isfinite(units.importance).all() and (units.importance.sum(axis=1) > 0).all()
-    for completeness in [*units.completeness,
-                         *(a.completeness for a in explanation.inputs.values())]:
+    for completeness in [
+        *units.completeness,
+        *(a.completeness for a in explanation.inputs.values()),
+    ]:
         assert completeness.relative < 0.2
 
 
@@ -304,8 +331,9 @@ def test_text_tokens_and_units_are_complete_and_padding_gets_nothing():
     ids = torch.randint(1, 500, (10, 12))
     ids[:, 9:] = 0  # padding at the end of every row
     model = build_model(ModelConfig(shared=[8], head=[4]), TASKS, "text", (12,))
-    explanation = Explainer(model, make_data(ids, input_kind="text"),
-                            ExplainOptions(samples=10, n_steps=64)).explain()
+    explanation = Explainer(
+        model, make_data(ids, input_kind="text"), ExplainOptions(samples=10, n_steps=64)
+    ).explain()
     for attribution in explanation.inputs.values():
         assert attribution.values.shape == (10, 12)
         assert np.all(attribution.values[:, 9:] == 0.0)
@@ -314,12 +342,15 @@ def test_text_tokens_and_units_are_complete_and_padding_gets_nothing():
     for completeness in explanation.units.completeness:
         assert not completeness.needs_more_steps
     assert len(explanation.to_json()["inputs"]["kind"]["tokens"]) == 10
-    explainer = Explainer(model, make_data(ids, input_kind="text"),
-                          ExplainOptions(samples=4, n_steps=4))
+    explainer = Explainer(
+        model, make_data(ids, input_kind="text"), ExplainOptions(samples=4, n_steps=4)
+    )
     with pytest.raises(UserError, match="token ids cannot"):
         explainer.add_drivers(explainer.explain(), 0)
-    for options, message in [(ExplainOptions(baseline="mean"), "baseline is padding"),
-                             (ExplainOptions(smoothgrad=2), "set smoothgrad to 0")]:
+    for options, message in [
+        (ExplainOptions(baseline="mean"), "baseline is padding"),
+        (ExplainOptions(smoothgrad=2), "set smoothgrad to 0"),
+    ]:
         with pytest.raises(UserError, match=message):
             Explainer(model, make_data(ids, input_kind="text"), options)
 

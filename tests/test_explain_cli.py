@@ -19,12 +19,20 @@ from tests.test_cli import _assert_user_error, run_cli
 @pytest.fixture(scope="module")
 def penguins_run(tmp_path_factory):
     runs = tmp_path_factory.mktemp("explain-cli") / "runs"
-    config = config_from_dict({
-        "data": {"source": "sample_data/penguins", "tasks": [
-            {"name": "species", "column": "species"}, {"name": "sex", "column": "sex"},
-            {"name": "body_mass", "column": "body_mass_g"}]},
-        "model": {"architecture": "hard", "shared": [16], "head": [8]},
-        "train": {"epochs": 3, "batch_size": 32, "device": "cpu", "baselines": False}})
+    config = config_from_dict(
+        {
+            "data": {
+                "source": "sample_data/penguins",
+                "tasks": [
+                    {"name": "species", "column": "species"},
+                    {"name": "sex", "column": "sex"},
+                    {"name": "body_mass", "column": "body_mass_g"},
+                ],
+            },
+            "model": {"architecture": "hard", "shared": [16], "head": [8]},
+            "train": {"epochs": 3, "batch_size": 32, "device": "cpu", "baselines": False},
+        }
+    )
     summary = run_experiment(config, RunStore(runs))
     return summary["run_id"], str(runs)
 
@@ -32,8 +40,19 @@ def penguins_run(tmp_path_factory):
 @pytest.mark.slow
 def test_explain_json_document(penguins_run):
     run_id, runs = penguins_run
-    done = run_cli("explain", run_id, "--json", "--samples", "16", "--steps", "8", "--unit",
-                   "2", "--runs-dir", runs)
+    done = run_cli(
+        "explain",
+        run_id,
+        "--json",
+        "--samples",
+        "16",
+        "--steps",
+        "8",
+        "--unit",
+        "2",
+        "--runs-dir",
+        runs,
+    )
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert doc["run_id"] == run_id and doc["samples"] == 16 and doc["n_steps"] == 8
@@ -55,14 +74,32 @@ def test_explain_json_document(penguins_run):
 @pytest.mark.slow
 def test_explain_error_is_one_line_in_a_real_process(penguins_run):
     run_id, runs = penguins_run
-    _assert_user_error(run_cli("explain", run_id, "--baseline", "blur", "--runs-dir", runs),
-                       "blur baseline is for images")
+    _assert_user_error(
+        run_cli("explain", run_id, "--baseline", "blur", "--runs-dir", runs),
+        "blur baseline is for images",
+    )
 
 
 def test_explain_text_report_and_chosen_class(penguins_run, capsys):
     run_id, runs = penguins_run
-    code = main(["explain", run_id, "--samples", "8", "--steps", "4", "--task", "species",
-                 "--class", "species=Gentoo", "--unit", "1", "--runs-dir", runs])
+    code = main(
+        [
+            "explain",
+            run_id,
+            "--samples",
+            "8",
+            "--steps",
+            "4",
+            "--task",
+            "species",
+            "--class",
+            "species=Gentoo",
+            "--unit",
+            "1",
+            "--runs-dir",
+            runs,
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "units -> species: Gentoo" in out
@@ -70,14 +107,17 @@ def test_explain_text_report_and_chosen_class(penguins_run, capsys):
     assert "sex" not in out.split("similarity")[1]
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["no-such-run"], "no-such-run"),
-    (["{run}", "--baseline", "noise"], "unknown baseline 'noise'"),
-    (["{run}", "--class", "species"], "TASK=CLASS"),
-    (["{run}", "--task", "wings"], "no task 'wings'"),
-    (["{run}", "--steps", "1"], "steps must be at least 2"),
-    (["{run}", "--unit", "999"], "unit 999 does not exist"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["no-such-run"], "no-such-run"),
+        (["{run}", "--baseline", "noise"], "unknown baseline 'noise'"),
+        (["{run}", "--class", "species"], "TASK=CLASS"),
+        (["{run}", "--task", "wings"], "no task 'wings'"),
+        (["{run}", "--steps", "1"], "steps must be at least 2"),
+        (["{run}", "--unit", "999"], "unit 999 does not exist"),
+    ],
+)
 def test_explain_errors_are_user_errors(penguins_run, capsys, args, needle):
     run_id, runs = penguins_run
     argv = [a.replace("{run}", run_id) for a in args]

@@ -17,19 +17,27 @@ from mtl_core.models import build_model
 from tests.test_explain import TASKS, make_data
 
 
-def explained(architecture: str, params: dict, seed: int = 0, n_steps: int = 64, rows: int = 24,
-              model=None):
+def explained(
+    architecture: str, params: dict, seed: int = 0, n_steps: int = 64, rows: int = 24, model=None
+):
     torch.manual_seed(seed)
     x = torch.randn(rows, 6)
-    model = model or build_model(ModelConfig(architecture=architecture, shared=[8], head=[4],
-                                             params=params), TASKS, "tabular", (6,))
+    model = model or build_model(
+        ModelConfig(architecture=architecture, shared=[8], head=[4], params=params),
+        TASKS,
+        "tabular",
+        (6,),
+    )
     return Explainer(model, make_data(x), ExplainOptions(samples=rows, n_steps=n_steps)).explain()
 
 
 @pytest.mark.slow
 @settings(max_examples=8, deadline=None)
-@given(seed=st.integers(0, 10**6), experts=st.integers(1, 5),
-       gate=st.sampled_from(["per_task", "shared"]))
+@given(
+    seed=st.integers(0, 10**6),
+    experts=st.integers(1, 5),
+    gate=st.sampled_from(["per_task", "shared"]),
+)
 def test_mmoe_expert_attributions_add_up_and_shares_are_fractions(seed, experts, gate):
     explanation = explained("mmoe", {"experts": experts, "gate": gate}, seed, n_steps=128)
     (level,) = explanation.experts
@@ -43,8 +51,12 @@ def test_mmoe_expert_attributions_add_up_and_shares_are_fractions(seed, experts,
 
 def test_a_gate_that_picks_one_expert_gives_it_the_whole_share():
     torch.manual_seed(3)
-    model = build_model(ModelConfig(architecture="mmoe", shared=[8], head=[4],
-                                    params={"experts": 3}), TASKS, "tabular", (6,))
+    model = build_model(
+        ModelConfig(architecture="mmoe", shared=[8], head=[4], params={"experts": 3}),
+        TASKS,
+        "tabular",
+        (6,),
+    )
     with torch.no_grad():
         gate = model.gates["flag"].gate
         gate.weight.zero_()

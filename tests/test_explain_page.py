@@ -95,8 +95,12 @@ def test_a_chosen_class_is_what_the_page_explains(trained_run):
 
 
 def test_an_mmoe_run_shows_how_much_each_task_gets_through_each_expert(penguins_config):
-    penguins_config["model"] = {"architecture": "mmoe", "shared": [16], "head": [8],
-                                "params": {"experts": 3}}
+    penguins_config["model"] = {
+        "architecture": "mmoe",
+        "shared": [16],
+        "head": [8],
+        "params": {"experts": 3},
+    }
     run_id = run_experiment(config_from_dict(penguins_config), RunStore())["run_id"]
     at = explain_page()
     at.slider(key=f"explain_samples_{run_id}").set_value(16)

@@ -31,17 +31,30 @@ def synthetic_table(path, rows=1200, seed=0):
 def explanation(tmp_path_factory):
     folder = tmp_path_factory.mktemp("synthetic")
     csv = synthetic_table(folder / "table.csv")
-    config = config_from_dict({
-        "data": {"source": str(csv), "tasks": [
-            {"name": "a", "column": "a", "kind": "regression"},
-            {"name": "b", "column": "b", "kind": "regression"},
-            {"name": "c", "column": "c", "kind": "binary"}]},
-        "model": {"architecture": "hard", "shared": [32], "head": [16]},
-        # Weight decay prunes trunk weights that carry nothing, so units specialise; without
-        # it units stay entangled and the profile gap, though present, is small.
-        "train": {"epochs": 40, "batch_size": 64, "lr": 0.005, "weight_decay": 0.01,
-                  "device": "cpu", "baselines": False, "patience": None},
-    })
+    config = config_from_dict(
+        {
+            "data": {
+                "source": str(csv),
+                "tasks": [
+                    {"name": "a", "column": "a", "kind": "regression"},
+                    {"name": "b", "column": "b", "kind": "regression"},
+                    {"name": "c", "column": "c", "kind": "binary"},
+                ],
+            },
+            "model": {"architecture": "hard", "shared": [32], "head": [16]},
+            # Weight decay prunes trunk weights that carry nothing, so units specialise; without
+            # it units stay entangled and the profile gap, though present, is small.
+            "train": {
+                "epochs": 40,
+                "batch_size": 64,
+                "lr": 0.005,
+                "weight_decay": 0.01,
+                "device": "cpu",
+                "baselines": False,
+                "patience": None,
+            },
+        }
+    )
     store = RunStore(folder / "runs")
     summary = run_experiment(config, store)
     assert summary["status"] == "completed"

@@ -27,7 +27,9 @@ from tests.test_explain import TASKS, TinyCNN, hard_model, make_data
 def tabular_explanation():
     torch.manual_seed(0)
     x = torch.randn(16, 5)
-    return Explainer(hard_model(5, 0), make_data(x), ExplainOptions(samples=16, n_steps=8)).explain()
+    return Explainer(
+        hard_model(5, 0), make_data(x), ExplainOptions(samples=16, n_steps=8)
+    ).explain()
 
 
 def test_unit_figures_follow_the_clustered_order_and_task_colours():
@@ -49,8 +51,10 @@ def test_unit_figures_follow_the_clustered_order_and_task_colours():
 def test_attribution_bars_of_all_tasks_share_one_axis_and_show_their_totals():
     explanation = tabular_explanation()
     figure = input_bars(explanation)
-    ranges = {tuple(figure.layout[f"xaxis{k if k > 1 else ''}"].range)
-              for k in range(1, len(explanation.tasks) + 1)}
+    ranges = {
+        tuple(figure.layout[f"xaxis{k if k > 1 else ''}"].range)
+        for k in range(1, len(explanation.tasks) + 1)
+    }
     assert len(ranges) == 1  # one shared axis: a bar means the same length in every panel
     titles = [a.text for a in figure.layout.annotations]
     for bar, task, title in zip(figure.data, explanation.tasks, titles, strict=True):
@@ -64,8 +68,9 @@ def test_attribution_bars_of_all_tasks_share_one_axis_and_show_their_totals():
 def test_signed_image_maps_are_centred_at_zero_and_magnitudes_are_not():
     torch.manual_seed(1)
     x = torch.rand(6, 1, 8, 8)
-    explanation = Explainer(TinyCNN(TASKS), make_data(x, input_kind="image"),
-                            ExplainOptions(samples=6, n_steps=8)).explain()
+    explanation = Explainer(
+        TinyCNN(TASKS), make_data(x, input_kind="image"), ExplainOptions(samples=6, n_steps=8)
+    ).explain()
     signed = example_image_maps(explanation, 2).data
     assert len(signed) == 1 + len(TASKS)  # the input, then one map per task
     for trace, task in zip(signed[1:], explanation.tasks, strict=True):
@@ -82,8 +87,9 @@ def test_token_heatmap_leaves_padding_out():
     ids = torch.randint(1, 300, (4, 10))
     ids[:, 6:] = 0
     model = build_model(ModelConfig(shared=[8], head=[4]), TASKS, "text", (10,))
-    explanation = Explainer(model, make_data(ids, input_kind="text"),
-                            ExplainOptions(samples=4, n_steps=8)).explain()
+    explanation = Explainer(
+        model, make_data(ids, input_kind="text"), ExplainOptions(samples=4, n_steps=8)
+    ).explain()
     trace = token_heatmap(explanation, 1).data[0]
     assert len(trace.x) == 6
     assert list(trace.x) == [f"{p}: #{int(ids[1, p])}" for p in range(6)]  # no text known
@@ -91,7 +97,8 @@ def test_token_heatmap_leaves_padding_out():
     data.token_texts = {int(t): f"word{int(t)}" for t in ids.unique() if t} | {9999: "unused"}
     labelled = Explainer(model, data, ExplainOptions(samples=4, n_steps=8)).explain()
     assert labelled.token_texts == {k: v for k, v in data.token_texts.items() if k != 9999}
-    assert list(token_heatmap(labelled, 1).data[0].x) == [f"{p}: word{int(ids[1, p])}"
-                                                          for p in range(6)]
+    assert list(token_heatmap(labelled, 1).data[0].x) == [
+        f"{p}: word{int(ids[1, p])}" for p in range(6)
+    ]
     assert trace.zmid == 0
     assert np.abs(np.asarray(trace.z)).max() <= 1 + 1e-9

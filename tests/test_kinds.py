@@ -42,8 +42,9 @@ def perfect_outputs(kind: str, truth: np.ndarray) -> np.ndarray:
     if rows[0].ndim == 1:
         return np.concatenate(rows)
     width = max(row.shape[1] for row in rows)
-    return np.concatenate([np.pad(row, ((0, 0), (0, width - row.shape[1])),
-                                  constant_values=-1e9) for row in rows])
+    return np.concatenate(
+        [np.pad(row, ((0, 0), (0, width - row.shape[1])), constant_values=-1e9) for row in rows]
+    )
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -54,8 +55,10 @@ def test_each_kind_is_registered_under_its_name_with_its_metrics(kind):
     assert kind_object.error_metrics <= set(kind_object.metrics)
     for metric in kind_object.metrics:
         assert kind_object.higher_is_better(metric) is (metric not in kind_object.error_metrics)
-    assert primary_metric(kind) == (kind_object.default_metric,
-                                    kind_object.higher_is_better(kind_object.default_metric))
+    assert primary_metric(kind) == (
+        kind_object.default_metric,
+        kind_object.higher_is_better(kind_object.default_metric),
+    )
     with pytest.raises(ValueError, match="unknown task kind"):
         get_kind(kind + "_nonexistent")
 
@@ -100,8 +103,7 @@ def test_candidate_losses_are_each_candidates_task_loss(kind):
     mask = torch.tensor([True, False] * 4 + [True])
     together = candidate_losses([spec], {"t": outputs}, {"t": target}, {"t": mask})
     for c in range(3):
-        assert torch.allclose(together[c, 0], task_loss(spec, outputs[c], target, mask),
-                              atol=1e-6)
+        assert torch.allclose(together[c, 0], task_loss(spec, outputs[c], target, mask), atol=1e-6)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -136,8 +138,9 @@ def test_trivial_predictors_score_as_chance():
     assert binary.metric_values("pr_auc", truth, constant) == pytest.approx(4 / 6)
     classes = np.array([2, 0, 2, 1, 2])
     multiclass = get_kind("multiclass")
-    assert multiclass.metric_values("accuracy", classes,
-                                    multiclass.trivial_outputs(classes, 5)) == pytest.approx(0.6)
+    assert multiclass.metric_values(
+        "accuracy", classes, multiclass.trivial_outputs(classes, 5)
+    ) == pytest.approx(0.6)
     values = np.array([1.0, 4.0, -2.0, 7.5])
     regression = get_kind("regression")
     mean = regression.trivial_outputs(values, 4)
@@ -151,31 +154,54 @@ def test_trivial_predictors_score_as_chance():
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_task_metric_outside_its_kind_is_a_config_error_naming_the_key(kind):
-    foreign = next(m for other in KINDS for m in get_kind(other).metrics
-                   if m not in get_kind(kind).metrics)
+    foreign = next(
+        m for other in KINDS for m in get_kind(other).metrics if m not in get_kind(kind).metrics
+    )
     assert resolve_metric(kind, None, "t") == get_kind(kind).default_metric
-    tasks = [{"name": "a", "column": "a"},
-             {"name": "mass", "column": "m", "kind": kind, "metric": foreign}]
+    tasks = [
+        {"name": "a", "column": "a"},
+        {"name": "mass", "column": "m", "kind": kind, "metric": foreign},
+    ]
     with pytest.raises(UserError) as error:
         config_from_dict({"data": {"source": "sample_data/penguins", "tasks": tasks}})
     choices = ", ".join(get_kind(kind).metrics)
     assert str(error.value).startswith("config error at 'data.tasks.1.metric'")
-    assert f"'{foreign}' is not a metric of {kind} task 'mass' (choose one of: {choices})" \
-        in str(error.value)
+    assert f"'{foreign}' is not a metric of {kind} task 'mass' (choose one of: {choices})" in str(
+        error.value
+    )
 
 
 def test_a_metric_of_an_inferred_kind_is_checked_when_the_data_is_prepared():
     from mtl_core.data.prepare import prepare_data
 
-    config = config_from_dict({"data": {"source": "sample_data/penguins", "tasks": [
-        {"name": "species", "column": "species"},
-        {"name": "mass", "column": "body_mass_g", "metric": "roc_auc"}]}})
-    with pytest.raises(UserError, match=r"config error at 'data.tasks\[1\].metric': 'roc_auc' "
-                                        r"is not a metric of regression task 'mass' "
-                                        r"\(choose one of: mse, mae, r2\)"):
+    config = config_from_dict(
+        {
+            "data": {
+                "source": "sample_data/penguins",
+                "tasks": [
+                    {"name": "species", "column": "species"},
+                    {"name": "mass", "column": "body_mass_g", "metric": "roc_auc"},
+                ],
+            }
+        }
+    )
+    with pytest.raises(
+        UserError,
+        match=r"config error at 'data.tasks\[1\].metric': 'roc_auc' "
+        r"is not a metric of regression task 'mass' "
+        r"\(choose one of: mse, mae, r2\)",
+    ):
         prepare_data(config.data)
-    chosen = config_from_dict({"data": {"source": "sample_data/penguins", "tasks": [
-        {"name": "mass", "column": "body_mass_g", "metric": "r2"},
-        {"name": "species", "column": "species"}]}})
+    chosen = config_from_dict(
+        {
+            "data": {
+                "source": "sample_data/penguins",
+                "tasks": [
+                    {"name": "mass", "column": "body_mass_g", "metric": "r2"},
+                    {"name": "species", "column": "species"},
+                ],
+            }
+        }
+    )
     specs = prepare_data(chosen.data).tasks
     assert [(s.metric, s.higher_is_better) for s in specs] == [("r2", True), ("accuracy", True)]

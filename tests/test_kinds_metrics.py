@@ -26,18 +26,26 @@ def task_rows(draw, kind: str, min_rows: int = 1):
     """(truth, raw outputs) of `kind` for a few rows."""
     n = draw(st.integers(min_rows, 25))
     if kind == "binary":
-        return (draw(arrays(np.int64, n, elements=st.integers(0, 1))),
-                draw(arrays(np.float64, n, elements=GRID)))
+        return (
+            draw(arrays(np.int64, n, elements=st.integers(0, 1))),
+            draw(arrays(np.float64, n, elements=GRID)),
+        )
     if kind == "multiclass":
         classes = draw(st.integers(2, 5))
-        return (draw(arrays(np.int64, n, elements=st.integers(0, classes - 1))),
-                draw(arrays(np.float64, (n, classes), elements=GRID)))
+        return (
+            draw(arrays(np.int64, n, elements=st.integers(0, classes - 1))),
+            draw(arrays(np.float64, (n, classes), elements=GRID)),
+        )
     if kind == "multilabel":
         labels = draw(st.integers(1, 4))
-        return (draw(arrays(np.int64, (n, labels), elements=st.integers(0, 1))),
-                draw(arrays(np.float64, (n, labels), elements=GRID)))
-    return (draw(arrays(np.float64, n, elements=st.integers(-5, 5).map(float))),
-            draw(arrays(np.float64, n, elements=st.floats(-6, 6, width=32))))
+        return (
+            draw(arrays(np.int64, (n, labels), elements=st.integers(0, 1))),
+            draw(arrays(np.float64, (n, labels), elements=GRID)),
+        )
+    return (
+        draw(arrays(np.float64, n, elements=st.integers(-5, 5).map(float))),
+        draw(arrays(np.float64, n, elements=st.floats(-6, 6, width=32))),
+    )
 
 
 def same(a: float, b: float) -> bool:
@@ -80,8 +88,9 @@ def _sklearn(kind: str, metric: str, truth: np.ndarray, outputs: np.ndarray) -> 
     if metric == "pr_auc":
         return sk.average_precision_score(truth, outputs)
     if metric in ("mse", "mae", "r2"):
-        scorer = {"mse": sk.mean_squared_error, "mae": sk.mean_absolute_error,
-                  "r2": sk.r2_score}[metric]
+        scorer = {"mse": sk.mean_squared_error, "mae": sk.mean_absolute_error, "r2": sk.r2_score}[
+            metric
+        ]
         return scorer(truth, outputs)
     predicted = get_kind(kind).predict(outputs)
     if metric == "accuracy":
@@ -137,7 +146,11 @@ def test_r2_of_a_resample_without_variance_is_zero():
 
 @pytest.mark.parametrize("kind", kind_names())
 def test_a_metric_of_another_kind_is_refused(kind):
-    foreign = next(m for other in kind_names() for m in get_kind(other).metrics
-                   if m not in get_kind(kind).metrics)
+    foreign = next(
+        m
+        for other in kind_names()
+        for m in get_kind(other).metrics
+        if m not in get_kind(kind).metrics
+    )
     with pytest.raises(ValueError, match=f"not a metric of {kind}"):
         metric_values(kind, foreign, np.zeros(2), np.zeros(2))

@@ -72,8 +72,14 @@ def test_unknown_lesson_or_variant_is_a_user_error():
 
 # --- the results table, on runs stored in a temporary store --------------------------------
 
-def _store_run(store: RunStore, experiment: dict, summary: dict, status: str = "completed",
-               extras: dict | None = None) -> str:
+
+def _store_run(
+    store: RunStore,
+    experiment: dict,
+    summary: dict,
+    status: str = "completed",
+    extras: dict | None = None,
+) -> str:
     """A run as training stores it: its full config, then its summary (and extras)."""
     run_id = store.create_run(to_dict(config_from_dict(experiment)))
     if status == "failed":
@@ -87,11 +93,25 @@ def _store_run(store: RunStore, experiment: dict, summary: dict, status: str = "
 
 def _probes(cosines: list[float]) -> dict:
     """Extras with an affinity record whose probes have unit gradients at the given cosines."""
-    return {"affinity": {"tasks": ["y1", "y2"], "every": 5, "optimizer": "Adam", "lr": 0.003,
-            "probes": [{"step": 5 * k, "epoch": 1, "losses": [1.0, 1.0],
-                        "lookahead": [[0.1, 0.0], [0.0, 0.1]],
-                        "gramian": [[1.0, c], [c, 1.0]], "weights": [1.0, 1.0]}
-                       for k, c in enumerate(cosines)]}}
+    return {
+        "affinity": {
+            "tasks": ["y1", "y2"],
+            "every": 5,
+            "optimizer": "Adam",
+            "lr": 0.003,
+            "probes": [
+                {
+                    "step": 5 * k,
+                    "epoch": 1,
+                    "losses": [1.0, 1.0],
+                    "lookahead": [[0.1, 0.0], [0.0, 0.1]],
+                    "gramian": [[1.0, c], [c, 1.0]],
+                    "weights": [1.0, 1.0],
+                }
+                for k, c in enumerate(cosines)
+            ],
+        }
+    }
 
 
 def test_results_table_reads_each_variants_newest_run(tmp_path):
@@ -102,9 +122,11 @@ def test_results_table_reads_each_variants_newest_run(tmp_path):
     other_seed = lesson_experiment(key, "equal")
     other_seed["train"]["seed"] = 7
     newest_equal = _store_run(
-        store, other_seed,
+        store,
+        other_seed,
         {"delta_m": -0.4, "delta_m_ci": [-0.6, -0.2], "noise": {"seeds": 3}},
-        extras=_probes([-0.8, -0.6, 0.2, -0.4, -0.4]))
+        extras=_probes([-0.8, -0.6, 0.2, -0.4, -0.4]),
+    )
     upgrad = _store_run(store, lesson_experiment(key, "upgrad"), {"delta_m": -0.1})
     _store_run(store, lesson_experiment(key, "pcgrad"), {}, status="failed")
     longer = lesson_experiment(key, "pcgrad")
@@ -140,26 +162,40 @@ def test_results_table_of_the_other_lessons(tmp_path):
     assert list(lesson_results(lesson("digits-affinity"), store)["variant"]) == ["lesson"]
 
 
-def _summary(mse: dict[str, list[float]], baseline: dict[str, float],
-             auc: list[float] | None = None, auc_baseline: float = 0.8) -> dict:
+def _summary(
+    mse: dict[str, list[float]],
+    baseline: dict[str, float],
+    auc: list[float] | None = None,
+    auc_baseline: float = 0.8,
+) -> dict:
     """A summary as training writes it: per-seed metrics, their means, deltas and Δm."""
     tasks = {}
     for name, seeds in mse.items():
         mean = sum(seeds) / len(seeds)
-        tasks[name] = {"kind": "regression", "primary_metric": "mse", "metrics": {"mse": mean},
-                       "baseline_metrics": {"mse": baseline[name]},
-                       "delta": -(mean - baseline[name]) / baseline[name],
-                       "seeds": [{"mse": value} for value in seeds]}
+        tasks[name] = {
+            "kind": "regression",
+            "primary_metric": "mse",
+            "metrics": {"mse": mean},
+            "baseline_metrics": {"mse": baseline[name]},
+            "delta": -(mean - baseline[name]) / baseline[name],
+            "seeds": [{"mse": value} for value in seeds],
+        }
     if auc is not None:  # higher is better
         mean = sum(auc) / len(auc)
-        tasks["flag"] = {"kind": "binary", "primary_metric": "roc_auc",
-                         "metrics": {"roc_auc": mean},
-                         "baseline_metrics": {"roc_auc": auc_baseline},
-                         "delta": (mean - auc_baseline) / auc_baseline,
-                         "seeds": [{"roc_auc": value} for value in auc]}
+        tasks["flag"] = {
+            "kind": "binary",
+            "primary_metric": "roc_auc",
+            "metrics": {"roc_auc": mean},
+            "baseline_metrics": {"roc_auc": auc_baseline},
+            "delta": (mean - auc_baseline) / auc_baseline,
+            "seeds": [{"roc_auc": value} for value in auc],
+        }
     deltas = [task["delta"] for task in tasks.values()]
-    return {"tasks": tasks, "delta_m": sum(deltas) / len(deltas),
-            "noise": {"seeds": len(next(iter(mse.values())))}}
+    return {
+        "tasks": tasks,
+        "delta_m": sum(deltas) / len(deltas),
+        "noise": {"seeds": len(next(iter(mse.values())))},
+    }
 
 
 def test_seed_delta_m_averages_to_the_summarys_delta_m_for_either_metric_direction():
@@ -192,18 +228,26 @@ def test_paired_gain_takes_out_what_the_runs_share():
 def test_results_table_gain_pairs_runs_from_the_same_first_seed(tmp_path):
     store = RunStore(tmp_path)
     key, baseline = "gradient-conflict", {"y1": 0.01, "y2": 0.1}
-    _store_run(store, lesson_experiment(key, "equal"),
-               _summary({"y1": [0.02, 0.05, 0.08], "y2": [0.2, 0.4, 0.3]}, baseline))
-    _store_run(store, lesson_experiment(key, "upgrad"),
-               _summary({"y1": [0.01, 0.04, 0.07], "y2": [0.2, 0.4, 0.3]}, baseline))
+    _store_run(
+        store,
+        lesson_experiment(key, "equal"),
+        _summary({"y1": [0.02, 0.05, 0.08], "y2": [0.2, 0.4, 0.3]}, baseline),
+    )
+    _store_run(
+        store,
+        lesson_experiment(key, "upgrad"),
+        _summary({"y1": [0.01, 0.04, 0.07], "y2": [0.2, 0.4, 0.3]}, baseline),
+    )
     other_seed = lesson_experiment(key, "pcgrad")
     other_seed["train"]["seed"] = 3
-    _store_run(store, other_seed,
-               _summary({"y1": [0.01, 0.04, 0.07], "y2": [0.2, 0.4, 0.3]}, baseline))
+    _store_run(
+        store, other_seed, _summary({"y1": [0.01, 0.04, 0.07], "y2": [0.2, 0.4, 0.3]}, baseline)
+    )
     table = lesson_results(lesson(key), store).set_index("variant")
     assert math.isnan(table.loc["Equal weighting", "gain"])  # the reference itself
     assert tuple(table.loc["UPGrad", ["gain", "gain_low", "gain_high"]]) == pytest.approx(
-        (0.5, 0.5, 0.5))
+        (0.5, 0.5, 0.5)
+    )
     assert math.isnan(table.loc["PCGrad", "gain"])  # seeds 3..5 are not seeds 0..2
 
 

@@ -13,10 +13,17 @@ def test_lessons_page_shows_the_stored_variants_of_a_lesson(private_run_store):
     store = RunStore(private_run_store)
     baseline = {"y1": 0.01, "y2": 0.1}
     equal = _summary({"y1": [0.02, 0.05, 0.08], "y2": [0.2, 0.4, 0.3]}, baseline)
-    _store_run(store, lesson_experiment("gradient-conflict", "equal"),
-               {**equal, "delta_m_ci": [-6.0, -2.0]}, extras=_probes([-0.5, -0.5, 0.5, -0.5]))
-    _store_run(store, lesson_experiment("gradient-conflict", "upgrad"),
-               _summary({"y1": [0.01, 0.04, 0.07], "y2": [0.2, 0.4, 0.3]}, baseline))
+    _store_run(
+        store,
+        lesson_experiment("gradient-conflict", "equal"),
+        {**equal, "delta_m_ci": [-6.0, -2.0]},
+        extras=_probes([-0.5, -0.5, 0.5, -0.5]),
+    )
+    _store_run(
+        store,
+        lesson_experiment("gradient-conflict", "upgrad"),
+        _summary({"y1": [0.01, 0.04, 0.07], "y2": [0.2, 0.4, 0.3]}, baseline),
+    )
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
     at.switch_page("pages/lessons.py").run()
     assert not at.exception, [e.message for e in at.exception]

@@ -22,8 +22,7 @@ def macro_f1(truth: np.ndarray, predicted: np.ndarray, multilabel: bool = False)
 
 
 @settings(max_examples=200, deadline=None)
-@given(pairs=st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), min_size=1,
-                      max_size=40))
+@given(pairs=st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), min_size=1, max_size=40))
 def test_macro_f1_equals_scikit_learn_for_class_labels(pairs):
     truth, predicted = (np.array(column) for column in zip(*pairs, strict=True))
     expected = f1_score(truth, predicted, average="macro", zero_division=0)
@@ -58,5 +57,10 @@ def test_binary_tasks_report_rank_metrics_next_to_accuracy():
     mask = torch.tensor([True, True, True, True, False])  # the last row has no label
     metrics = task_metrics(task, output, target, mask)
     assert metrics["roc_auc"] == 0.75 and metrics["accuracy"] == 0.75
-    assert metrics["f1"] == 0.8 and set(metrics) == {"roc_auc", "pr_auc", "f1", "accuracy",
-                                                        "macro_f1"}
+    assert metrics["f1"] == 0.8 and set(metrics) == {
+        "roc_auc",
+        "pr_auc",
+        "f1",
+        "accuracy",
+        "macro_f1",
+    }

@@ -16,8 +16,9 @@ from tests.conftest import REPO
 
 def model_page(architecture: str, params: dict | None = None) -> AppTest:
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
-    at.session_state.experiment["model"].update(architecture=architecture, shared=[16],
-                                                head=[8], params=params or {})
+    at.session_state.experiment["model"].update(
+        architecture=architecture, shared=[16], head=[8], params=params or {}
+    )
     return at.switch_page("pages/model.py").run()
 
 
@@ -30,8 +31,13 @@ def test_the_page_renders_every_architecture_with_diagram_and_counts(architectur
     charts = [c for c in at.get("plotly_chart")]
     assert charts, "the diagram is drawn"
     table = at.dataframe[0].value
-    assert list(table["part"]) == ["shared", "only species", "only sex", "only body_mass_g",
-                                   "total"]
+    assert list(table["part"]) == [
+        "shared",
+        "only species",
+        "only sex",
+        "only body_mass_g",
+        "total",
+    ]
 
 
 @pytest.mark.slow
@@ -46,10 +52,15 @@ def test_applying_a_preset_sets_widths_and_params():
     assert model["params"]["experts"] == 8
 
 
-@pytest.mark.parametrize(("architecture", "params", "key"), [
-    ("cross_stitch", {"units_after": [7]}, "units_after"),
-    ("mmoe", {"experts": 1000}, "experts"), ("mmoe", {"experts": "many"}, "experts"),
-    ("soft", {"alpha": -1}, "alpha")])
+@pytest.mark.parametrize(
+    ("architecture", "params", "key"),
+    [
+        ("cross_stitch", {"units_after": [7]}, "units_after"),
+        ("mmoe", {"experts": 1000}, "experts"),
+        ("mmoe", {"experts": "many"}, "experts"),
+        ("soft", {"alpha": -1}, "alpha"),
+    ],
+)
 def test_bad_params_show_a_message_naming_the_key(architecture, params, key):
     at = model_page(architecture, params)
     assert not at.exception, [e.message for e in at.exception]
@@ -57,15 +68,23 @@ def test_bad_params_show_a_message_naming_the_key(architecture, params, key):
 
 
 @pytest.mark.slow  # trains a run per architecture
-@pytest.mark.parametrize(("architecture", "params", "heatmaps"), [
-    ("mmoe", {"experts": 3}, 1), ("ple", {"levels": 2}, 2), ("cross_stitch", {}, 1),
-    ("soft", {"alpha": 0.1}, 1)])
-def test_learned_mixing_of_a_stored_run_is_shown(architecture, params, heatmaps,
-                                                 penguins_config):
-    config = config_from_dict({**penguins_config,
-                               "model": {"architecture": architecture, "shared": [8],
-                                         "head": [4], "params": params},
-                               "train": {**penguins_config["train"], "epochs": 1}})
+@pytest.mark.parametrize(
+    ("architecture", "params", "heatmaps"),
+    [
+        ("mmoe", {"experts": 3}, 1),
+        ("ple", {"levels": 2}, 2),
+        ("cross_stitch", {}, 1),
+        ("soft", {"alpha": 0.1}, 1),
+    ],
+)
+def test_learned_mixing_of_a_stored_run_is_shown(architecture, params, heatmaps, penguins_config):
+    config = config_from_dict(
+        {
+            **penguins_config,
+            "model": {"architecture": architecture, "shared": [8], "head": [4], "params": params},
+            "train": {**penguins_config["train"], "epochs": 1},
+        }
+    )
     run_id = run_experiment(config, RunStore())["run_id"]
     at = model_page(architecture, params)
     assert not at.exception, [e.message for e in at.exception]

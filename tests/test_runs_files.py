@@ -36,8 +36,10 @@ def _run(store: RunStore, config: dict, status: str | None, weights: dict | None
 
 def test_usable_runs_are_those_that_stored_a_trained_model(store, penguins_config):
     weights = {"w": torch.ones(2)}
-    ids = {status: _run(store, penguins_config, status, weights)
-           for status in ("completed", "stopped", "diverged")}
+    ids = {
+        status: _run(store, penguins_config, status, weights)
+        for status in ("completed", "stopped", "diverged")
+    }
     failed = _run(store, penguins_config, "failed")
     running = _run(store, penguins_config, None)
     baseline = store.create_run(to_dict(config_from_dict(penguins_config)), baseline_key="k")

@@ -31,12 +31,15 @@ def test_runs_are_listed_filtered_and_compared(penguins_config):
     assert set(at.dataframe[0].value["run"]) == {first, second}
     compared = at.dataframe[1].value
     assert {first, second} <= set(compared.columns)
-    cost = compared.set_index("metric").loc[["training seconds", "ms per step, evaluation included"]]
+    cost = compared.set_index("metric").loc[
+        ["training seconds", "ms per step, evaluation included"]
+    ]
     for run_id in (first, second):  # what each run cost, from its stored summary
         summary = RunStore().get_run(run_id)["summary"]
         assert cost.loc["training seconds", run_id] == summary["seconds"]
         assert cost.loc["ms per step, evaluation included", run_id] == pytest.approx(
-            1000 / summary["steps_per_second"])
+            1000 / summary["steps_per_second"]
+        )
     assert at.get("plotly_chart")
     at.text_input(key="runs_filter").input("short").run()
     assert list(at.dataframe[0].value["run"]) == [second]
@@ -69,5 +72,10 @@ def test_each_file_of_a_run_can_be_downloaded_on_its_own(penguins_config):
     at.selectbox(key="runs_picked").set_value(first).run()
     assert not at.exception, [e.message for e in at.exception]
     labels = [button.proto.label for button in at.get("download_button")]
-    assert labels == ["Export (zip: config, metrics, weights)", "config (YAML)",
-                      "metrics per epoch (CSV)", "summary (JSON)", "weights (safetensors)"]
+    assert labels == [
+        "Export (zip: config, metrics, weights)",
+        "config (YAML)",
+        "metrics per epoch (CSV)",
+        "summary (JSON)",
+        "weights (safetensors)",
+    ]

@@ -27,17 +27,31 @@ def test_a_store_survives_kill_9_during_training(penguins_config, tmp_path):
     config_path = tmp_path / "long.yaml"
     config_path.write_text(yaml.safe_dump(penguins_config))
     child = subprocess.Popen(
-        [sys.executable, "-m", "mtl_core", "train", str(config_path), "--json",
-         "--runs-dir", str(tmp_path / "store")],
-        cwd=REPO, env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "mtl_core",
+            "train",
+            str(config_path),
+            "--json",
+            "--runs-dir",
+            str(tmp_path / "store"),
+        ],
+        cwd=REPO,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.time() + 120
         running = []
         while time.time() < deadline and not running:
             time.sleep(0.2)
-            running = [r for r in store.list_runs()
-                       if r["status"] == "running" and len(store.epochs(r["id"])) >= 2]
+            running = [
+                r
+                for r in store.list_runs()
+                if r["status"] == "running" and len(store.epochs(r["id"])) >= 2
+            ]
         assert running, "the child never got through two epochs"
     finally:
         os.kill(child.pid, signal.SIGKILL)
@@ -74,8 +88,9 @@ def test_export_holds_config_metrics_and_weights_and_delete_removes(penguins_con
     with zipfile.ZipFile(io.BytesIO(store.export_zip(run_id))) as archive:
         names = set(archive.namelist())
         csv_text = archive.read(f"{run_id}/metrics.csv").decode()
-    assert {f"{run_id}/{n}" for n in ("config.yaml", "metrics.json", "metrics.csv",
-                                      "model.safetensors")} <= names
+    assert {
+        f"{run_id}/{n}" for n in ("config.yaml", "metrics.json", "metrics.csv", "model.safetensors")
+    } <= names
     assert all(name.startswith(f"{run_id}/") for name in names)
     assert len(csv_text.strip().splitlines()) == 1 + 3  # header + one row per epoch
     store.delete_run(run_id)
@@ -99,8 +114,9 @@ def test_the_zip_holds_exactly_the_files_offered_one_by_one(penguins_config):
     run_id = run_experiment(config_from_dict(penguins_config), store)["run_id"]
     files = store.export_files(run_id)
     with zipfile.ZipFile(io.BytesIO(store.export_zip(run_id))) as archive:
-        zipped = {name.removeprefix(f"{run_id}/"): archive.read(name)
-                  for name in archive.namelist()}
+        zipped = {
+            name.removeprefix(f"{run_id}/"): archive.read(name) for name in archive.namelist()
+        }
     assert zipped == files
     assert files["model.safetensors"] == (store.run_dir(run_id) / "model.safetensors").read_bytes()
     assert files["config.yaml"].decode().startswith(("data:", "name:"))

@@ -13,8 +13,14 @@ from mtl_core.errors import UserError
 from mtl_core.samples import SAMPLES_DIR, list_samples, sample_path
 
 PENGUIN_COLUMNS = [
-    "species", "island", "bill_length_mm", "bill_depth_mm",
-    "flipper_length_mm", "body_mass_g", "sex", "year",
+    "species",
+    "island",
+    "bill_length_mm",
+    "bill_depth_mm",
+    "flipper_length_mm",
+    "body_mass_g",
+    "sex",
+    "year",
 ]
 MMOE_CONFIGS = {"p1.0": 1.0, "p0.5": 0.5, "p0.0": 0.0, "p-0.5": -0.5}
 MMOE_SPLITS = {"train": 8000, "validation": 1000, "test": 1000}

@@ -17,8 +17,9 @@ from pages.common import DEFAULT_EXPERIMENT
     shared=st.lists(st.integers(1, 256), min_size=1, max_size=3),
     arch=st.sampled_from(["hard"]),
     baselines=st.booleans(),
-    tasks=st.lists(st.sampled_from(["species", "sex", "island"]), min_size=1, max_size=3,
-                   unique=True),
+    tasks=st.lists(
+        st.sampled_from(["species", "sex", "island"]), min_size=1, max_size=3, unique=True
+    ),
 )
 def test_link_round_trip_reproduces_the_setup(epochs, lr, shared, arch, baselines, tasks):
     experiment = params_to_experiment({}, DEFAULT_EXPERIMENT)
@@ -39,15 +40,20 @@ def test_renamed_task_keeps_name_and_column():
     params = {"tasks": "mass:body_mass_g,species"}
     restored = params_to_experiment(params, DEFAULT_EXPERIMENT)
     assert [(t["name"], t["column"]) for t in restored["data"]["tasks"]] == [
-        ("mass", "body_mass_g"), ("species", "species")]
+        ("mass", "body_mass_g"),
+        ("species", "species"),
+    ]
 
 
-@pytest.mark.parametrize(("params", "needle"), [
-    ({"epochs": "ten"}, "'epochs'"),
-    ({"shared": "64,x"}, "'shared'"),
-    ({"epochs": "0"}, "train.epochs"),
-    ({"optimizer": "rmsprop"}, "train.optimizer"),
-])
+@pytest.mark.parametrize(
+    ("params", "needle"),
+    [
+        ({"epochs": "ten"}, "'epochs'"),
+        ({"shared": "64,x"}, "'shared'"),
+        ({"epochs": "0"}, "train.epochs"),
+        ({"optimizer": "rmsprop"}, "train.optimizer"),
+    ],
+)
 def test_bad_link_parameters_are_named(params, needle):
     with pytest.raises(UserError, match=needle):
         params_to_experiment(params, DEFAULT_EXPERIMENT)
@@ -62,13 +68,16 @@ def test_method_parameters_travel_in_the_link():
     assert restored["weighting"]["params"] == {"weights": {"species": 2.0}}
 
 
-@pytest.mark.parametrize(("params", "needle"), [
-    ({"arch": "mmoe", "arch_params": '{"n_experts":8}'}, "'model.params.n_experts'"),
-    ({"arch": "mmoe", "arch_params": '{"experts":"many"}'}, "'model.params.experts'"),
-    ({"arch": "nope"}, "'model.architecture'"),
-    ({"weighting": "nope"}, "'weighting.method'"),
-    ({"weighting": "cagrad", "weighting_params": '{"c":"big"}'}, "'weighting.params.c'"),
-])
+@pytest.mark.parametrize(
+    ("params", "needle"),
+    [
+        ({"arch": "mmoe", "arch_params": '{"n_experts":8}'}, "'model.params.n_experts'"),
+        ({"arch": "mmoe", "arch_params": '{"experts":"many"}'}, "'model.params.experts'"),
+        ({"arch": "nope"}, "'model.architecture'"),
+        ({"weighting": "nope"}, "'weighting.method'"),
+        ({"weighting": "cagrad", "weighting_params": '{"c":"big"}'}, "'weighting.params.c'"),
+    ],
+)
 def test_a_link_with_a_wrong_architecture_or_method_setting_is_named(params, needle):
     with pytest.raises(UserError, match=f"this link's settings are not valid: .*{needle}"):
         params_to_experiment(params, DEFAULT_EXPERIMENT)
@@ -81,27 +90,57 @@ def test_broken_parameter_json_is_named():
 
 # Settings no readable parameter carries, each a valid non-default value.
 OTHER_SETTINGS = [
-    ("data", "max_rows", 120), ("data", "ignore", ["year"]), ("data", "revision", "v1.0"),
+    ("data", "max_rows", 120),
+    ("data", "ignore", ["year"]),
+    ("data", "revision", "v1.0"),
     ("data", "header", "none"),
-    ("data", "column_types", {"island": "categorical"}), ("data", "inputs", ["bill_length_mm"]),
-    ("data", "splits", {"train": "train", "validation": None, "test": None,
-                        "val_fraction": 0.2, "test_fraction": 0.1, "seed": 3}),
-    ("train", "schedule", "cosine"), ("train", "weight_decay", 0.01),
-    ("train", "grad_clip", 1.0), ("train", "monitor", "metric"), ("train", "amp", True),
-    ("train", "baseline_seeds", 3), ("train", "curriculum", {"sex": 2}), ("train", "threads", 3),
-    ("train", "patience", None), ("train", "warm_start", "20261124-000000-abcdef"),
-    ("analysis", "affinity_every", 5), ("analysis", "sweep", "all"),
+    ("data", "column_types", {"island": "categorical"}),
+    ("data", "inputs", ["bill_length_mm"]),
+    (
+        "data",
+        "splits",
+        {
+            "train": "train",
+            "validation": None,
+            "test": None,
+            "val_fraction": 0.2,
+            "test_fraction": 0.1,
+            "seed": 3,
+        },
+    ),
+    ("train", "schedule", "cosine"),
+    ("train", "weight_decay", 0.01),
+    ("train", "grad_clip", 1.0),
+    ("train", "monitor", "metric"),
+    ("train", "amp", True),
+    ("train", "baseline_seeds", 3),
+    ("train", "curriculum", {"sex": 2}),
+    ("train", "threads", 3),
+    ("train", "patience", None),
+    ("train", "warm_start", "20261124-000000-abcdef"),
+    ("analysis", "affinity_every", 5),
+    ("analysis", "sweep", "all"),
 ]
-SECOND_DATASET_TASK = {**schema_defaults()["data"]["tasks"][0], "name": "y1", "column": "y1",
-                       "kind": "regression", "weight": 2.0,
-                       "source": "sample_data/mmoe_synthetic", "config": "p0.5"}
+SECOND_DATASET_TASK = {
+    **schema_defaults()["data"]["tasks"][0],
+    "name": "y1",
+    "column": "y1",
+    "kind": "regression",
+    "weight": 2.0,
+    "source": "sample_data/mmoe_synthetic",
+    "config": "p0.5",
+}
 
 
 @settings(max_examples=40, deadline=None)
-@given(chosen=st.lists(st.sampled_from(range(len(OTHER_SETTINGS))), unique=True),
-       second_dataset=st.booleans(), binary_sex=st.booleans())
-def test_a_link_carries_every_setting_not_only_the_readable_ones(chosen, second_dataset,
-                                                                  binary_sex):
+@given(
+    chosen=st.lists(st.sampled_from(range(len(OTHER_SETTINGS))), unique=True),
+    second_dataset=st.booleans(),
+    binary_sex=st.booleans(),
+)
+def test_a_link_carries_every_setting_not_only_the_readable_ones(
+    chosen, second_dataset, binary_sex
+):
     """Whatever else differs from the defaults (data settings, training options, analysis,
     a task's kind or weight, a task from a second dataset) comes back from the link."""
     experiment = params_to_experiment({}, DEFAULT_EXPERIMENT)

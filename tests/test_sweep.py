@@ -28,8 +28,7 @@ def test_plans_count_singles_pairs_and_every_subset(count):
         sweep_subsets(tasks[:1], "pairs")
 
 
-def test_subset_config_keeps_its_tasks_the_full_inputs_and_compares_with_baselines(
-        penguins_config):
+def test_subset_config_keeps_its_tasks_the_full_inputs_and_compares_with_baselines(penguins_config):
     config = config_from_dict(penguins_config)
     full = prepare_data(config.data)
     pair = subset_config(config, ("species", "body_mass"), full)
@@ -51,8 +50,9 @@ def test_bad_sweep_requests_are_user_errors(penguins_config):
 
 
 def _verdict(ci):
-    return "no detectable difference" if ci[0] <= 0 <= ci[1] else (
-        "helped" if ci[0] > 0 else "hurt")
+    return (
+        "no detectable difference" if ci[0] <= 0 <= ci[1] else ("helped" if ci[0] > 0 else "hurt")
+    )
 
 
 def _run(subset, deltas, width=0.05):
@@ -64,10 +64,16 @@ def _run(subset, deltas, width=0.05):
         ci = [delta - width, delta + width]
         tasks[name] = {"kind": "regression", "metrics": {"mse": 1.0 - delta}}
         if len(subset) > 1:
-            tasks[name].update(delta=delta, delta_ci=ci, verdict=_verdict(ci),
-                               verdict_reason="made up", baseline_runs=[f"base-{name}"])
-    return SubsetRun(subset, "completed", f"id-{'-'.join(subset)}",
-                     {"status": "completed", "tasks": tasks})
+            tasks[name].update(
+                delta=delta,
+                delta_ci=ci,
+                verdict=_verdict(ci),
+                verdict_reason="made up",
+                baseline_runs=[f"base-{name}"],
+            )
+    return SubsetRun(
+        subset, "completed", f"id-{'-'.join(subset)}", {"status": "completed", "tasks": tasks}
+    )
 
 
 def test_report_orients_pair_effects_and_groups_from_measured_pairs():
@@ -90,7 +96,8 @@ def test_report_orients_pair_effects_and_groups_from_measured_pairs():
     best = report["grouping"]["candidates"][0]
     assert best["groups"] == [["a", "b"], ["c"]]
     assert report["grouping"]["method"].startswith(
-        "from measured pairs (higher-order approximation")
+        "from measured pairs (higher-order approximation"
+    )
     shown = {(r["task"], r["partners"]): r for r in transfer_rows(report)}
     assert shown[("c", "b")]["verdict"] == "no detectable difference"
     assert shown[("a", "b")]["delta_ci"] == "[+15.0%, +25.0%]"
@@ -137,8 +144,11 @@ def _tiny(penguins_config):
 @pytest.mark.slow
 def test_local_pool_sweep_stores_every_run_and_reports_progress(penguins_config):
     store, seen = RunStore(), []
-    result = run_sweep(_tiny(penguins_config), store,
-                       on_progress=lambda r: seen.append((r.done, r.runs[-1].status)))
+    result = run_sweep(
+        _tiny(penguins_config),
+        store,
+        on_progress=lambda r: seen.append((r.done, r.runs[-1].status)),
+    )
     assert seen == [(1, "completed"), (2, "completed"), (3, "completed")]
     assert {r.subset for r in result.runs} == {("species",), ("sex",), ("species", "sex")}
     stored = {r["id"]: r for r in store.list_runs(include_baselines=True)}
@@ -151,8 +161,7 @@ def test_local_pool_sweep_stores_every_run_and_reports_progress(penguins_config)
 @pytest.mark.slow
 def test_a_stopped_sweep_keeps_the_runs_it_finished(penguins_config):
     store, stop = RunStore(), threading.Event()
-    result = run_sweep(_tiny(penguins_config), store, on_progress=lambda r: stop.set(),
-                       stop=stop)
+    result = run_sweep(_tiny(penguins_config), store, on_progress=lambda r: stop.set(), stop=stop)
     finished = [r for r in result.runs if r.status == "completed"]
     assert result.stopped and 1 <= len(finished) < result.total
     assert {r.status for r in result.runs} <= {"completed", "stopped"}

@@ -36,5 +36,6 @@ def test_the_sweeps_singles_are_the_train_runs_baselines(penguins_config):
         assert pair["tasks"][task]["baseline_metrics"] == shown["baseline_metrics"]
         assert pair["tasks"][task]["noise"]["test_rows"] == shown["noise"]["test_rows"]
     baselines = [r for r in store.list_runs(include_baselines=True) if r["baseline_key"]]
-    assert len(baselines) == sum(len(trained["tasks"][t]["baseline_runs"])
-                                 for t in ("species", "sex"))  # none trained twice
+    assert len(baselines) == sum(
+        len(trained["tasks"][t]["baseline_runs"]) for t in ("species", "sex")
+    )  # none trained twice

@@ -19,13 +19,13 @@ def _config(tmp_path, penguins_config):
 
 @pytest.mark.slow
 def test_sweep_json_reports_every_subset_and_partners(tmp_path, penguins_config):
-    done = run_cli("sweep", _config(tmp_path, penguins_config), "--json",
-                   "--runs-dir", str(tmp_path / "runs"))
+    done = run_cli(
+        "sweep", _config(tmp_path, penguins_config), "--json", "--runs-dir", str(tmp_path / "runs")
+    )
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert doc["done"] == doc["total"] == 3 and not doc["stopped"]
-    assert {tuple(r["subset"]) for r in doc["runs"]} == {("species",), ("sex",),
-                                                          ("species", "sex")}
+    assert {tuple(r["subset"]) for r in doc["runs"]} == {("species",), ("sex",), ("species", "sex")}
     assert doc["pair_matrix"]["direction"] == "effect of column task on row task"
     assert set(doc["helped_by"]) == {"species", "sex"}
     pair = next(r for r in doc["runs"] if len(r["subset"]) == 2)
@@ -40,10 +40,17 @@ def test_sweep_json_reports_every_subset_and_partners(tmp_path, penguins_config)
 @pytest.mark.slow
 def test_sweep_bad_requests_are_one_line(tmp_path, penguins_config):
     config = _config(tmp_path, penguins_config)
-    done = run_cli("sweep", config, "--address", "10.0.0.1:6379",
-                   "--runs-dir", str(tmp_path / "runs"))
+    done = run_cli(
+        "sweep", config, "--address", "10.0.0.1:6379", "--runs-dir", str(tmp_path / "runs")
+    )
     assert done.returncode == 2 and "--engine ray" in done.stderr
-    done = run_cli("sweep", config, "--set", "analysis.sweep_tasks=[species]",
-                   "--runs-dir", str(tmp_path / "runs"))
+    done = run_cli(
+        "sweep",
+        config,
+        "--set",
+        "analysis.sweep_tasks=[species]",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    )
     assert done.returncode == 2 and "at least two tasks" in done.stderr
     assert "Traceback" not in done.stderr

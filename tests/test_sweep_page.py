@@ -28,7 +28,9 @@ def test_a_sweeps_grouping_is_verified_from_the_page(penguins_config):
     at.button(key="sweep_start").click().run()
     _until_enabled(at, "sweep_stop")
     assert not at.exception, [e.message for e in at.exception]
-    transfer = next(d.value for d in at.dataframe if {"partners", "delta_ci"} <= set(d.value.columns))
+    transfer = next(
+        d.value for d in at.dataframe if {"partners", "delta_ci"} <= set(d.value.columns)
+    )
     assert set(transfer["task"]) == {"species", "sex"}
     assert transfer["delta_ci"].str.startswith("[").all()  # every Δ shows its interval
     assert any("from measured pairs (higher-order approximation" in s.value for s in at.success)
@@ -37,8 +39,12 @@ def test_a_sweeps_grouping_is_verified_from_the_page(penguins_config):
     assert not at.exception, [e.message for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     table = next(d.value for d in at.dataframe if "against" in d.value.columns)
-    assert table["arrangement"].tolist() == ["all separate", "all together", "suggestion",
-                                             "suggestion"]
+    assert table["arrangement"].tolist() == [
+        "all separate",
+        "all together",
+        "suggestion",
+        "suggestion",
+    ]
     assert table["interval"].iloc[1].startswith("[")
     conclusion = at.info[-1].value
     assert "wins" in conclusion or "no detectable difference" in conclusion

@@ -17,8 +17,12 @@ def test_ray_local_sweep_trains_and_stores_every_subset(penguins_config):
     penguins_config["train"].update(epochs=1)
     penguins_config["analysis"] = {"sweep": "pairs", "sweep_workers": 1}
     store, seen = RunStore(), []
-    result = run_sweep(config_from_dict(penguins_config), store, engine="ray",
-                       on_progress=lambda r: seen.append(r.done))
+    result = run_sweep(
+        config_from_dict(penguins_config),
+        store,
+        engine="ray",
+        on_progress=lambda r: seen.append(r.done),
+    )
     assert seen == [1, 2, 3]
     assert all(r.status == "completed" for r in result.runs), [r.error for r in result.runs]
     stored = {r["id"] for r in store.list_runs(include_baselines=True)}  # singles: baselines

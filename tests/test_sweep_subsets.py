@@ -28,25 +28,34 @@ def mixed_csv(tmp_path_factory) -> str:
     rng = np.random.default_rng(0)
     n = 120
     x1, x2 = rng.normal(size=n), rng.normal(size=n)
-    frame = pd.DataFrame({
-        "x1": x1, "x2": x2, "city": rng.choice(["a", "b", "c"], n),
-        "score": x1 + rng.normal(scale=0.1, size=n),
-        "passed": np.where(x1 + x2 > 0, "yes", "no"),
-        "track": rng.choice(["art", "math", "lang"], n),
-        "hours": np.where(rng.random(n) < 0.2, np.nan, 10 + x2),  # some rows unlabelled
-    })
+    frame = pd.DataFrame(
+        {
+            "x1": x1,
+            "x2": x2,
+            "city": rng.choice(["a", "b", "c"], n),
+            "score": x1 + rng.normal(scale=0.1, size=n),
+            "passed": np.where(x1 + x2 > 0, "yes", "no"),
+            "track": rng.choice(["art", "math", "lang"], n),
+            "hours": np.where(rng.random(n) < 0.2, np.nan, 10 + x2),  # some rows unlabelled
+        }
+    )
     path = tmp_path_factory.mktemp("mixed") / "mixed.csv"
     frame.to_csv(path, index=False)
     return str(path)
 
 
 def _config(source: str, tasks: dict[str, str], **data):
-    return config_from_dict({
-        "data": {"source": source, "tasks": [{"name": n, "column": c} for n, c in tasks.items()],
-                 **data},
-        "model": {"architecture": "hard", "shared": [16], "head": [8]},
-        "train": {"epochs": 2, "batch_size": 32, "device": "cpu", "seeds": 1},
-    })
+    return config_from_dict(
+        {
+            "data": {
+                "source": source,
+                "tasks": [{"name": n, "column": c} for n, c in tasks.items()],
+                **data,
+            },
+            "model": {"architecture": "hard", "shared": [16], "head": [8]},
+            "train": {"epochs": 2, "batch_size": 32, "device": "cpu", "seeds": 1},
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +66,8 @@ def mixed(mixed_csv):
 
 
 subsets = st.lists(st.sampled_from(sorted(TASKS)), min_size=1, max_size=3, unique=True).map(
-    lambda names: tuple(t for t in TASKS if t in names))  # in the experiment's order
+    lambda names: tuple(t for t in TASKS if t in names)
+)  # in the experiment's order
 
 
 @settings(max_examples=12, deadline=None)
@@ -84,15 +94,17 @@ def test_a_baselines_key_does_not_depend_on_the_other_tasks(mixed, chosen):
     single = baseline_config(config)
     sub = subset_config(config, chosen, full)
     for task in chosen:
-        assert (baseline_key(baseline_config(sub), subset_data(full, chosen), task)
-                == baseline_key(single, full, task))
+        assert baseline_key(baseline_config(sub), subset_data(full, chosen), task) == baseline_key(
+            single, full, task
+        )
 
 
 def test_a_baselines_key_changes_with_its_rows(mixed_csv, mixed):
     config, full = mixed
     moved = _config(mixed_csv, TASKS, splits={"seed": 1})
-    assert (baseline_key(baseline_config(config), full, "score")
-            != baseline_key(baseline_config(moved), prepare_data(moved.data), "score"))
+    assert baseline_key(baseline_config(config), full, "score") != baseline_key(
+        baseline_config(moved), prepare_data(moved.data), "score"
+    )
 
 
 def _grades(path) -> str:
@@ -105,9 +117,18 @@ def _grades(path) -> str:
     g1 = 10 + 1.2 * study - 2.0 * failures - 0.1 * absences + rng.normal(scale=2.5, size=n)
     g2 = g1 + rng.normal(scale=0.7, size=n)
     g3 = g2 + rng.normal(scale=0.7, size=n)
-    frame = pd.DataFrame({"school": rng.choice(["GP", "MS"], n), "age": rng.integers(15, 23, n),
-                          "studytime": study, "failures": failures, "absences": absences,
-                          "G1": g1.round(1), "G2": g2.round(1), "G3": g3.round(1)})
+    frame = pd.DataFrame(
+        {
+            "school": rng.choice(["GP", "MS"], n),
+            "age": rng.integers(15, 23, n),
+            "studytime": study,
+            "failures": failures,
+            "absences": absences,
+            "G1": g1.round(1),
+            "G2": g2.round(1),
+            "G3": g3.round(1),
+        }
+    )
     frame.to_csv(path, index=False)
     return str(path)
 
@@ -125,11 +146,24 @@ def test_g3_alone_gets_the_true_single_task_error_not_the_leaked_one(tmp_path):
     full = prepare_data(config.data)
     alone = train_single(config, full, "G3", store=None)["tasks"]["G3"]["metrics"]["mse"]
 
-    without = config.model_copy(update={"data": config.data.model_copy(update={
-        "tasks": [t for t in config.data.tasks if t.name == "G3"], "ignore": ["G1", "G2"]})})
+    without = config.model_copy(
+        update={
+            "data": config.data.model_copy(
+                update={
+                    "tasks": [t for t in config.data.tasks if t.name == "G3"],
+                    "ignore": ["G1", "G2"],
+                }
+            )
+        }
+    )
     true = _test_mse(without, prepare_data(without.data))
-    leaky = config.model_copy(update={"data": config.data.model_copy(update={
-        "tasks": [t for t in config.data.tasks if t.name == "G3"]})})
+    leaky = config.model_copy(
+        update={
+            "data": config.data.model_copy(
+                update={"tasks": [t for t in config.data.tasks if t.name == "G3"]}
+            )
+        }
+    )
     leaky_data = prepare_data(leaky.data)
     assert {"G1", "G2"} <= set(leaky_data.input_columns[source])  # the old subset's inputs
     leaked = _test_mse(leaky, leaky_data)
@@ -142,8 +176,9 @@ def test_inspect_warns_of_inputs_that_are_another_grade(tmp_path):
     source = _grades(tmp_path / "grades.csv")
 
     def warned(columns: list[str]) -> list[str]:
-        data = config_from_dict({"data": {"source": source, "tasks": [
-            {"name": c, "column": c} for c in columns]}}).data
+        data = config_from_dict(
+            {"data": {"source": source, "tasks": [{"name": c, "column": c} for c in columns]}}
+        ).data
         return sorted({w.split("'")[1] for w in inspect_tasks(data)["input_warnings"]})
 
     assert warned(["G3"]) == ["G1", "G2"]
@@ -158,15 +193,31 @@ def test_a_subset_with_a_task_of_another_dataset_keeps_each_datasets_inputs(tmp_
     rng = np.random.default_rng(1)
     x = rng.normal(size=(60, 2))
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"
-    pd.DataFrame({"x1": x[:, 0], "x2": x[:, 1], "a": x[:, 0] + 1, "a2": x[:, 1] * 2,
-                  "extra": rng.normal(size=60)}).to_csv(first, index=False)
-    pd.DataFrame({"x1": x[:, 1], "x2": x[:, 0], "b": x[:, 0] - x[:, 1],
-                  "extra": rng.normal(size=60)}).to_csv(second, index=False)
-    config = config_from_dict({
-        "data": {"source": str(first), "tasks": [
-            {"name": "a", "column": "a"}, {"name": "a2", "column": "a2"},
-            {"name": "b", "column": "b", "source": str(second)}]},
-        "train": {"device": "cpu"}})
+    pd.DataFrame(
+        {
+            "x1": x[:, 0],
+            "x2": x[:, 1],
+            "a": x[:, 0] + 1,
+            "a2": x[:, 1] * 2,
+            "extra": rng.normal(size=60),
+        }
+    ).to_csv(first, index=False)
+    pd.DataFrame(
+        {"x1": x[:, 1], "x2": x[:, 0], "b": x[:, 0] - x[:, 1], "extra": rng.normal(size=60)}
+    ).to_csv(second, index=False)
+    config = config_from_dict(
+        {
+            "data": {
+                "source": str(first),
+                "tasks": [
+                    {"name": "a", "column": "a"},
+                    {"name": "a2", "column": "a2"},
+                    {"name": "b", "column": "b", "source": str(second)},
+                ],
+            },
+            "train": {"device": "cpu"},
+        }
+    )
     full = prepare_data(config.data)
     again = prepare_data(subset_config(config, chosen, full).data)
     assert again.task_names == list(chosen)

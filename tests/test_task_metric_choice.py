@@ -17,15 +17,21 @@ from mtl_core.kinds import get_kind, kind_names
 from mtl_core.train.schedules import monitor_score
 from tests.conftest import REPO
 
-PENGUINS = {"source": "sample_data/penguins", "tasks": [
-    {"name": "species", "column": "species"},
-    {"name": "mass", "column": "body_mass_g", "kind": "regression", "weight": 2.0}]}
+PENGUINS = {
+    "source": "sample_data/penguins",
+    "tasks": [
+        {"name": "species", "column": "species"},
+        {"name": "mass", "column": "body_mass_g", "kind": "regression", "weight": 2.0},
+    ],
+}
 
 
 @pytest.mark.parametrize("kind", kind_names())
 def test_a_chosen_metric_is_written_and_the_default_left_implicit(kind):
-    data = {"source": "x", "tasks": [{"name": "t", "column": "t", "kind": kind},
-                                     {"name": "u", "column": "u"}]}
+    data = {
+        "source": "x",
+        "tasks": [{"name": "t", "column": "t", "kind": kind}, {"name": "u", "column": "u"}],
+    }
     for metric in get_kind(kind).metrics:
         chosen = set_task_metric(data, "t", kind, metric)
         task = chosen["tasks"][0]
@@ -49,7 +55,8 @@ def test_changing_a_tasks_kind_drops_its_metric():
 def test_the_data_page_sets_the_metric_a_task_is_judged_by():
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90).run()
     at.session_state.experiment["data"].update(
-        {"source": "sample_data/penguins", "tasks": [dict(t) for t in PENGUINS["tasks"]]})
+        {"source": "sample_data/penguins", "tasks": [dict(t) for t in PENGUINS["tasks"]]}
+    )
     at.switch_page("pages/data.py").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     judged = at.selectbox(key="metric::mass")
@@ -65,12 +72,20 @@ def test_early_stopping_watches_each_tasks_metric_and_its_loss_where_that_is_und
     """Lower is better: a score rises by its first value's share, an error falls; a binary
     validation split with a single class has no ROC-AUC, so its relative loss counts."""
     train = TrainConfig(monitor="metric")
-    tasks = [TaskSpec("y", "y", "regression", metric="r2"),
-             TaskSpec("e", "e", "regression", metric="mae"),
-             TaskSpec("b", "b", "binary", ("no", "yes"))]
-    first = {"y": {"loss": 2.0, "r2": 0.5}, "e": {"loss": 1.0, "mae": 4.0},
-             "b": {"loss": 0.8, "roc_auc": math.nan}}
-    val = {"y": {"loss": 1.0, "r2": 0.75}, "e": {"loss": 1.0, "mae": 3.0},
-           "b": {"loss": 0.4, "roc_auc": math.nan}}
+    tasks = [
+        TaskSpec("y", "y", "regression", metric="r2"),
+        TaskSpec("e", "e", "regression", metric="mae"),
+        TaskSpec("b", "b", "binary", ("no", "yes")),
+    ]
+    first = {
+        "y": {"loss": 2.0, "r2": 0.5},
+        "e": {"loss": 1.0, "mae": 4.0},
+        "b": {"loss": 0.8, "roc_auc": math.nan},
+    }
+    val = {
+        "y": {"loss": 1.0, "r2": 0.75},
+        "e": {"loss": 1.0, "mae": 3.0},
+        "b": {"loss": 0.4, "roc_auc": math.nan},
+    }
     expected = (-0.75 / 0.5 + 3.0 / 4.0 + 0.4 / 0.8) / 3
     assert monitor_score(train, tasks, val, first) == pytest.approx(expected)

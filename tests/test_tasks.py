@@ -50,8 +50,18 @@ def test_text_regression_target_is_refused():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.one_of(st.none(), st.integers(-5, 5), st.floats(-1e6, 1e6, allow_nan=False),
-                          st.sampled_from(["x", "y", "z"])), min_size=1, max_size=30))
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.integers(-5, 5),
+            st.floats(-1e6, 1e6, allow_nan=False),
+            st.sampled_from(["x", "y", "z"]),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_inference_gives_a_kind_or_a_user_error(values):
     series = pd.Series(values, dtype=object).infer_objects()
     kind = infer_kind(None, series)

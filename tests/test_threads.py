@@ -44,8 +44,11 @@ def test_two_large_jobs_on_two_cores_get_one_thread_each():
     assert choose_threads("auto", 2, 1, LARGE) == 2
 
 
-@given(cores=st.integers(1, 256), jobs=st.integers(1, 64),
-       flops=st.sampled_from([0.0, LARGE_STEP_FLOPS / 2, LARGE_STEP_FLOPS, LARGE]))
+@given(
+    cores=st.integers(1, 256),
+    jobs=st.integers(1, 64),
+    flops=st.sampled_from([0.0, LARGE_STEP_FLOPS / 2, LARGE_STEP_FLOPS, LARGE]),
+)
 def test_a_jobs_share_is_never_zero_nor_more_than_the_cores(cores, jobs, flops):
     threads = choose_threads("auto", cores, jobs, flops)
     assert 1 <= threads <= cores
@@ -61,12 +64,14 @@ def test_a_number_of_threads_is_used_as_it_is(setting, cores, jobs):
 
 
 def test_the_cost_of_a_step_is_torchs_count_of_the_forward_three_times_plus_the_updates(
-        penguins_config):
+    penguins_config,
+):
     config = config_from_dict(penguins_config)
     data = prepare_data(config.data)
     for architecture, params in (("hard", {}), ("mmoe", {"experts": 4})):
-        model_config = config.model.model_copy(update={"architecture": architecture,
-                                                       "params": params})
+        model_config = config.model.model_copy(
+            update={"architecture": architecture, "params": params}
+        )
         model = build_model(model_config, data.tasks, data.input_kind, data.input_shape)
         batch = data.splits["train"].x[:32]
         with FlopCounterMode(display=False) as counter, torch.no_grad():
@@ -83,7 +88,8 @@ def test_a_convolution_costs_its_multiply_adds_at_every_output_position():
     forward = 2 * rows * (8 * 8 * 4) * (1 * 3 * 3)  # 2 x outputs x multiply-adds per output
     parameters = 4 * 9 + 4
     assert step_flops(model, torch.zeros(rows, 1, 8, 8)) == (
-        3 * forward + UPDATE_FLOPS_PER_PARAMETER * parameters)
+        3 * forward + UPDATE_FLOPS_PER_PARAMETER * parameters
+    )
 
 
 def test_jobs_count_while_they_run_and_the_threads_count_comes_back():
@@ -160,8 +166,7 @@ def test_a_sweep_worker_process_takes_the_share_it_is_given():
     """As the local engine starts its workers: each one's cores are its share, and its
     threads start there."""
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=context, initializer=init_worker,
-                             initargs=(3,)) as pool:
+    with ProcessPoolExecutor(1, mp_context=context, initializer=init_worker, initargs=(3,)) as pool:
         assert pool.submit(available_cores).result(120) == 3
         assert pool.submit(torch.get_num_threads).result(120) == 3
 
@@ -170,8 +175,11 @@ def test_a_thread_setting_is_honoured_and_recorded(penguins_config):
     penguins_config["train"].update(epochs=2, threads=3)
     config = config_from_dict(penguins_config)
     during: list[int] = []
-    result = train_model(config, prepare_data(config.data),
-                         on_event=lambda event: during.append(torch.get_num_threads()))
+    result = train_model(
+        config,
+        prepare_data(config.data),
+        on_event=lambda event: during.append(torch.get_num_threads()),
+    )
     assert result.threads == 3 and set(during) == {3}
     assert torch.get_num_threads() == 1  # the test process's count is back
     summary = run_experiment(config, RunStore())
@@ -185,8 +193,11 @@ def test_a_small_model_trains_on_one_thread_whatever_the_cores(penguins_config):
     try:
         config = config_from_dict(penguins_config)
         during: list[int] = []
-        result = train_model(config, prepare_data(config.data),
-                             on_event=lambda event: during.append(torch.get_num_threads()))
+        result = train_model(
+            config,
+            prepare_data(config.data),
+            on_event=lambda event: during.append(torch.get_num_threads()),
+        )
         assert result.threads == 1 and set(during) == {1}
         assert torch.get_num_threads() == 2
     finally:
@@ -217,15 +228,27 @@ def test_the_parts_of_a_runs_time_add_up_to_its_wall_time(penguins_config):
 
 
 def test_the_finished_message_lists_the_parts_and_leaves_out_baselines_not_trained():
-    summary = {"status": "completed", "seconds": 5.0, "noise": {"seeds": 1, "baseline_seeds": 0},
-               "times": {"preparation": 1.06, "multi_task": 6.0, "baselines": 0.0,
-                         "comparison": 0.2, "wall": 7.3}}
-    assert times_text(summary) == ("completed in 7.3 s: 1.1 s data, 6.0 s multi-task (1 seed), "
-                                   "0.2 s comparison")
+    summary = {
+        "status": "completed",
+        "seconds": 5.0,
+        "noise": {"seeds": 1, "baseline_seeds": 0},
+        "times": {
+            "preparation": 1.06,
+            "multi_task": 6.0,
+            "baselines": 0.0,
+            "comparison": 0.2,
+            "wall": 7.3,
+        },
+    }
+    assert times_text(summary) == (
+        "completed in 7.3 s: 1.1 s data, 6.0 s multi-task (1 seed), 0.2 s comparison"
+    )
     summary["noise"] = {"seeds": 3, "baseline_seeds": 3}
     summary["times"].update(baselines=6.5, wall=14.2)
-    assert times_text(summary) == ("completed in 14.2 s: 1.1 s data, 6.0 s multi-task "
-                                   "(3 seeds), 6.5 s baselines, 0.2 s comparison")
+    assert times_text(summary) == (
+        "completed in 14.2 s: 1.1 s data, 6.0 s multi-task "
+        "(3 seeds), 6.5 s baselines, 0.2 s comparison"
+    )
     del summary["times"]  # a run stored before the summary had them
     assert times_text(summary) == "completed in 5.0 s (the multi-task model)"
 
@@ -240,8 +263,9 @@ def test_the_train_page_says_where_the_time_went_and_the_runs_table_shows_the_wa
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     summary = at.session_state.job.snapshot().summary
-    assert at.success[0].value == (f"Run {summary['run_id']}: {times_text(summary)}, on "
-                                   f"{summary['device']}")
+    assert at.success[0].value == (
+        f"Run {summary['run_id']}: {times_text(summary)}, on {summary['device']}"
+    )
     assert " s data, " in at.success[0].value and "multi-task (1 seed)" in at.success[0].value
     at.switch_page("pages/runs.py").run()
     table = at.dataframe[0].value

@@ -47,8 +47,14 @@ def test_different_seed_gives_different_weights(penguins_config):
 @pytest.mark.slow
 def test_penguins_defaults_reach_the_quality_bar(penguins_config):
     penguins_config["model"] = {"architecture": "hard", "shared": [64, 64], "head": [32]}
-    penguins_config["train"] = {"epochs": 100, "batch_size": 32, "lr": 0.003, "device": "cpu",
-                                "patience": 15, "baselines": True}
+    penguins_config["train"] = {
+        "epochs": 100,
+        "batch_size": 32,
+        "lr": 0.003,
+        "device": "cpu",
+        "patience": 15,
+        "baselines": True,
+    }
     summary = run_experiment(config_from_dict(penguins_config), RunStore())
     tasks = summary["tasks"]
     assert summary["status"] == "completed"

@@ -60,6 +60,7 @@ def test_divergence_is_reported_and_the_last_good_checkpoint_is_kept(penguins_co
     assert any(f"'{t}'" in message for t in summary["tasks"])
     assert (store.run_dir(summary["run_id"]) / "model.safetensors").is_file()
     from safetensors.torch import load_file
+
     weights = load_file(str(store.run_dir(summary["run_id"]) / "model.safetensors"))
     assert all(torch.isfinite(w).all() for w in weights.values())
     assert store.get_run(summary["run_id"])["status"] == "diverged"
@@ -76,7 +77,8 @@ def test_identical_baselines_are_reused_not_retrained(penguins_config):
     assert all(t["baseline_reused"] == 1 for t in second["tasks"].values())
     assert all(t["baseline_reused"] == 0 for t in first["tasks"].values())
     assert {n: t["baseline_metrics"] for n, t in first["tasks"].items()} == {
-        n: t["baseline_metrics"] for n, t in second["tasks"].items()}
+        n: t["baseline_metrics"] for n, t in second["tasks"].items()
+    }
     assert [r["id"] for r in store.list_runs()] == [second["run_id"], first["run_id"]]
 
 
@@ -94,8 +96,9 @@ def test_several_baseline_seeds_give_a_noise_level(penguins_config):
     summary = run_experiment(config_from_dict(penguins_config), RunStore())
     for task in summary["tasks"].values():
         assert len(task["baseline_seeds"]) == 2 and len(task["baseline_runs"]) == 2
-        assert task["baseline_metrics"] == pytest.approx({
-            m: sum(s[m] for s in task["baseline_seeds"]) / 2 for m in task["baseline_metrics"]})
+        assert task["baseline_metrics"] == pytest.approx(
+            {m: sum(s[m] for s in task["baseline_seeds"]) / 2 for m in task["baseline_metrics"]}
+        )
         # seed noise (docs/evidence.md): 3 multi-task seeds (auto) against 2 baseline seeds
         assert task["noise"]["baseline_seeds"] == 2 and task["noise"]["seeds"] == 3
         low, high = task["noise"]["seed_ci"]
@@ -105,10 +108,12 @@ def test_several_baseline_seeds_give_a_noise_level(penguins_config):
 def test_warm_start_copies_the_shared_weights(penguins_config):
     store = RunStore()
     source = run_experiment(config_from_dict(penguins_config), store)
-    penguins_config["train"].update(warm_start=source["run_id"], epochs=1, lr=1e-12,
-                                    optimizer="sgd", seed=5)
+    penguins_config["train"].update(
+        warm_start=source["run_id"], epochs=1, lr=1e-12, optimizer="sgd", seed=5
+    )
     config = config_from_dict(penguins_config)
     from mtl_core.experiment import load_warm_weights
+
     warm = load_warm_weights(store, source["run_id"])
     model = train_model(config, prepare_data(config.data), warm_weights=warm).model
     shared = {id(p) for p in model.shared_parameters()}
@@ -119,8 +124,9 @@ def test_warm_start_copies_the_shared_weights(penguins_config):
 
 @given(st.sampled_from(["constant", "cosine", "step"]), st.integers(1, 200), st.data())
 def test_lr_factor_is_at_most_one_and_never_increases(schedule, epochs, draw):
-    train = TrainConfig(epochs=epochs, schedule=schedule, lr_step_epochs=draw.draw(
-        st.integers(1, 50)))
+    train = TrainConfig(
+        epochs=epochs, schedule=schedule, lr_step_epochs=draw.draw(st.integers(1, 50))
+    )
     factors = [lr_factor(train, e) for e in range(1, epochs + 1)]
     assert factors[0] == 1.0
     assert all(0 <= b <= a + 1e-12 <= 1 + 1e-12 for a, b in itertools.pairwise(factors))
@@ -137,9 +143,15 @@ def test_curriculum_task_joins_at_its_epoch_and_ramps_to_one(joins, ramp, epoch)
 
 
 def test_monitor_on_one_tasks_metric_and_clip_and_schedule_train(penguins_config):
-    penguins_config["train"].update(monitor="metric", monitor_task="species", grad_clip=1.0,
-                                    schedule="cosine", optimizer="adamw", weight_decay=0.01,
-                                    curriculum={"sex": 2})
+    penguins_config["train"].update(
+        monitor="metric",
+        monitor_task="species",
+        grad_clip=1.0,
+        schedule="cosine",
+        optimizer="adamw",
+        weight_decay=0.01,
+        curriculum={"sex": 2},
+    )
     config = config_from_dict(penguins_config)
     result = train_model(config, prepare_data(config.data))
     assert result.status == "completed"

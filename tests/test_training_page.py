@@ -29,8 +29,7 @@ def test_leaving_and_coming_back_keeps_the_job_and_stop_ends_it():
 
 def test_a_diverging_run_is_shown_as_a_warning_not_an_error():
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
-    at.session_state.experiment["train"].update(epochs=5, baselines=False, lr=1e6,
-                                                optimizer="sgd")
+    at.session_state.experiment["train"].update(epochs=5, baselines=False, lr=1e6, optimizer="sgd")
     at.switch_page("pages/train.py").run()
     at.button(key="train").click().run()
     at.session_state.job.join(60)
@@ -62,8 +61,9 @@ def test_a_loaded_config_beyond_the_usual_ranges_does_not_crash_the_page():
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
     at.query_params.update({"epochs": "5000", "patience": "5000"})
     at.run()
-    at.session_state.experiment["train"].update(weight_decay=3.0, grad_clip=5000.0,
-                                                curriculum={"sex": 4000}, curriculum_ramp=2000)
+    at.session_state.experiment["train"].update(
+        weight_decay=3.0, grad_clip=5000.0, curriculum={"sex": 4000}, curriculum_ramp=2000
+    )
     at.switch_page("pages/train.py").run()
     assert not at.exception, [e.message for e in at.exception]
     train = at.session_state.experiment["train"]
@@ -73,14 +73,17 @@ def test_a_loaded_config_beyond_the_usual_ranges_does_not_crash_the_page():
 def test_the_results_table_shows_a_baseline_column_only_when_baselines_were_trained():
     from mtl_core.viz.training import metrics_table
 
-    tasks = {"a": {"kind": "regression", "metrics": {"loss": 0.2, "mse": 0.5, "r2": 0.7}},
-             "b": {"kind": "binary", "metrics": {"loss": 0.3, "accuracy": 0.9}}}
+    tasks = {
+        "a": {"kind": "regression", "metrics": {"loss": 0.2, "mse": 0.5, "r2": 0.7}},
+        "b": {"kind": "binary", "metrics": {"loss": 0.3, "accuracy": 0.9}},
+    }
     alone = metrics_table({"tasks": tasks})
     assert "single-task" not in alone.columns
     assert list(alone["metric"]) == ["mse", "r2", "accuracy"]  # the loss is not a metric row
-    with_baselines = {name: {**task, "baseline_metrics": {m: v / 2 for m, v in
-                                                          task["metrics"].items()}}
-                      for name, task in tasks.items()}
+    with_baselines = {
+        name: {**task, "baseline_metrics": {m: v / 2 for m, v in task["metrics"].items()}}
+        for name, task in tasks.items()
+    }
     table = metrics_table({"tasks": with_baselines})
     assert list(table["single-task"]) == [0.25, 0.35, 0.45]
 

@@ -30,7 +30,10 @@ def test_groups_parse_and_must_be_disjoint_groups_of_the_tasks(penguins_config):
     config = config_from_dict(penguins_config)
     assert parse_groups(" species + sex , body_mass ") == [["species", "sex"], ["body_mass"]]
     assert check_groups(config, [["body_mass"], ["sex", "species"]]) == [
-        "species", "sex", "body_mass"]
+        "species",
+        "sex",
+        "body_mass",
+    ]
     with pytest.raises(UserError, match="no task 'wings'"):
         check_groups(config, [["species", "wings"]])
     with pytest.raises(UserError, match="'sex' is in more than one group"):
@@ -50,8 +53,14 @@ bounds = st.floats(-0.5, 0.5, allow_nan=False)
 @given(a=bounds, b=bounds)
 def test_a_winner_is_named_only_when_the_interval_excludes_zero(a, b):
     low, high = min(a, b), max(a, b)
-    result = VerifyResult(["x", "y"], [["x"], ["y"]], 3, "test", 50,
-                          versus_together=_evidence((low + high) / 2, low, high))
+    result = VerifyResult(
+        ["x", "y"],
+        [["x"], ["y"]],
+        3,
+        "test",
+        50,
+        versus_together=_evidence((low + high) / 2, low, high),
+    )
     if low <= 0 <= high:
         assert result.winner is None and result.conclusion.startswith(NO_DIFFERENCE)
     else:
@@ -69,14 +78,21 @@ def _config(penguins_config) -> dict:
 def test_verify_compares_the_grouping_with_together_and_separate(penguins_config):
     config = config_from_dict(_config(penguins_config))
     store, steps = RunStore(), []
-    result = verify_grouping(config, [["species", "sex"], ["body_mass"]], store,
-                             on_progress=lambda done, total, step: steps.append((done, total)))
+    result = verify_grouping(
+        config,
+        [["species", "sex"], ["body_mass"]],
+        store,
+        on_progress=lambda done, total, step: steps.append((done, total)),
+    )
     assert steps[0] == (0, 3) and steps[-1] == (3, 3)  # separate, together, species + sex
     doc = json.loads(json.dumps(result.to_json()))
     assert doc["seeds"] == 3
     separate, together, suggestion = doc["arrangements"]
     assert [separate["name"], together["name"], suggestion["name"]] == [
-        "all separate", "all together", "suggestion"]
+        "all separate",
+        "all together",
+        "suggestion",
+    ]
     # all together is the stored run of every task; its Δm is the one that run reports
     stored = store.get_run(together["runs"][0])["summary"]
     assert together["delta_m"] == pytest.approx(stored["delta_m"])
@@ -91,18 +107,24 @@ def test_verify_compares_the_grouping_with_together_and_separate(penguins_config
     assert low <= doc["suggestion_vs_together"]["delta_m"] <= high
     assert (doc["winner"] is None) == (low <= 0 <= high)
     assert [r["against"] for r in verify_rows(doc)] == [
-        "all separate", "all separate", "all separate", "all together"]
+        "all separate",
+        "all separate",
+        "all separate",
+        "all together",
+    ]
 
 
 @pytest.mark.slow  # a CLI subprocess
 def test_verify_cli_refuses_a_bad_grouping_in_one_line(tmp_path, penguins_config):
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(_config(penguins_config)))
-    done = run_cli("verify", str(path), "--groups", "species+wings,sex",
-                   "--runs-dir", str(tmp_path / "runs"))
+    done = run_cli(
+        "verify", str(path), "--groups", "species+wings,sex", "--runs-dir", str(tmp_path / "runs")
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [
-        "error: --groups: no task 'wings' in the experiment (tasks: species, sex, body_mass)"]
+        "error: --groups: no task 'wings' in the experiment (tasks: species, sex, body_mass)"
+    ]
 
 
 @pytest.mark.slow
@@ -110,8 +132,17 @@ def test_verify_cli_json_names_the_winner_only_with_an_interval(tmp_path, pengui
     penguins_config["data"]["tasks"] = penguins_config["data"]["tasks"][:2]
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(_config(penguins_config)))
-    done = run_cli("verify", str(path), "--groups", "species,sex", "--json",
-                   "--set", "train.epochs=1", "--runs-dir", str(tmp_path / "runs"))
+    done = run_cli(
+        "verify",
+        str(path),
+        "--groups",
+        "species,sex",
+        "--json",
+        "--set",
+        "train.epochs=1",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    )
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     versus = doc["suggestion_vs_together"]

@@ -18,8 +18,10 @@ def test_epoch_ticks_are_whole_and_at_most_ten(last_epoch):
 
 
 def _history(epochs: int) -> list[dict]:
-    return [{"epoch": e, "train_loss": {"a": 1.0 / e}, "val": {"a": {"loss": 1.0 / e}}}
-            for e in range(1, epochs + 1)]
+    return [
+        {"epoch": e, "train_loss": {"a": 1.0 / e}, "val": {"a": {"loss": 1.0 / e}}}
+        for e in range(1, epochs + 1)
+    ]
 
 
 def test_run_and_comparison_curves_use_the_epoch_axis():

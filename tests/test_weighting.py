@@ -21,12 +21,16 @@ from mtl_core.weighting.registry import build_weighting, weighting_class, weight
 # numbers.
 RANDOMISED = {"pcgrad", "gradvac", "rlw", "graddrop"}
 DETERMINISTIC = [name for name in weighting_names() if name not in RANDOMISED]
-GRADIENT_METHODS = [name for name in weighting_names()
-                    if weighting_class(name).cost_class == "gradient"]
+GRADIENT_METHODS = [
+    name for name in weighting_names() if weighting_class(name).cost_class == "gradient"
+]
 # Methods whose `update_every` amortises their work (the rest ignore it, and say so).
 AMORTISED_GRADIENT = [name for name in GRADIENT_METHODS if weighting_class(name).amortised]
-AMORTISED_LOSS = [name for name in weighting_names()
-                  if weighting_class(name).amortised and name not in GRADIENT_METHODS]
+AMORTISED_LOSS = [
+    name
+    for name in weighting_names()
+    if weighting_class(name).amortised and name not in GRADIENT_METHODS
+]
 REGRESSION = [TaskSpec(f"t{i}", f"t{i}", "regression") for i in range(3)]
 
 
@@ -43,8 +47,10 @@ class FixedHeads(nn.Module):
 
     def forward_with_features(self, x):
         features = self.trunk(x)
-        return ({t: features @ self.directions[i] for i, t in enumerate(self.task_names)},
-                [features])
+        return (
+            {t: features @ self.directions[i] for i, t in enumerate(self.task_names)},
+            [features],
+        )
 
     def shared_parameters(self):
         return list(self.trunk.parameters())
@@ -57,8 +63,9 @@ def weighting(method: str, n_tasks: int = 3, **config):
 
 def tiny_hard_model(architecture: str = "hard", tasks=REGRESSION) -> MTLModel:
     torch.manual_seed(0)
-    return build_model(ModelConfig(architecture=architecture, shared=[8], head=[4]), tasks,
-                       "tabular", (5,))
+    return build_model(
+        ModelConfig(architecture=architecture, shared=[8], head=[4]), tasks, "tabular", (5,)
+    )
 
 
 def losses_of(model: MTLModel, seed: int = 0):
@@ -66,21 +73,36 @@ def losses_of(model: MTLModel, seed: int = 0):
     x = torch.randn(16, 5, generator=generator)
     y = torch.randn(16, len(model.task_names), generator=generator)
     outputs = model(x)
-    return torch.stack([((outputs[t].squeeze(-1) - y[:, i]) ** 2).mean()
-                        for i, t in enumerate(model.task_names)])
+    return torch.stack(
+        [((outputs[t].squeeze(-1) - y[:, i]) ** 2).mean() for i, t in enumerate(model.task_names)]
+    )
 
 
 def shared_grad(model: MTLModel) -> torch.Tensor:
-    return torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).flatten()
-                      for p in model.shared_parameters()])
+    return torch.cat(
+        [
+            (p.grad if p.grad is not None else torch.zeros_like(p)).flatten()
+            for p in model.shared_parameters()
+        ]
+    )
 
 
 def per_task_gradients(model: MTLModel, losses: torch.Tensor) -> torch.Tensor:
-    rows = [torch.autograd.grad(loss, model.shared_parameters(), retain_graph=True,
-                                allow_unused=True) for loss in losses]
-    return torch.stack([torch.cat([(g if g is not None else torch.zeros_like(p)).flatten()
-                                   for g, p in zip(row, model.shared_parameters(), strict=True)])
-                        for row in rows])
+    rows = [
+        torch.autograd.grad(loss, model.shared_parameters(), retain_graph=True, allow_unused=True)
+        for loss in losses
+    ]
+    return torch.stack(
+        [
+            torch.cat(
+                [
+                    (g if g is not None else torch.zeros_like(p)).flatten()
+                    for g, p in zip(row, model.shared_parameters(), strict=True)
+                ]
+            )
+            for row in rows
+        ]
+    )
 
 
 @pytest.mark.parametrize("raw", [[1.0, 1.0, 1.0], [2.0, 0.5, 0.0], [0.1, 3.0, 7.0]])
@@ -89,8 +111,10 @@ def test_static_weights_scale_gradients_exactly(raw, normalize):
     model = tiny_hard_model()
     losses = losses_of(model)
     gradients = per_task_gradients(model, losses)
-    method = weighting("static", params={"weights": {f"t{i}": w for i, w in enumerate(raw)},
-                                         "normalize": normalize})
+    method = weighting(
+        "static",
+        params={"weights": {f"t{i}": w for i, w in enumerate(raw)}, "normalize": normalize},
+    )
     weights = method.backward(losses, model, 0)
     expected = torch.tensor(raw) * (3 / sum(raw) if normalize else 1.0)
     torch.testing.assert_close(weights, expected)
@@ -100,8 +124,10 @@ def test_static_weights_scale_gradients_exactly(raw, normalize):
 
 
 @pytest.mark.parametrize("method", ["pcgrad", "upgrad"])
-@pytest.mark.parametrize("directions", [[[1.0, 0.2], [-1.0, 0.5]], [[3.0, 1.0], [-0.2, -2.0]],
-                                        [[1.0, 0.0], [-1.0, 0.01]]])
+@pytest.mark.parametrize(
+    "directions",
+    [[[1.0, 0.2], [-1.0, 0.5]], [[3.0, 1.0], [-0.2, -2.0]], [[1.0, 0.0], [-1.0, 0.01]]],
+)
 def test_update_does_not_conflict_with_either_task(method, directions):
     model = FixedHeads(torch.tensor(directions))
     losses = losses_of_fixed(model)
@@ -128,8 +154,7 @@ def test_mgda_weights_lie_on_the_simplex_and_give_the_min_norm_point():
     assert weights.sum().item() == pytest.approx(1.0, abs=1e-4)
     best = (weights @ gradients).norm()
     torch.manual_seed(1)
-    others = torch.cat([torch.distributions.Dirichlet(torch.ones(3)).sample((2000,)),
-                        torch.eye(3)])
+    others = torch.cat([torch.distributions.Dirichlet(torch.ones(3)).sample((2000,)), torch.eye(3)])
     assert best <= (others @ gradients).norm(dim=1).min() + 1e-4
 
 
@@ -139,7 +164,8 @@ def test_mgda_two_tasks_match_the_closed_form():
     g1, g2 = per_task_gradients(model, losses)
     alpha = ((g2 - g1) @ g2 / (g1 - g2).norm() ** 2).clamp(0, 1)
     weights = weighting("mgda", 2, params={"epsilon": 1e-8, "max_iters": 10000}).backward(
-        losses, model, 0)
+        losses, model, 0
+    )
     torch.testing.assert_close(weights, torch.stack([alpha, 1 - alpha]), atol=1e-3, rtol=0)
 
 
@@ -204,8 +230,9 @@ def test_jacobian_rows_are_each_tasks_gradient(architecture, input_kind):
     (encoder, experts, gates) is counted, for every architecture and encoder."""
     torch.manual_seed(0)
     shape = (5,) if input_kind == "tabular" else (1, 8, 8)
-    model = build_model(ModelConfig(architecture=architecture, shared=[8], head=[4]),
-                        REGRESSION, input_kind, shape)
+    model = build_model(
+        ModelConfig(architecture=architecture, shared=[8], head=[4]), REGRESSION, input_kind, shape
+    )
     if not model.shared_parameters():
         pytest.skip(f"{architecture} shares no parameters")
     outputs = model(torch.randn(6, *shape))
@@ -233,14 +260,17 @@ def test_jacobian_counts_a_shared_parameter_a_head_reads_directly_and_any_loss_f
     heads = [nn.Linear(4, 1) for _ in range(3)]
     x = torch.randn(7, 3)
     features = torch.tanh(trunk(x))
-    losses = torch.stack([h(features * scale).pow(2).mean() * (i + 1)
-                          for i, h in enumerate(heads)])
+    losses = torch.stack([h(features * scale).pow(2).mean() * (i + 1) for i, h in enumerate(heads)])
     shared = [*trunk.parameters(), scale]
     from mtl_core.weighting.jacobian import task_jacobian
 
     def expected(values):
-        return torch.stack([torch.cat([g.flatten() for g in torch.autograd.grad(
-            v, shared, retain_graph=True)]) for v in values])
+        return torch.stack(
+            [
+                torch.cat([g.flatten() for g in torch.autograd.grad(v, shared, retain_graph=True)])
+                for v in values
+            ]
+        )
 
     torch.testing.assert_close(task_jacobian(losses, shared, []).matrix(), expected(losses))
     scaled = losses * torch.tensor([1.0, 0.5, 2.0])  # a Mul node, not a stack
@@ -303,8 +333,7 @@ def test_every_method_has_a_cost_class_and_descriptions():
 
 
 @pytest.mark.parametrize("architecture", architecture_names())
-def test_gradient_methods_give_every_other_parameter_the_gradient_of_the_summed_loss(
-        architecture):
+def test_gradient_methods_give_every_other_parameter_the_gradient_of_the_summed_loss(architecture):
     model = tiny_hard_model(architecture)
     shared_ids = {id(p) for p in model.shared_parameters()}
     others = [p for p in model.parameters() if id(p) not in shared_ids]
@@ -325,11 +354,13 @@ def test_gradnorm_pulls_on_the_exact_per_task_gradient_norms_at_the_last_shared_
     scheme = weighting("gradnorm")
     losses = losses_of(model)
     layer = [p for p in model.shared_parameters() if p.ndim >= 2][-1]
-    norms = torch.stack([torch.autograd.grad(loss, layer, retain_graph=True)[0].norm()
-                         for loss in losses])
+    norms = torch.stack(
+        [torch.autograd.grad(loss, layer, retain_graph=True)[0].norm() for loss in losses]
+    )
     scheme.backward(losses, model, 0)
-    torch.testing.assert_close(scheme.task_weights.grad,
-                               torch.sign(norms - norms.mean()) * norms, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(
+        scheme.task_weights.grad, torch.sign(norms - norms.mean()) * norms, rtol=1e-4, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("method", AMORTISED_LOSS)
@@ -354,7 +385,8 @@ def test_adaptive_loss_methods_update_their_weights_only_every_k_steps(method):
 @pytest.mark.parametrize("architecture", ["hard", "soft", "mmoe"])
 @pytest.mark.parametrize("method", ["equal", "uw", "stch", "gradnorm", "upgrad"])
 def test_a_jacobian_read_off_the_backward_is_exact_and_leaves_the_gradients_alone(
-        method, architecture):
+    method, architecture
+):
     """A step that asks for the Jacobian (the affinity probe) gets this step's per-task
     gradients back and writes bit-identical `.grad` to a step without it."""
     from mtl_core.weighting import StepRequest
@@ -368,8 +400,7 @@ def test_a_jacobian_read_off_the_backward_is_exact_and_leaves_the_gradients_alon
         grads.append([p.grad for p in model.parameters()])
         if keep:
             expected = per_task_gradients(model, losses)
-            torch.testing.assert_close(result.jacobian.matrix(), expected, rtol=1e-4,
-                                       atol=1e-6)
+            torch.testing.assert_close(result.jacobian.matrix(), expected, rtol=1e-4, atol=1e-6)
         else:
             assert result.jacobian is None
     for a, b in zip(*grads, strict=True):
@@ -386,8 +417,9 @@ def test_an_amortised_step_also_hands_over_its_jacobian():
     model.zero_grad()
     losses = losses_of(model, seed=1)
     result = scheme.step(StepRequest(losses, model, 1, record_jacobian=True))  # step-0 weights
-    torch.testing.assert_close(result.jacobian.matrix(), per_task_gradients(model, losses),
-                               rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(
+        result.jacobian.matrix(), per_task_gradients(model, losses), rtol=1e-4, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("method", GRADIENT_METHODS)
@@ -414,8 +446,12 @@ def test_a_task_with_a_zero_gradient_gets_weight_zero_and_does_not_stall_the_oth
 
 
 @settings(max_examples=60, deadline=None)
-@given(rows=st.integers(2, 7), seed=st.integers(0, 10**6), c=st.floats(0.0, 2.0),
-       common=st.floats(0.0, 3.0))
+@given(
+    rows=st.integers(2, 7),
+    seed=st.integers(0, 10**6),
+    c=st.floats(0.0, 2.0),
+    common=st.floats(0.0, 3.0),
+)
 def test_direct_cagrad_solve_gives_torchjds_update(rows, seed, c, common):
     """CAGrad's program handed to Clarabel directly gives the update torchjd's cvxpy program
     gives (same solver, same program: equal to the solver's tolerance)."""
@@ -424,8 +460,9 @@ def test_direct_cagrad_solve_gives_torchjds_update(rows, seed, c, common):
     from mtl_core.weighting.methods.cagrad import DirectCAGradWeighting
 
     generator = torch.Generator().manual_seed(seed)
-    jacobian = (torch.randn(rows, 30, generator=generator, dtype=torch.float64)
-                + common * torch.randn(1, 30, generator=generator, dtype=torch.float64))
+    jacobian = torch.randn(
+        rows, 30, generator=generator, dtype=torch.float64
+    ) + common * torch.randn(1, 30, generator=generator, dtype=torch.float64)
     gramian = jacobian @ jacobian.T
     expected = CAGradWeighting(c)(gramian) @ jacobian
     got = DirectCAGradWeighting(c)(gramian) @ jacobian
@@ -434,10 +471,15 @@ def test_direct_cagrad_solve_gives_torchjds_update(rows, seed, c, common):
 
 @pytest.mark.slow
 @settings(max_examples=15, deadline=None)
-@given(rows=st.integers(2, 6), seed=st.integers(0, 10**6), common=st.floats(0.0, 2.0),
-       max_norm=st.sampled_from([0.0, 1.0]))
+@given(
+    rows=st.integers(2, 6),
+    seed=st.integers(0, 10**6),
+    common=st.floats(0.0, 2.0),
+    max_norm=st.sampled_from([0.0, 1.0]),
+)
 def test_direct_nash_mtl_solves_follow_torchjds_weights_step_after_step(
-        rows, seed, common, max_norm):
+    rows, seed, common, max_norm
+):
     """Nash-MTL with its inner programs solved directly gives torchjd's weights on every step
     of a sequence (the state, warm start and stopping rule carry over)."""
     import warnings
@@ -448,8 +490,7 @@ def test_direct_nash_mtl_solves_follow_torchjds_weights_step_after_step(
 
     generator = torch.Generator().manual_seed(seed)
     reference = NashMTL(rows, max_norm=max_norm, optim_niter=20).weighting
-    direct = DirectNashMTLWeighting(rows, max_norm=max_norm, update_weights_every=1,
-                                    optim_niter=20)
+    direct = DirectNashMTLWeighting(rows, max_norm=max_norm, update_weights_every=1, optim_niter=20)
     base = torch.randn(1, 40, generator=generator)
     for _ in range(4):
         jacobian = torch.randn(rows, 40, generator=generator) + common * base
@@ -475,10 +516,13 @@ def test_famo_steps_follow_torchjds_famo(n_tasks, seed, min_loss):
     ours.min_losses.copy_(bound)
     reference = FAMO(n_tasks, min_losses=bound.clone(), lr=0.025, weight_decay=1e-3)
     for _ in range(4):
-        losses = min_loss + torch.rand(n_tasks, generator=generator) * 10 ** torch.randint(
-            -2, 3, (n_tasks,), generator=generator).double().float()
+        losses = (
+            min_loss
+            + torch.rand(n_tasks, generator=generator)
+            * 10 ** torch.randint(-2, 3, (n_tasks,), generator=generator).double().float()
+        )
         leaf = losses.clone().requires_grad_()
-        expected, = torch.autograd.grad(reference(leaf), leaf)
+        (expected,) = torch.autograd.grad(reference(leaf), leaf)
         torch.testing.assert_close(ours.weights_for(losses), expected, rtol=1e-5, atol=1e-7)
         after = min_loss + (losses - min_loss) * (0.5 + torch.rand(n_tasks, generator=generator))
         ours.update(after)
@@ -515,9 +559,11 @@ def test_stch_weights_are_the_gradient_of_torchjds_scalarization(n_tasks, seed, 
     from torchjd.scalarization import STCH
 
     generator = torch.Generator().manual_seed(seed)
-    losses = torch.rand(n_tasks, generator=generator, dtype=torch.float64) * 10 ** torch.randint(
-        -2, 3, (n_tasks,), generator=generator).double()
+    losses = (
+        torch.rand(n_tasks, generator=generator, dtype=torch.float64)
+        * 10 ** torch.randint(-2, 3, (n_tasks,), generator=generator).double()
+    )
     leaf = losses.clone().requires_grad_()
-    expected, = torch.autograd.grad(STCH(mu=mu)(leaf), leaf)
+    (expected,) = torch.autograd.grad(STCH(mu=mu)(leaf), leaf)
     got = weighting("stch", n_tasks=n_tasks, params={"mu": mu}).scalarizer.weights_for(losses)
     torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-12)

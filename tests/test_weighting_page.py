@@ -43,8 +43,9 @@ def test_model_page_renders_with_each_method_selected():
 def test_static_weights_are_sliders_per_task_and_reach_the_config():
     at = model_page("static")
     tasks = [t["name"] for t in at.session_state.experiment["data"]["tasks"]]
-    assert len([s for s in at.slider if s.key and s.key.startswith("weighting_static_")]) == \
-        len(tasks)
+    assert len([s for s in at.slider if s.key and s.key.startswith("weighting_static_")]) == len(
+        tasks
+    )
     at.slider(key=f"weighting_static_{tasks[0]}").set_value(3.0).run()
     at.toggle(key="weighting_static_normalize").set_value(True).run()
     params = at.session_state.experiment["weighting"]["params"]

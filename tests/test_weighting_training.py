@@ -14,30 +14,47 @@ from mtl_core.train.loop import train_model
 from mtl_core.weighting.registry import weighting_class, weighting_names
 
 DATASETS = {
-    "penguins": {"source": "sample_data/penguins", "max_rows": 120,
-                 "tasks": [{"name": "species", "column": "species"},
-                           {"name": "sex", "column": "sex"},
-                           {"name": "body_mass", "column": "body_mass_g"}]},
-    "mmoe_synthetic": {"source": "sample_data/mmoe_synthetic", "config": "p0.5", "max_rows": 120,
-                       "tasks": [{"name": "y1", "column": "y1"}, {"name": "y2", "column": "y2"}]},
+    "penguins": {
+        "source": "sample_data/penguins",
+        "max_rows": 120,
+        "tasks": [
+            {"name": "species", "column": "species"},
+            {"name": "sex", "column": "sex"},
+            {"name": "body_mass", "column": "body_mass_g"},
+        ],
+    },
+    "mmoe_synthetic": {
+        "source": "sample_data/mmoe_synthetic",
+        "config": "p0.5",
+        "max_rows": 120,
+        "tasks": [{"name": "y1", "column": "y1"}, {"name": "y2", "column": "y2"}],
+    },
 }
 
 
 @pytest.fixture(scope="module")
 def prepared():
-    return {name: prepare_data(config_from_dict({"data": data}).data)
-            for name, data in DATASETS.items()}
+    return {
+        name: prepare_data(config_from_dict({"data": data}).data) for name, data in DATASETS.items()
+    }
 
 
 def short_run(dataset: str, method: str, **weighting):
-    return config_from_dict({
-        "data": DATASETS[dataset],
-        "model": {"architecture": "hard", "shared": [16], "head": [8]},
-        "weighting": {"method": method, **weighting},
-        "train": {"epochs": 2, "batch_size": 32, "lr": 0.01, "device": "cpu",
-                  "baselines": False},
-        "analysis": {"affinity_every": 0},
-    })
+    return config_from_dict(
+        {
+            "data": DATASETS[dataset],
+            "model": {"architecture": "hard", "shared": [16], "head": [8]},
+            "weighting": {"method": method, **weighting},
+            "train": {
+                "epochs": 2,
+                "batch_size": 32,
+                "lr": 0.01,
+                "device": "cpu",
+                "baselines": False,
+            },
+            "analysis": {"affinity_every": 0},
+        }
+    )
 
 
 def assert_completed_and_finite(result) -> None:
@@ -111,6 +128,9 @@ def test_every_method_trains_every_sharing_architecture(prepared, architecture, 
         size = len(matrix)
         assert size == 3 and sum(matrix[i][i] for i in range(size)) > 0
         assert all(matrix[i][i] >= 0 for i in range(size))
-        assert all(math.isclose(matrix[i][j], matrix[j][i], rel_tol=1e-4, abs_tol=1e-9)
-                   for i in range(size) for j in range(i))
+        assert all(
+            math.isclose(matrix[i][j], matrix[j][i], rel_tol=1e-4, abs_tol=1e-9)
+            for i in range(size)
+            for j in range(i)
+        )
     assert "weighting_notes" not in result.extras, result.extras.get("weighting_notes")

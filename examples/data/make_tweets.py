@@ -13,14 +13,54 @@ import random
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-PRAISE = ["great", "love", "wonderful", "fantastic", "amazing", "perfect", "brilliant",
-          "lovely", "awesome", "best"]
-BLAME = ["awful", "hate", "terrible", "horrible", "worst", "boring", "broken", "sad",
-         "annoying", "useless"]
-GOOD_THINGS = ["sunny morning", "fresh coffee", "new album", "day off", "free pizza",
-               "long weekend", "quiet train", "good book", "warm bread", "clear sky"]
-BAD_THINGS = ["flight delay", "monday meeting", "flat tyre", "cold shower", "traffic jam",
-              "lost wallet", "rainy commute", "server outage", "missed bus", "long queue"]
+PRAISE = [
+    "great",
+    "love",
+    "wonderful",
+    "fantastic",
+    "amazing",
+    "perfect",
+    "brilliant",
+    "lovely",
+    "awesome",
+    "best",
+]
+BLAME = [
+    "awful",
+    "hate",
+    "terrible",
+    "horrible",
+    "worst",
+    "boring",
+    "broken",
+    "sad",
+    "annoying",
+    "useless",
+]
+GOOD_THINGS = [
+    "sunny morning",
+    "fresh coffee",
+    "new album",
+    "day off",
+    "free pizza",
+    "long weekend",
+    "quiet train",
+    "good book",
+    "warm bread",
+    "clear sky",
+]
+BAD_THINGS = [
+    "flight delay",
+    "monday meeting",
+    "flat tyre",
+    "cold shower",
+    "traffic jam",
+    "lost wallet",
+    "rainy commute",
+    "server outage",
+    "missed bus",
+    "long queue",
+]
 FILLER = ["today", "again", "honestly", "right now", "this week", "as usual", "lol", "tbh"]
 IRONY_MARKS = ["oh", "just", "yeah", "#not", "totally", "so"]
 # Share of labels flipped, so that neither task is solved perfectly.
@@ -50,8 +90,12 @@ def irony_rows(rng: random.Random, n: int) -> list[tuple[str, str]]:
     for _ in range(n):
         ironic = rng.random() < 0.4
         praise = True if ironic else rng.random() < 0.5
-        text = _tweet(rng, praise=praise, good_thing=not ironic and praise,
-                      marked=rng.random() < (0.7 if ironic else 0.15))
+        text = _tweet(
+            rng,
+            praise=praise,
+            good_thing=not ironic and praise,
+            marked=rng.random() < (0.7 if ironic else 0.15),
+        )
         label = ironic != (rng.random() < LABEL_NOISE)
         rows.append((text, "ironic" if label else "not_ironic"))
     return rows
@@ -65,6 +109,7 @@ def write(path: Path, header: tuple[str, str], rows: list[tuple[str, str]]) -> N
 
 
 if __name__ == "__main__":
-    write(HERE / "tweets_sentiment.csv", ("text", "sentiment"),
-          sentiment_rows(random.Random(0), 600))
+    write(
+        HERE / "tweets_sentiment.csv", ("text", "sentiment"), sentiment_rows(random.Random(0), 600)
+    )
     write(HERE / "tweets_irony.csv", ("tweet", "irony"), irony_rows(random.Random(1), 300))

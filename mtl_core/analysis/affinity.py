@@ -46,7 +46,7 @@ from mtl_core.errors import UserError
 DIRECTION = "effect of column task on row task"
 MEASURES = {
     "lookahead": "lookahead affinity Z(column → row) = 1 − L_row(after step on column) / "
-                 "L_row(before)",
+    "L_row(before)",
     "cosine": "gradient cosine on the shared parameters",
     "conflict_rate": "share of probed steps with gradient cosine < 0",
     "magnitude_similarity": "gradient magnitude similarity 2‖g_i‖‖g_j‖ / (‖g_i‖² + ‖g_j‖²)",
@@ -57,19 +57,22 @@ MIN_PROBES = 5
 MIN_RELATIVE_LOOKAHEAD = 0.05  # of the task's own Z(j→j)
 CONFLICT_RATE = 0.6
 WEIGHT_COLLAPSE = 0.05  # share of the mean task weight
-SIGNAL, WITHIN_NOISE, CONTRADICTED, UNMEASURED = ("signal", "within noise", "contradicted",
-                                                  "not measured")
+SIGNAL, WITHIN_NOISE, CONTRADICTED, UNMEASURED = (
+    "signal",
+    "within noise",
+    "contradicted",
+    "not measured",
+)
 UNLEARNABLE = "about an unlearnable task"  # its loss moving says nothing about transfer
 RULES = {
     "standard_error": "max(probe-to-probe sd/√n, batch means over ≤ 10 consecutive blocks)",
     "lookahead": f"|Z| ≥ {SIGMAS:g} SE and |Z(i→j)| ≥ {MIN_RELATIVE_LOOKAHEAD:.0%} of Z(j→j)",
-    "conflict_rate": f"rate − 50% > {SIGMAS:g} max(SE, √(0.25/n)) and rate ≥ "
-                     f"{CONFLICT_RATE:.0%}",
+    "conflict_rate": f"rate − 50% > {SIGMAS:g} max(SE, √(0.25/n)) and rate ≥ {CONFLICT_RATE:.0%}",
     "weight": f"weight share over the last quarter of the probes + {SIGMAS:g} SE < "
-              f"{WEIGHT_COLLAPSE:.0%} of the mean weight",
+    f"{WEIGHT_COLLAPSE:.0%} of the mean weight",
     "min_probes": str(MIN_PROBES),
     "contradicted": "a signal of harm to a task the run measurably helped (or of help to "
-                    "one it measurably hurt)",
+    "one it measurably hurt)",
 }
 
 
@@ -87,8 +90,12 @@ class LabelledMatrix:
         return self.values[self.tasks.index(row)][self.tasks.index(column)]
 
     def to_json(self) -> dict[str, Any]:
-        return {"rows": self.tasks, "columns": self.tasks, "direction": DIRECTION,
-                "values": self.values}
+        return {
+            "rows": self.tasks,
+            "columns": self.tasks,
+            "direction": DIRECTION,
+            "values": self.values,
+        }
 
 
 def _matrix(tasks: list[str], tensor: torch.Tensor) -> LabelledMatrix:
@@ -97,8 +104,10 @@ def _matrix(tasks: list[str], tensor: torch.Tensor) -> LabelledMatrix:
 
 
 def _stack(probes: list[dict[str, Any]], key: str) -> torch.Tensor:
-    return torch.tensor([[[math.nan if v is None else v for v in row] for row in p[key]]
-                         for p in probes], dtype=torch.float64)
+    return torch.tensor(
+        [[[math.nan if v is None else v for v in row] for row in p[key]] for p in probes],
+        dtype=torch.float64,
+    )
 
 
 def _nanmean(stack: torch.Tensor) -> torch.Tensor:
@@ -111,8 +120,9 @@ def _nan_se(stack: torch.Tensor) -> torch.Tensor:
     count = finite.sum(dim=0)
     centred = torch.where(finite, stack - _nanmean(stack), torch.zeros_like(stack))
     variance = (centred**2).sum(dim=0) / (count - 1).clamp_min(1)
-    return torch.where(count >= 2, (variance / count.clamp_min(1)).sqrt(),
-                       torch.full_like(variance, math.nan))
+    return torch.where(
+        count >= 2, (variance / count.clamp_min(1)).sqrt(), torch.full_like(variance, math.nan)
+    )
 
 
 def standard_error(stack: torch.Tensor) -> torch.Tensor:
@@ -120,8 +130,7 @@ def standard_error(stack: torch.Tensor) -> torch.Tensor:
     the probe-to-probe and the batch-means one (module docstring)."""
     if len(stack) < 2:
         return stack.new_full(stack.shape[1:], math.nan)
-    blocks = torch.stack([_nanmean(b) for b in torch.tensor_split(stack, min(len(stack),
-                                                                             BLOCKS))])
+    blocks = torch.stack([_nanmean(b) for b in torch.tensor_split(stack, min(len(stack), BLOCKS))])
     return torch.fmax(_nan_se(stack), _nan_se(blocks))
 
 
@@ -140,8 +149,9 @@ def _measures(tasks: list[str], probes: list[dict[str, Any]]) -> dict[str, Label
     if not probes:
         empty = torch.full((len(tasks), len(tasks)), math.nan)
         return {name: _matrix(tasks, empty) for name in MEASURES}
-    return {name: _matrix(tasks, _nanmean(stack))
-            for name, stack in _measure_stacks(probes).items()}
+    return {
+        name: _matrix(tasks, _nanmean(stack)) for name, stack in _measure_stacks(probes).items()
+    }
 
 
 @dataclass
@@ -177,25 +187,31 @@ class AffinityReport:
             "mean": {name: m.to_json() for name, m in self.mean.items()},
             "standard_error": {name: m.values for name, m in self.se.items()},
             "signal_rules": RULES,
-            "per_epoch": {str(e): {name: m.values for name, m in ms.items()}
-                          for e, ms in sorted(self.per_epoch.items())},
+            "per_epoch": {
+                str(e): {name: m.values for name, m in ms.items()}
+                for e, ms in sorted(self.per_epoch.items())
+            },
             "weights_per_epoch": self.weights,
         }
 
 
-def _weight_share(tasks: list[str], probes: list[dict[str, Any]]
-                  ) -> dict[str, tuple[float, float | None] | None]:
+def _weight_share(
+    tasks: list[str], probes: list[dict[str, Any]]
+) -> dict[str, tuple[float, float | None] | None]:
     """Per task, mean and SE of its share of the mean weight over the last quarter of the
     probes (at least 2: a weight collapses late, and one probe has no spread)."""
     rows = [p["weights"] for p in probes if p.get("weights")]
-    rows = rows[-max(2, len(rows) // 4):]
-    shares = torch.tensor([[w / (sum(r) / len(r)) for w in r] for r in rows
-                           if sum(r) > 0], dtype=torch.float64)
+    rows = rows[-max(2, len(rows) // 4) :]
+    shares = torch.tensor(
+        [[w / (sum(r) / len(r)) for w in r] for r in rows if sum(r) > 0], dtype=torch.float64
+    )
     if not len(shares):
         return dict.fromkeys(tasks)
     mean, se = shares.mean(dim=0), standard_error(shares)
-    return {t: (float(mean[k]), float(se[k]) if math.isfinite(se[k]) else None)
-            for k, t in enumerate(tasks)}
+    return {
+        t: (float(mean[k]), float(se[k]) if math.isfinite(se[k]) else None)
+        for k, t in enumerate(tasks)
+    }
 
 
 def affinity_report(record: dict[str, Any] | None) -> AffinityReport:
@@ -229,8 +245,9 @@ def affinity_report(record: dict[str, Any] | None) -> AffinityReport:
     )
 
 
-def lookahead_is_signal(value: float | None, se: float | None, own: float | None,
-                        probes: int) -> bool:
+def lookahead_is_signal(
+    value: float | None, se: float | None, own: float | None, probes: int
+) -> bool:
     """Z(i→j) = `value` ± `se` is a signal: beyond 2 SE and at least 5% of |Z(j→j)| (`own`)."""
     if value is None or se is None or probes < MIN_PROBES:
         return False
@@ -261,23 +278,36 @@ def contradicts(harm: bool, affected: list[str], verdicts: Mapping[str, str]) ->
 
 
 def significant_lookahead(
-    tasks: list[str], values: list[list[float | None]], se: list[list[float | None]],
+    tasks: list[str],
+    values: list[list[float | None]],
+    se: list[list[float | None]],
     probes: int,
 ) -> list[list[float | None]]:
     """The lookahead matrix with every off-diagonal entry within noise set to 0 (what the
     grouping scores)."""
-    return [[value if j == i or lookahead_is_signal(value, se[j][i], values[j][j], probes)
-             else (None if value is None else 0.0)
-             for i, value in enumerate(row)] for j, row in enumerate(values)]
+    return [
+        [
+            value
+            if j == i or lookahead_is_signal(value, se[j][i], values[j][j], probes)
+            else (None if value is None else 0.0)
+            for i, value in enumerate(row)
+        ]
+        for j, row in enumerate(values)
+    ]
 
 
-def _lookahead_status(report: AffinityReport, row: str, column: str,
-                      verdicts: Mapping[str, str]) -> str:
+def _lookahead_status(
+    report: AffinityReport, row: str, column: str, verdicts: Mapping[str, str]
+) -> str:
     value = report.mean["lookahead"][row, column]
     if value is None:
         return UNMEASURED
-    if not lookahead_is_signal(value, report.se["lookahead"][row, column],
-                               report.mean["lookahead"][row, row], report.probes):
+    if not lookahead_is_signal(
+        value,
+        report.se["lookahead"][row, column],
+        report.mean["lookahead"][row, row],
+        report.probes,
+    ):
         return WITHIN_NOISE
     return signal_status(value < 0, [row], verdicts)
 
@@ -289,8 +319,9 @@ def signal_status(harm: bool, affected: list[str], verdicts: Mapping[str, str]) 
     return CONTRADICTED if contradicts(harm, affected, verdicts) else SIGNAL
 
 
-def pair_table(report: AffinityReport, verdicts: Mapping[str, str] | None = None
-               ) -> list[dict[str, Any]]:
+def pair_table(
+    report: AffinityReport, verdicts: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
     """One row per unordered task pair (first, second in task order): mean ± SE of the
     gradient cosine, the conflict rate and the lookahead both ways, each with its status
     ("signal", "within noise", "contradicted", "about an unlearnable task", "not
@@ -299,25 +330,37 @@ def pair_table(report: AffinityReport, verdicts: Mapping[str, str] | None = None
     mean, se = report.mean, report.se
     rows = []
     for a, first in enumerate(report.tasks):
-        for second in report.tasks[a + 1:]:
+        for second in report.tasks[a + 1 :]:
             rate = mean["conflict_rate"][first, second]
-            conflicting = conflict_is_signal(rate, se["conflict_rate"][first, second],
-                                             report.probes)
-            conflict_status = (UNMEASURED if rate is None else WITHIN_NOISE if not conflicting
-                               else signal_status(True, [first, second], verdicts))
-            rows.append({
-                "first": first, "second": second,
-                "cosine": mean["cosine"][first, second],
-                "cosine_se": se["cosine"][first, second],
-                "conflict_rate": rate, "conflict_rate_se": se["conflict_rate"][first, second],
-                "conflict_status": conflict_status,
-                "lookahead_first_to_second": mean["lookahead"][second, first],
-                "lookahead_first_to_second_se": se["lookahead"][second, first],
-                "lookahead_first_to_second_status": _lookahead_status(report, second, first,
-                                                                      verdicts),
-                "lookahead_second_to_first": mean["lookahead"][first, second],
-                "lookahead_second_to_first_se": se["lookahead"][first, second],
-                "lookahead_second_to_first_status": _lookahead_status(report, first, second,
-                                                                      verdicts),
-            })
+            conflicting = conflict_is_signal(
+                rate, se["conflict_rate"][first, second], report.probes
+            )
+            conflict_status = (
+                UNMEASURED
+                if rate is None
+                else WITHIN_NOISE
+                if not conflicting
+                else signal_status(True, [first, second], verdicts)
+            )
+            rows.append(
+                {
+                    "first": first,
+                    "second": second,
+                    "cosine": mean["cosine"][first, second],
+                    "cosine_se": se["cosine"][first, second],
+                    "conflict_rate": rate,
+                    "conflict_rate_se": se["conflict_rate"][first, second],
+                    "conflict_status": conflict_status,
+                    "lookahead_first_to_second": mean["lookahead"][second, first],
+                    "lookahead_first_to_second_se": se["lookahead"][second, first],
+                    "lookahead_first_to_second_status": _lookahead_status(
+                        report, second, first, verdicts
+                    ),
+                    "lookahead_second_to_first": mean["lookahead"][first, second],
+                    "lookahead_second_to_first_se": se["lookahead"][first, second],
+                    "lookahead_second_to_first_status": _lookahead_status(
+                        report, first, second, verdicts
+                    ),
+                }
+            )
     return rows

@@ -68,16 +68,16 @@ class RunEvidence:
 def resample_counts(rows: int, resamples: int = RESAMPLES, seed: int = 0) -> np.ndarray:
     """(resamples, rows) counts of each row in each bootstrap resample (rows drawn with
     replacement), as float32 for matrix products."""
-    drawn = np.random.default_rng(seed).integers(0, rows, size=(resamples, rows),
-                                                 dtype=np.int32)
+    drawn = np.random.default_rng(seed).integers(0, rows, size=(resamples, rows), dtype=np.int32)
     counts = np.empty((resamples, rows), dtype=np.float32)
     for resample, rows_drawn in enumerate(drawn):  # one bincount a row: cache-sized
         counts[resample] = np.bincount(rows_drawn, minlength=rows)
     return counts
 
 
-def relative_delta(metric_mtl: np.ndarray | float, metric_base: np.ndarray | float,
-                   higher_is_better: bool) -> np.ndarray:
+def relative_delta(
+    metric_mtl: np.ndarray | float, metric_base: np.ndarray | float, higher_is_better: bool
+) -> np.ndarray:
     """(−1)^l (M_mtl − M_base) / |M_base|; NaN where the baseline is 0 or undefined."""
     mtl, base = np.asarray(metric_mtl, dtype=np.float64), np.asarray(metric_base, np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -104,8 +104,9 @@ def _seed_half_width(mtl: np.ndarray, base: np.ndarray) -> float | None:
     return float(stats.t.ppf(0.5 + LEVEL / 2, min(len(mtl), len(base)) - 1) * se)
 
 
-def combine(delta: float, bootstrap: tuple[float, float] | None,
-            seed_half: float | None) -> tuple[float, float] | None:
+def combine(
+    delta: float, bootstrap: tuple[float, float] | None, seed_half: float | None
+) -> tuple[float, float] | None:
     """Widen each side of the bootstrap interval by the seed half-width, in quadrature."""
     if bootstrap is None:
         return None
@@ -128,8 +129,9 @@ class _Scored:
     trivial_resampled: np.ndarray | None
 
 
-def _resampled(task: TaskOutputs, outputs: list[list[np.ndarray]],
-               counts: np.ndarray) -> list[np.ndarray]:
+def _resampled(
+    task: TaskOutputs, outputs: list[list[np.ndarray]], counts: np.ndarray
+) -> list[np.ndarray]:
     """Per group of outputs (the multi-task seeds, the baseline seeds, the trivial
     predictor), the mean over its outputs of the metric in every resample. Resamples go in
     chunks of `CHUNK` rows of counts, each chunk scored by every output while it is in the
@@ -138,11 +140,18 @@ def _resampled(task: TaskOutputs, outputs: list[list[np.ndarray]],
     labelled = bool(task.mask.all())
     parts: list[list[np.ndarray]] = [[] for _ in outputs]
     for start in range(0, len(counts), CHUNK):
-        weights = counts[start:start + CHUNK]
+        weights = counts[start : start + CHUNK]
         weights = weights if labelled else weights * mask
         for found, group in zip(parts, outputs, strict=True):
-            found.append(np.mean([np.asarray(metric_values(
-                task.kind, task.metric, task.truth, o, weights)) for o in group], axis=0))
+            found.append(
+                np.mean(
+                    [
+                        np.asarray(metric_values(task.kind, task.metric, task.truth, o, weights))
+                        for o in group
+                    ],
+                    axis=0,
+                )
+            )
     return [np.concatenate(found) if found else np.zeros(0) for found in parts]
 
 
@@ -155,11 +164,13 @@ def _score(task: TaskOutputs, counts: np.ndarray) -> _Scored:
 
     higher = get_kind(task.kind).higher_is_better(task.metric)
     trivial = task.trivial
-    groups = {"mtl": task.mtl, "baseline": task.baseline,
-              "trivial": [trivial] if trivial is not None else []}
+    groups = {
+        "mtl": task.mtl,
+        "baseline": task.baseline,
+        "trivial": [trivial] if trivial is not None else [],
+    }
     present = {name: group for name, group in groups.items() if group}
-    resampled = dict(zip(present, _resampled(task, list(present.values()), counts),
-                         strict=True))
+    resampled = dict(zip(present, _resampled(task, list(present.values()), counts), strict=True))
     return _Scored(
         sign=1.0 if higher else -1.0,
         mtl_seeds=np.array([full(o) for o in task.mtl]),
@@ -179,8 +190,9 @@ def _over_trivial(scored: _Scored, resampled: np.ndarray | None) -> float | None
     return interval[0] if interval else None
 
 
-def compare(tasks: dict[str, TaskOutputs], resamples: int = RESAMPLES,
-            seed: int = 0) -> RunEvidence:
+def compare(
+    tasks: dict[str, TaskOutputs], resamples: int = RESAMPLES, seed: int = 0
+) -> RunEvidence:
     """Deltas, intervals and learnability of every task, and Δm with its interval.
     All tasks share the test rows (and so each resample's rows)."""
     rows = len(next(iter(tasks.values())).mask) if tasks else 0
@@ -207,17 +219,26 @@ def compare(tasks: dict[str, TaskOutputs], resamples: int = RESAMPLES,
             mtl_terms.append(s.mtl_seeds * scale)
             base_terms.append(s.base_seeds * scale)
         found[name] = TaskEvidence(
-            delta=delta, bootstrap_ci=ci, seed_ci=seed_ci, delta_ci=combined,
-            test_rows=int(task.mask.sum()), seeds=len(task.mtl),
+            delta=delta,
+            bootstrap_ci=ci,
+            seed_ci=seed_ci,
+            delta_ci=combined,
+            test_rows=int(task.mask.sum()),
+            seeds=len(task.mtl),
             baseline_seeds=len(task.baseline),
             mtl_over_trivial=_over_trivial(s, s.mtl_resampled),
-            baseline_over_trivial=_over_trivial(s, s.base_resampled))
+            baseline_over_trivial=_over_trivial(s, s.base_resampled),
+        )
     return _with_delta_m(found, resampled_deltas, mtl_terms, base_terms, resamples)
 
 
-def _with_delta_m(found: dict[str, TaskEvidence], resampled_deltas: list[np.ndarray],
-                  mtl_terms: list[np.ndarray], base_terms: list[np.ndarray],
-                  resamples: int) -> RunEvidence:
+def _with_delta_m(
+    found: dict[str, TaskEvidence],
+    resampled_deltas: list[np.ndarray],
+    mtl_terms: list[np.ndarray],
+    base_terms: list[np.ndarray],
+    resamples: int,
+) -> RunEvidence:
     """Δm = mean of the deltas; its bootstrap from the same resamples, its seed noise from
     the per-seed sums of the tasks' scaled metrics (same seed index across tasks)."""
     known = [e.delta for e in found.values() if e.delta is not None]
@@ -226,10 +247,15 @@ def _with_delta_m(found: dict[str, TaskEvidence], resampled_deltas: list[np.ndar
     delta_m = float(np.mean(known))
     bootstrap = _percentiles(np.mean(resampled_deltas, axis=0)) if resampled_deltas else None
     half = None
-    if mtl_terms and len({len(t) for t in mtl_terms}) == 1 and len(
-            {len(t) for t in base_terms}) == 1:
-        half = _seed_half_width(np.sum(mtl_terms, axis=0) / len(mtl_terms),
-                                np.sum(base_terms, axis=0) / len(base_terms))
+    if (
+        mtl_terms
+        and len({len(t) for t in mtl_terms}) == 1
+        and len({len(t) for t in base_terms}) == 1
+    ):
+        half = _seed_half_width(
+            np.sum(mtl_terms, axis=0) / len(mtl_terms), np.sum(base_terms, axis=0) / len(base_terms)
+        )
     seed_ci = (delta_m - half, delta_m + half) if half is not None else None
-    return RunEvidence(found, delta_m, combine(delta_m, bootstrap, half), bootstrap, seed_ci,
-                       resamples)
+    return RunEvidence(
+        found, delta_m, combine(delta_m, bootstrap, half), bootstrap, seed_ci, resamples
+    )

@@ -60,8 +60,13 @@ class Grouping:
         return all(len(g) == 1 for g in self.groups)
 
     def to_json(self) -> dict[str, Any]:
-        return {"groups": self.groups, "score": self.score, "per_task": self.per_task,
-                "reasons": self.reasons, "each_alone": self.each_alone}
+        return {
+            "groups": self.groups,
+            "score": self.score,
+            "per_task": self.per_task,
+            "reasons": self.reasons,
+            "each_alone": self.each_alone,
+        }
 
 
 def pairwise_group_scores(
@@ -70,8 +75,10 @@ def pairwise_group_scores(
     """Score of every task in every group from pairwise effects: row task's score in G is the
     mean of matrix[row][partner] over its partners in G (unmeasured entries count as 0)."""
     _check_task_count(tasks)
-    values = np.array([[0.0 if v is None or not math.isfinite(v) else v for v in row]
-                       for row in matrix], dtype=np.float64)
+    values = np.array(
+        [[0.0 if v is None or not math.isfinite(v) else v for v in row] for row in matrix],
+        dtype=np.float64,
+    )
     if values.shape != (len(tasks), len(tasks)):
         raise UserError(f"the affinity matrix is {values.shape}, not {len(tasks)}×{len(tasks)}")
     scores: GroupScores = {}
@@ -79,20 +86,28 @@ def pairwise_group_scores(
         for members in itertools.combinations(range(len(tasks)), size):
             group = frozenset(tasks[m] for m in members)
             scores[group] = {
-                tasks[j]: (singleton_score if size == 1 else
-                           float(np.mean([values[j, i] for i in members if i != j])))
+                tasks[j]: (
+                    singleton_score
+                    if size == 1
+                    else float(np.mean([values[j, i] for i in members if i != j]))
+                )
                 for j in members
             }
     return scores
 
 
-def _alone_scores(tasks: list[str], scores: GroupScores, singleton_score: float
-                  ) -> dict[str, float]:
+def _alone_scores(
+    tasks: list[str], scores: GroupScores, singleton_score: float
+) -> dict[str, float]:
     return {t: scores.get(frozenset((t,)), {}).get(t, singleton_score) for t in tasks}
 
 
-def _admissible(group: frozenset[str], values: dict[str, float], alone: dict[str, float],
-                unlearnable: Collection[str]) -> bool:
+def _admissible(
+    group: frozenset[str],
+    values: dict[str, float],
+    alone: dict[str, float],
+    unlearnable: Collection[str],
+) -> bool:
     """A group of two or more that may be suggested (module docstring)."""
     if set(values) != group or any(t in unlearnable for t in group):
         return False
@@ -102,8 +117,14 @@ def _admissible(group: frozenset[str], values: dict[str, float], alone: dict[str
 
 
 def select_groups(
-    tasks: list[str], scores: GroupScores, max_groups: int | None = None, top: int = 10,
-    *, overlap: bool = False, unlearnable: Collection[str] = (), singleton_score: float = 0.0,
+    tasks: list[str],
+    scores: GroupScores,
+    max_groups: int | None = None,
+    top: int = 10,
+    *,
+    overlap: bool = False,
+    unlearnable: Collection[str] = (),
+    singleton_score: float = 0.0,
 ) -> list[Grouping]:
     """The `top` best groupings of at most `max_groups` groups (None: one per task), best
     first; "each alone" is always among them. A partition unless `overlap`. A task missing
@@ -114,26 +135,29 @@ def select_groups(
         raise UserError("the number of groups must be at least 1")
     alone = _alone_scores(tasks, scores, singleton_score)
     groups = [frozenset((t,)) for t in tasks] + [
-        g for g in scores if len(g) > 1 and g <= set(tasks)
-        and _admissible(g, scores[g], alone, unlearnable)]
+        g
+        for g in scores
+        if len(g) > 1 and g <= set(tasks) and _admissible(g, scores[g], alone, unlearnable)
+    ]
     table = np.full((len(groups), len(tasks)), -np.inf, dtype=np.float64)
     for row, group in enumerate(groups):
         for task in group:
-            table[row, tasks.index(task)] = (alone[task] if len(group) == 1
-                                             else scores[group][task])
+            table[row, tasks.index(task)] = alone[task] if len(group) == 1 else scores[group][task]
     if overlap:
         best = _covering_sets(table, limit, top)
     else:
         best = _keep_top(list(_partitions(tasks, groups, table, limit)), top)
     each_alone = tuple(range(len(tasks)))
     if each_alone not in [combo for _, combo in best]:
-        best = _keep_top(best[:top - 1] + [(float(np.mean(list(alone.values()))), each_alone)],
-                         top)
+        best = _keep_top(
+            best[: top - 1] + [(float(np.mean(list(alone.values()))), each_alone)], top
+        )
     return [_grouping(tasks, groups, table, combo, scores) for _, combo in best]
 
 
-def _partitions(tasks: list[str], groups: list[frozenset[str]], table: np.ndarray,
-                limit: int) -> Iterator[tuple[float, tuple[int, ...]]]:
+def _partitions(
+    tasks: list[str], groups: list[frozenset[str]], table: np.ndarray, limit: int
+) -> Iterator[tuple[float, tuple[int, ...]]]:
     """Every partition of the tasks into admissible groups, at most `limit` of them."""
     index = {g: r for r, g in enumerate(groups)}
     count = len(tasks)
@@ -158,19 +182,21 @@ def _partitions(tasks: list[str], groups: list[frozenset[str]], table: np.ndarra
             yield float(table[list(combo)].max(axis=0).mean()), combo
 
 
-def _covering_sets(table: np.ndarray, limit: int, top: int
-                   ) -> list[tuple[float, tuple[int, ...]]]:
+def _covering_sets(table: np.ndarray, limit: int, top: int) -> list[tuple[float, tuple[int, ...]]]:
     """TAG's selection: the best covering sets of at most `limit` (possibly overlapping)
     groups, without a group that adds nothing."""
     count = len(table)
     combinations = sum(math.comb(count, k) for k in range(1, min(limit, count) + 1))
     if combinations > MAX_COMBINATIONS:
-        raise UserError(f"{combinations:,} candidate overlapping groupings are too many to "
-                        "search: choose fewer tasks or fewer groups, or a partition")
+        raise UserError(
+            f"{combinations:,} candidate overlapping groupings are too many to "
+            "search: choose fewer tasks or fewer groups, or a partition"
+        )
     best: list[tuple[float, tuple[int, ...]]] = []
     for size in range(1, min(limit, count) + 1):
-        found = [item for item in _search(table, size, 4 * top)
-                 if not _has_idle_group(table, item[1])]
+        found = [
+            item for item in _search(table, size, 4 * top) if not _has_idle_group(table, item[1])
+        ]
         best = _keep_top(best + found, top)
     return best
 
@@ -188,14 +214,17 @@ def _has_idle_group(table: np.ndarray, combo: tuple[int, ...]) -> bool:
 
 def _check_task_count(tasks: list[str]) -> None:
     if len(tasks) > MAX_TASKS:
-        raise UserError(f"grouping search is exhaustive and takes at most {MAX_TASKS} tasks; "
-                        f"got {len(tasks)}: choose fewer tasks")
+        raise UserError(
+            f"grouping search is exhaustive and takes at most {MAX_TASKS} tasks; "
+            f"got {len(tasks)}: choose fewer tasks"
+        )
     if len(set(tasks)) != len(tasks):
         raise UserError("task names must be unique for grouping")
 
 
-def _keep_top(items: list[tuple[float, tuple[int, ...]]], top: int
-              ) -> list[tuple[float, tuple[int, ...]]]:
+def _keep_top(
+    items: list[tuple[float, tuple[int, ...]]], top: int
+) -> list[tuple[float, tuple[int, ...]]]:
     # Ties: fewer groups first (fewer networks to train), then a fixed order.
     return sorted(items, key=lambda item: (-round(item[0], 12), len(item[1]), item[1]))[:top]
 
@@ -224,13 +253,21 @@ def _search(table: np.ndarray, size: int, top: int) -> list[tuple[float, tuple[i
         pair = np.maximum(base, finite[seconds])  # [m, N]
         means = np.maximum(pair[rows], finite[thirds]).mean(axis=1)
         keep = np.argpartition(-means, min(top, len(means)) - 1)[:top]
-        found = _keep_top(found + [(float(means[k]), (*prefix, int(seconds[rows[k]]),
-                                                      int(thirds[k]))) for k in keep], top)
+        found = _keep_top(
+            found
+            + [(float(means[k]), (*prefix, int(seconds[rows[k]]), int(thirds[k]))) for k in keep],
+            top,
+        )
     return found
 
 
-def _grouping(tasks: list[str], groups: list[frozenset[str]], table: np.ndarray,
-              combo: tuple[int, ...], scores: GroupScores) -> Grouping:
+def _grouping(
+    tasks: list[str],
+    groups: list[frozenset[str]],
+    table: np.ndarray,
+    combo: tuple[int, ...],
+    scores: GroupScores,
+) -> Grouping:
     rows = table[list(combo)]
     per_task = {task: float(rows[:, k].max()) for k, task in enumerate(tasks)}
     members = [sorted(groups[r], key=tasks.index) for r in combo]
@@ -256,11 +293,19 @@ def _pm(value: float | None, se: float | None) -> str:
     return f"{value:+.3g}" + (f" ± {se:.2g}" if se is not None else "")
 
 
-def _lookahead_reason(group: list[str], tasks: list[str], raw: list[list[float | None]],
-                      kept: list[list[float | None]], se: list[list[float | None]] | None,
-                      unlearnable: Collection[str], partners: dict[str, list[str]],
-                      per_task: dict[str, float], probes: int) -> str:
+def _lookahead_reason(
+    group: list[str],
+    tasks: list[str],
+    raw: list[list[float | None]],
+    kept: list[list[float | None]],
+    se: list[list[float | None]] | None,
+    unlearnable: Collection[str],
+    partners: dict[str, list[str]],
+    per_task: dict[str, float],
+    probes: int,
+) -> str:
     """Why this group: the lookahead numbers behind it (kept = entries beyond noise)."""
+
     def z(source: str, target: str, mark: bool = True) -> str:
         j, i = tasks.index(target), tasks.index(source)
         noise = " (within noise)" if mark and kept[j][i] == 0 and raw[j][i] else ""
@@ -270,13 +315,18 @@ def _lookahead_reason(group: list[str], tasks: list[str], raw: list[list[float |
         value = kept[tasks.index(target)][tasks.index(source)]
         return value is not None and value > 0
 
-    few = (f" ({probes} probes: fewer than {MIN_PROBES} never tell a signal from noise)"
-           if se is not None and probes < MIN_PROBES else "")
+    few = (
+        f" ({probes} probes: fewer than {MIN_PROBES} never tell a signal from noise)"
+        if se is not None and probes < MIN_PROBES
+        else ""
+    )
     if len(group) == 1:
         task = group[0]
         if task in unlearnable:
-            return (f"{task} alone: it is unlearnable from these inputs (neither model beats "
-                    "the trivial predictor), so no partner can help it")
+            return (
+                f"{task} alone: it is unlearnable from these inputs (neither model beats "
+                "the trivial predictor), so no partner can help it"
+            )
         helpers = [t for t in tasks if t != task and helps(t, task)]
         if not helpers:
             return f"{task} alone: no partner helps it beyond noise" + few
@@ -294,40 +344,65 @@ def _lookahead_reason(group: list[str], tasks: list[str], raw: list[list[float |
     if len(group) == 2 and (helps(*group) or helps(*group[::-1])):
         a, b = group
         if helps(a, b) and helps(b, a):
-            return (f"{a} and {b}: each step on one lowered the other's loss "
-                    f"({z(a, b)}, {z(b, a)})")
+            return f"{a} and {b}: each step on one lowered the other's loss ({z(a, b)}, {z(b, a)})"
         source, target = (a, b) if helps(a, b) else (b, a)
-        return (f"{a} and {b}: a step on {source} lowered {target}'s loss ({z(source, target)}); "
-                f"the other way is within noise ({z(target, source, mark=False)})")
+        return (
+            f"{a} and {b}: a step on {source} lowered {target}'s loss ({z(source, target)}); "
+            f"the other way is within noise ({z(target, source, mark=False)})"
+        )
     if len(group) > 2 and all(per_task[t] > 0 for t in group):
-        onto = "; ".join(f"onto {t}: " + ", ".join(z(s, t) for s in group if s != t)
-                         for t in group)
-        return (f"{_names(group)}: steps on the partners lowered each task's loss on average "
-                f"({onto})")
+        onto = "; ".join(f"onto {t}: " + ", ".join(z(s, t) for s in group if s != t) for t in group)
+        return (
+            f"{_names(group)}: steps on the partners lowered each task's loss on average ({onto})"
+        )
     return _score_reason(group, per_task)
 
 
 def tag_grouping(
-    tasks: list[str], lookahead: list[list[float | None]], max_groups: int | None = None,
-    top: int = 10, singleton_score: float = 0.0, *,
-    standard_errors: list[list[float | None]] | None = None, probes: int = MIN_PROBES,
-    unlearnable: Collection[str] = (), overlap: bool = False,
+    tasks: list[str],
+    lookahead: list[list[float | None]],
+    max_groups: int | None = None,
+    top: int = 10,
+    singleton_score: float = 0.0,
+    *,
+    standard_errors: list[list[float | None]] | None = None,
+    probes: int = MIN_PROBES,
+    unlearnable: Collection[str] = (),
+    overlap: bool = False,
 ) -> list[Grouping]:
     """TAG: groups from a lookahead affinity matrix ([row j][column i] = Z(i→j)). Given the
     standard errors (over `probes` probes), entries within noise count as 0; every
     grouping says why, per group, with the numbers."""
-    kept = (significant_lookahead(tasks, lookahead, standard_errors, probes)
-            if standard_errors is not None else lookahead)
-    groupings = select_groups(tasks, pairwise_group_scores(tasks, kept, singleton_score),
-                              max_groups, top, overlap=overlap, unlearnable=unlearnable,
-                              singleton_score=singleton_score)
+    kept = (
+        significant_lookahead(tasks, lookahead, standard_errors, probes)
+        if standard_errors is not None
+        else lookahead
+    )
+    groupings = select_groups(
+        tasks,
+        pairwise_group_scores(tasks, kept, singleton_score),
+        max_groups,
+        top,
+        overlap=overlap,
+        unlearnable=unlearnable,
+        singleton_score=singleton_score,
+    )
     for grouping in groupings:
-        partners = {t: [p for g in grouping.groups if t in g for p in g if p != t]
-                    for t in tasks}
-        grouping.reasons = [_lookahead_reason(g, tasks, lookahead, kept, standard_errors,
-                                              unlearnable, partners, grouping.per_task,
-                                              probes)
-                            for g in grouping.groups]
+        partners = {t: [p for g in grouping.groups if t in g for p in g if p != t] for t in tasks}
+        grouping.reasons = [
+            _lookahead_reason(
+                g,
+                tasks,
+                lookahead,
+                kept,
+                standard_errors,
+                unlearnable,
+                partners,
+                grouping.per_task,
+                probes,
+            )
+            for g in grouping.groups
+        ]
     return groupings
 
 

@@ -13,8 +13,7 @@ from typing import Any
 from mtl_core.analysis.verdicts import MIN_SEEDS, format_delta, verdict_of
 from mtl_core.train.metrics import PRIMARY
 
-OLD_SUMMARY = ("stored before intervals and verdicts existed: train the run again to get "
-               "an interval")
+OLD_SUMMARY = "stored before intervals and verdicts existed: train the run again to get an interval"
 
 
 @dataclass(frozen=True)
@@ -34,9 +33,11 @@ class MeasuredTask:
     @property
     def data_text(self) -> str:
         """'3 seeds, 52 test rows' (both sides' seeds when they differ)."""
-        seeds = (f"{self.seeds} seed{'s' if self.seeds != 1 else ''}"
-                 if self.seeds == self.baseline_seeds else
-                 f"{self.seeds} multi-task / {self.baseline_seeds} single-task seeds")
+        seeds = (
+            f"{self.seeds} seed{'s' if self.seeds != 1 else ''}"
+            if self.seeds == self.baseline_seeds
+            else f"{self.seeds} multi-task / {self.baseline_seeds} single-task seeds"
+        )
         rows = f", {self.test_rows} test rows" if self.test_rows is not None else ""
         return seeds + rows
 
@@ -46,12 +47,19 @@ class MeasuredTask:
         return f"{format_delta(self.delta, self.delta_ci)} · {self.verdict} · {self.data_text}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"metric": self.metric, "multi_task": self.multi_task,
-                "single_task": self.single_task, "delta": self.delta,
-                "delta_ci": list(self.delta_ci) if self.delta_ci else None,
-                "verdict": self.verdict, "verdict_reason": self.verdict_reason,
-                "seeds": self.seeds, "baseline_seeds": self.baseline_seeds,
-                "test_rows": self.test_rows, "label": self.label}
+        return {
+            "metric": self.metric,
+            "multi_task": self.multi_task,
+            "single_task": self.single_task,
+            "delta": self.delta,
+            "delta_ci": list(self.delta_ci) if self.delta_ci else None,
+            "verdict": self.verdict,
+            "verdict_reason": self.verdict_reason,
+            "seeds": self.seeds,
+            "baseline_seeds": self.baseline_seeds,
+            "test_rows": self.test_rows,
+            "label": self.label,
+        }
 
 
 def _count(noise: dict[str, Any], key: str, task: dict[str, Any], default: int) -> int:
@@ -73,21 +81,31 @@ def _read(name: str, task: dict[str, Any]) -> MeasuredTask:
     if "verdict" not in task:
         reason = OLD_SUMMARY
     elif verdict in ("helped", "hurt") and min(seeds, baseline_seeds) < MIN_SEEDS:
-        verdict, reason = "inconclusive", (
-            f"stored as '{task['verdict']}' from {min(seeds, baseline_seeds)} seed(s): fewer "
-            f"than {MIN_SEEDS} seeds of both never confirm a difference")
+        verdict, reason = (
+            "inconclusive",
+            (
+                f"stored as '{task['verdict']}' from {min(seeds, baseline_seeds)} seed(s): fewer "
+                f"than {MIN_SEEDS} seeds of both never confirm a difference"
+            ),
+        )
     return MeasuredTask(
-        task=name, metric=metric, multi_task=(task.get("metrics") or {}).get(metric),
-        single_task=baseline.get(metric), delta=task.get("delta"),
-        delta_ci=(float(ci[0]), float(ci[1])) if ci else None, verdict=verdict,
-        verdict_reason=reason, seeds=seeds, baseline_seeds=baseline_seeds,
-        test_rows=noise.get("test_rows"))
+        task=name,
+        metric=metric,
+        multi_task=(task.get("metrics") or {}).get(metric),
+        single_task=baseline.get(metric),
+        delta=task.get("delta"),
+        delta_ci=(float(ci[0]), float(ci[1])) if ci else None,
+        verdict=verdict,
+        verdict_reason=reason,
+        seeds=seeds,
+        baseline_seeds=baseline_seeds,
+        test_rows=noise.get("test_rows"),
+    )
 
 
 def measured_tasks(summary: dict[str, Any] | None) -> dict[str, MeasuredTask]:
     """Per task of a run summary (new or old), what was measured and its verdict."""
-    return {name: _read(name, task)
-            for name, task in ((summary or {}).get("tasks") or {}).items()}
+    return {name: _read(name, task) for name, task in ((summary or {}).get("tasks") or {}).items()}
 
 
 def verdict_map(measured: dict[str, MeasuredTask]) -> dict[str, str]:

@@ -14,11 +14,13 @@ from mtl_core.analysis.warnings import CAVEAT, TransferWarning, negative_transfe
 from mtl_core.errors import UserError
 from mtl_core.runs import RunStore
 
-GROUPING_METHOD = ("TAG on the mean lookahead affinity, entries within noise counted as 0: "
-                   "each task scores the mean Z onto it from its group partners (alone = 0); "
-                   "{shape} of at most max_groups groups maximising the mean over tasks; "
-                   "a task joins a group only if it scores at least what it scores alone, "
-                   "an unlearnable task stays alone, and 'each alone' is always a candidate")
+GROUPING_METHOD = (
+    "TAG on the mean lookahead affinity, entries within noise counted as 0: "
+    "each task scores the mean Z onto it from its group partners (alone = 0); "
+    "{shape} of at most max_groups groups maximising the mean over tasks; "
+    "a task joins a group only if it scores at least what it scores alone, "
+    "an unlearnable task stays alone, and 'each alone' is always a candidate"
+)
 
 
 @dataclass
@@ -44,11 +46,15 @@ class RunAffinity:
             return None
         helped = [t for t, m in self.measured.items() if m.verdict == "helped"]
         if helped:
-            return (f"This run trained these tasks together and measured a gain for "
-                    f"{', '.join(helped)} (see What was measured).")
-        return ("This run trained these tasks together and measured no gain beyond noise for "
-                "any of them (see What was measured): the lookahead predicts transfer only "
-                "loosely, the verdicts measure it.")
+            return (
+                f"This run trained these tasks together and measured a gain for "
+                f"{', '.join(helped)} (see What was measured)."
+            )
+        return (
+            "This run trained these tasks together and measured no gain beyond noise for "
+            "any of them (see What was measured): the lookahead predicts transfer only "
+            "loosely, the verdicts measure it."
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -56,13 +62,18 @@ class RunAffinity:
             "status": self.status,
             "affinity": self.report.to_json(),
             "pairs": self.pairs,
-            "grouping": {"method": GROUPING_METHOD.format(
-                             shape="overlapping groups (each task takes its best)"
-                             if self.overlap else "a partition"),
-                         "overlap": self.overlap, "max_groups": self.max_groups,
-                         "candidates": [g.to_json() for g in self.groupings],
-                         "measured_check": self.measured_check,
-                         "error": self.grouping_error},
+            "grouping": {
+                "method": GROUPING_METHOD.format(
+                    shape="overlapping groups (each task takes its best)"
+                    if self.overlap
+                    else "a partition"
+                ),
+                "overlap": self.overlap,
+                "max_groups": self.max_groups,
+                "candidates": [g.to_json() for g in self.groupings],
+                "measured_check": self.measured_check,
+                "error": self.grouping_error,
+            },
             "transfer": {name: task.to_json() for name, task in self.measured.items()},
             "delta_m": self.delta_m,
             "delta_m_ci": self.delta_m_ci,
@@ -72,25 +83,34 @@ class RunAffinity:
         }
 
 
-def analyse_run(store: RunStore, run_id: str, max_groups: int | None = None,
-                overlap: bool = False) -> RunAffinity:
+def analyse_run(
+    store: RunStore, run_id: str, max_groups: int | None = None, overlap: bool = False
+) -> RunAffinity:
     """Affinity, grouping, measured transfer and warnings of a stored run (UserError if it
     has no affinity measurements). `max_groups` None: the run's analysis.max_groups, or one
     group per task; `overlap`: TAG's overlapping groups instead of a partition."""
     run = store.get_run(run_id)
     report = affinity_report(store.read_extras(run_id).get("affinity"))
     if max_groups is None:
-        max_groups = ((store.load_config(run_id).get("analysis") or {}).get("max_groups")
-                      or len(report.tasks))
+        max_groups = (store.load_config(run_id).get("analysis") or {}).get("max_groups") or len(
+            report.tasks
+        )
     summary = run.get("summary") or {}
     measured = measured_tasks(summary)
     verdicts = verdict_map(measured)
     try:
-        groupings, grouping_error = tag_grouping(
-            report.tasks, report.mean["lookahead"].values, max_groups,
-            standard_errors=report.se["lookahead"].values, probes=report.probes,
-            unlearnable=[t for t in report.tasks if verdicts.get(t) == "unlearnable"],
-            overlap=overlap), None
+        groupings, grouping_error = (
+            tag_grouping(
+                report.tasks,
+                report.mean["lookahead"].values,
+                max_groups,
+                standard_errors=report.se["lookahead"].values,
+                probes=report.probes,
+                unlearnable=[t for t in report.tasks if verdicts.get(t) == "unlearnable"],
+                overlap=overlap,
+            ),
+            None,
+        )
     except UserError as error:  # the matrices are still worth showing
         groupings, grouping_error = [], str(error)
     return RunAffinity(

@@ -44,8 +44,10 @@ CAVEAT = (
 )
 LEVELS = ("measured", "note", "signal", "contradicted")
 FEW_TEST_ROWS = 500  # docs/evidence.md: below this, seeds: auto trains 3 seeds
-ADVICE_TRANSFER = ("a lower weight for it, another weighting method (e.g. uncertainty or "
-                   "UPGrad), soft sharing or MMoE, or training it apart")
+ADVICE_TRANSFER = (
+    "a lower weight for it, another weighting method (e.g. uncertainty or "
+    "UPGrad), soft sharing or MMoE, or training it apart"
+)
 ADVICE_CONTRADICTED = "nothing: the measured gain outweighs this signal"
 
 
@@ -63,14 +65,21 @@ class TransferWarning:
         return f"{self.evidence}. Try: {self.advice}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"level": self.level, "kind": self.kind, "tasks": self.tasks,
-                "evidence": self.evidence, "advice": self.advice}
+        return {
+            "level": self.level,
+            "kind": self.kind,
+            "tasks": self.tasks,
+            "evidence": self.evidence,
+            "advice": self.advice,
+        }
 
 
 def _compared(task: MeasuredTask) -> str:
-    values = (f"{task.metric} {task.multi_task:.4g} multi-task vs {task.single_task:.4g} "
-              "single-task, " if task.multi_task is not None and task.single_task is not None
-              else "")
+    values = (
+        f"{task.metric} {task.multi_task:.4g} multi-task vs {task.single_task:.4g} single-task, "
+        if task.multi_task is not None and task.single_task is not None
+        else ""
+    )
     return f"{values}Δ {task.label}"
 
 
@@ -82,16 +91,22 @@ def _inconclusive(task: MeasuredTask) -> TransferWarning:
         advice.append("train it again with baselines on, to get an interval")
     if seeds < MIN_SEEDS:
         causes.append(f"{seeds} seed{'s' if seeds != 1 else ''} cannot tell it from seed noise")
-        advice.append(f"train {MIN_SEEDS} or more seeds of both (train.seeds: {MIN_SEEDS}, "
-                      f"train.baseline_seeds: {MIN_SEEDS})")
+        advice.append(
+            f"train {MIN_SEEDS} or more seeds of both (train.seeds: {MIN_SEEDS}, "
+            f"train.baseline_seeds: {MIN_SEEDS})"
+        )
     if task.test_rows is not None and task.test_rows < FEW_TEST_ROWS:
         causes.append(f"{task.test_rows} test rows give a wide interval")
         advice.append("a larger test split (data.splits.test_fraction) if there is more data")
     why = "; ".join(causes) or task.verdict_reason
     return TransferWarning(
-        "note", "inconclusive", [task.task],
+        "note",
+        "inconclusive",
+        [task.task],
         f"'{task.task}' is worse multi-task ({_compared(task)}), but that is not evidence of "
-        f"negative transfer: {why}", "; or ".join(advice) or "more seeds or more test rows")
+        f"negative transfer: {why}",
+        "; or ".join(advice) or "more seeds or more test rows",
+    )
 
 
 def measured_warnings(summary: dict[str, Any] | None) -> list[TransferWarning]:
@@ -99,25 +114,42 @@ def measured_warnings(summary: dict[str, Any] | None) -> list[TransferWarning]:
     found = []
     for task in measured_tasks(summary).values():
         if task.verdict == "hurt":
-            found.append(TransferWarning(
-                "measured", "negative transfer", [task.task],
-                f"'{task.task}' is worse multi-task beyond noise: {_compared(task)}",
-                ADVICE_TRANSFER))
+            found.append(
+                TransferWarning(
+                    "measured",
+                    "negative transfer",
+                    [task.task],
+                    f"'{task.task}' is worse multi-task beyond noise: {_compared(task)}",
+                    ADVICE_TRANSFER,
+                )
+            )
         elif task.verdict == "unlearnable":
-            found.append(TransferWarning(
-                "note", "unlearnable", [task.task],
-                f"'{task.task}' cannot be learned from these inputs: "
-                f"{task.verdict_reason or 'neither model beats a trivial predictor'}; so "
-                "its delta says nothing about transfer",
-                "check that its column is the target you meant and that the inputs can "
-                "predict it; it is kept alone in the grouping"))
+            found.append(
+                TransferWarning(
+                    "note",
+                    "unlearnable",
+                    [task.task],
+                    f"'{task.task}' cannot be learned from these inputs: "
+                    f"{task.verdict_reason or 'neither model beats a trivial predictor'}; so "
+                    "its delta says nothing about transfer",
+                    "check that its column is the target you meant and that the inputs can "
+                    "predict it; it is kept alone in the grouping",
+                )
+            )
         elif task.verdict == "inconclusive" and task.delta is not None and task.delta < 0:
             found.append(_inconclusive(task))
     return found
 
 
-def _signal(kind: str, tasks: list[str], affected: list[str], harm: bool, evidence: str,
-            advice: str, verdicts: Mapping[str, str]) -> TransferWarning | None:
+def _signal(
+    kind: str,
+    tasks: list[str],
+    affected: list[str],
+    harm: bool,
+    evidence: str,
+    advice: str,
+    verdicts: Mapping[str, str],
+) -> TransferWarning | None:
     """The signal, contradicted where the verdicts say so; None when every affected task
     is unlearnable (its loss moving says nothing about transfer: its note says why)."""
     status = signal_status(harm, affected, verdicts)
@@ -125,56 +157,87 @@ def _signal(kind: str, tasks: list[str], affected: list[str], harm: bool, eviden
         return None
     if status == CONTRADICTED:
         names = " and ".join(f"'{t}'" for t in affected)
-        return TransferWarning("contradicted", kind, tasks,
-                               f"{evidence}; contradicted by the measured gain: {names} "
-                               f"{'was' if len(affected) == 1 else 'were'} helped",
-                               ADVICE_CONTRADICTED)
+        return TransferWarning(
+            "contradicted",
+            kind,
+            tasks,
+            f"{evidence}; contradicted by the measured gain: {names} "
+            f"{'was' if len(affected) == 1 else 'were'} helped",
+            ADVICE_CONTRADICTED,
+        )
     return TransferWarning("signal", kind, tasks, evidence, advice)
 
 
-def signal_warnings(report: AffinityReport, verdicts: Mapping[str, str] | None = None
-                    ) -> list[TransferWarning]:
+def signal_warnings(
+    report: AffinityReport, verdicts: Mapping[str, str] | None = None
+) -> list[TransferWarning]:
     """Signals beyond probe noise: persistent conflict, negative lookahead, collapsed weight;
     "contradicted" where the affected tasks' verdicts are "helped"."""
     verdicts = verdicts or {}
     tasks, found = report.tasks, []  # (None: a signal about an unlearnable task, dropped)
     mean, se = report.mean, report.se
     for a, first in enumerate(tasks):
-        for second in tasks[a + 1:]:
+        for second in tasks[a + 1 :]:
             rate, rate_se = mean["conflict_rate"][first, second], se["conflict_rate"][first, second]
             if not conflict_is_signal(rate, rate_se, report.probes):
                 continue
             cosine, cosine_se = mean["cosine"][first, second], se["cosine"][first, second]
-            found.append(_signal(
-                "conflict", [first, second], [first, second], True,
-                f"'{first}' and '{second}': their gradients conflict (cosine < 0) in "
-                f"{rate:.0%} ± {rate_se or 0:.0%} of {report.probes} probed steps (50% is "
-                f"what unrelated directions give), mean cosine {cosine:+.3f} ± "
-                f"{cosine_se or 0:.2g}",
-                "a gradient method that removes conflicts (PCGrad, UPGrad), soft sharing or "
-                "MMoE, or training them apart", verdicts))
+            found.append(
+                _signal(
+                    "conflict",
+                    [first, second],
+                    [first, second],
+                    True,
+                    f"'{first}' and '{second}': their gradients conflict (cosine < 0) in "
+                    f"{rate:.0%} ± {rate_se or 0:.0%} of {report.probes} probed steps (50% is "
+                    f"what unrelated directions give), mean cosine {cosine:+.3f} ± "
+                    f"{cosine_se or 0:.2g}",
+                    "a gradient method that removes conflicts (PCGrad, UPGrad), soft sharing or "
+                    "MMoE, or training them apart",
+                    verdicts,
+                )
+            )
     for row in tasks:
         for column in tasks:
             value, value_se = mean["lookahead"][row, column], se["lookahead"][row, column]
-            if (row == column or value is None or value >= 0 or not lookahead_is_signal(
-                    value, value_se, mean["lookahead"][row, row], report.probes)):
+            if (
+                row == column
+                or value is None
+                or value >= 0
+                or not lookahead_is_signal(
+                    value, value_se, mean["lookahead"][row, row], report.probes
+                )
+            ):
                 continue
-            found.append(_signal(
-                "lookahead", [column, row], [row], True,
-                f"a step on '{column}' raised the loss of '{row}': mean lookahead affinity "
-                f"Z({column}→{row}) = {value:+.4f} ± {value_se:.2g} over {report.probes} "
-                "probes",
-                f"a lower weight for '{column}', training '{row}' apart from it, or soft "
-                "sharing or MMoE", verdicts))
+            found.append(
+                _signal(
+                    "lookahead",
+                    [column, row],
+                    [row],
+                    True,
+                    f"a step on '{column}' raised the loss of '{row}': mean lookahead affinity "
+                    f"Z({column}→{row}) = {value:+.4f} ± {value_se:.2g} over {report.probes} "
+                    "probes",
+                    f"a lower weight for '{column}', training '{row}' apart from it, or soft "
+                    "sharing or MMoE",
+                    verdicts,
+                )
+            )
     for task, share in report.weight_share.items():
         if share is None or share[1] is None or not weight_has_collapsed(share, report.probes):
             continue
-        found.append(_signal(
-            "weight", [task], [task], True,
-            f"the weighting method gave '{task}' {share[0]:.1%} ± {share[1]:.1%} of the mean "
-            "task weight over the last quarter of the probes: the task is barely trained",
-            "another weighting method, or static weights; check the scale of its loss",
-            verdicts))
+        found.append(
+            _signal(
+                "weight",
+                [task],
+                [task],
+                True,
+                f"the weighting method gave '{task}' {share[0]:.1%} ± {share[1]:.1%} of the mean "
+                "task weight over the last quarter of the probes: the task is barely trained",
+                "another weighting method, or static weights; check the scale of its loss",
+                verdicts,
+            )
+        )
     return [warning for warning in found if warning is not None]
 
 

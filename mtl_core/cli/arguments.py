@@ -9,8 +9,13 @@ import argparse
 def add_config_arguments(parser: argparse.ArgumentParser, example: str) -> None:
     """CONFIG and repeatable `--set KEY=VALUE` overrides (`example`: one, for the help)."""
     parser.add_argument("config", help="experiment config (YAML or JSON)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help=f"override a config value, e.g. --set {example}")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"override a config value, e.g. --set {example}",
+    )
 
 
 def add_runs_dir_argument(parser: argparse.ArgumentParser) -> None:

@@ -13,8 +13,17 @@ from mtl_core.plugins import import_all
 
 # Commands are the modules of mtl_core/cli/commands/, each with `add_parser(subparsers)` and
 # `run(args) -> int`; this is the order `--help` lists them in (others follow by name).
-COMMAND_ORDER = ("samples", "inspect", "train", "runs", "affinity", "sweep", "verify",
-                 "explain", "bench")
+COMMAND_ORDER = (
+    "samples",
+    "inspect",
+    "train",
+    "runs",
+    "affinity",
+    "sweep",
+    "verify",
+    "explain",
+    "bench",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,8 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     modules = import_all("mtl_core.cli.commands")
     rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
-    for module in sorted(modules, key=lambda m: (rank.get(m.__name__.rsplit(".", 1)[-1], 99),
-                                                 m.__name__)):
+    for module in sorted(
+        modules, key=lambda m: (rank.get(m.__name__.rsplit(".", 1)[-1], 99), m.__name__)
+    ):
         module.add_parser(commands)
     return parser
 
@@ -52,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:
         if os.environ.get("MTL_DEBUG"):
             traceback.print_exc()
-        print(f"internal error ({type(error).__name__}: {error}); rerun with MTL_DEBUG=1 "
-              "for details and please report it", file=sys.stderr)
+        print(
+            f"internal error ({type(error).__name__}: {error}); rerun with MTL_DEBUG=1 "
+            "for details and please report it",
+            file=sys.stderr,
+        )
         return 1

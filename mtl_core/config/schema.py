@@ -62,8 +62,13 @@ class TaskConfig(_Strict):
     below: float | str | None = None
     order: list[str] | None = Field(None, min_length=2, validate_default=True)
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, validate_by_name=True,
-                              validate_by_alias=True, serialize_by_alias=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        validate_assignment=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+    )
 
     @field_validator("in_", "at_least", "above", "at_most", "below")
     @classmethod
@@ -72,15 +77,18 @@ class TaskConfig(_Strict):
         if value is None:
             return value
         key = "in" if info.field_name == "in_" else info.field_name
-        earlier = [("in" if f == "in_" else f) for f in DERIVE_RULES[:DERIVE_RULES.index(
-            info.field_name or "")] if info.data.get(f) is not None]
+        earlier = [
+            ("in" if f == "in_" else f)
+            for f in DERIVE_RULES[: DERIVE_RULES.index(info.field_name or "")]
+            if info.data.get(f) is not None
+        ]
         if earlier:
-            raise ValueError(f"a task is derived by one rule, but it has '{earlier[0]}' and "
-                             f"'{key}': keep one")
+            raise ValueError(
+                f"a task is derived by one rule, but it has '{earlier[0]}' and '{key}': keep one"
+            )
         kind = info.data.get("kind")
         if kind not in (None, "binary"):
-            raise ValueError(f"a task derived by '{key}' is binary, not '{kind}': remove "
-                             "its kind")
+            raise ValueError(f"a task derived by '{key}' is binary, not '{kind}': remove its kind")
         return value
 
     @field_validator("order")
@@ -91,19 +99,24 @@ class TaskConfig(_Strict):
         if order is None:
             text = next((f for f, level in levels.items() if isinstance(level, str)), None)
             if text is not None:
-                raise ValueError(f"'{text}: {levels[text]}' is a text level: give 'order', "
-                                 "the column's levels lowest first")
+                raise ValueError(
+                    f"'{text}: {levels[text]}' is a text level: give 'order', "
+                    "the column's levels lowest first"
+                )
             return order
         if not levels:
-            raise ValueError("'order' ranks the level of an at_least, above, at_most or "
-                             "below rule, and this task has none")
+            raise ValueError(
+                "'order' ranks the level of an at_least, above, at_most or "
+                "below rule, and this task has none"
+            )
         if len(set(order)) != len(order):
             raise ValueError("'order' lists a level twice")
         key, level = next(iter(levels.items()))
         whole = isinstance(level, float) and level.is_integer()
         if (str(int(level)) if whole else str(level)) not in order:
-            raise ValueError(f"'{key}: {level}' is not one of the levels of 'order' "
-                             f"({', '.join(order)})")
+            raise ValueError(
+                f"'{key}: {level}' is not one of the levels of 'order' ({', '.join(order)})"
+            )
         return order
 
     @field_validator("kind")
@@ -113,8 +126,9 @@ class TaskConfig(_Strict):
         from mtl_core.kinds import kind_names
 
         if kind is not None and kind not in kind_names():
-            raise ValueError(f"unknown task kind '{kind}' (choose one of: "
-                             f"{', '.join(kind_names())})")
+            raise ValueError(
+                f"unknown task kind '{kind}' (choose one of: {', '.join(kind_names())})"
+            )
         return kind
 
     @field_validator("metric")
@@ -183,8 +197,10 @@ class DataConfig(_Strict):
     @model_validator(mode="after")
     def _names_need_no_header(self) -> DataConfig:
         if self.column_names is not None and self.header != "none":
-            raise ValueError("column_names name the columns of a file without a header: "
-                             "set header: none as well, or remove column_names")
+            raise ValueError(
+                "column_names name the columns of a file without a header: "
+                "set header: none as well, or remove column_names"
+            )
         return self
 
 

@@ -73,8 +73,11 @@ def derived_labels(task: TaskConfig, values: pd.Series, feature: object) -> pd.S
     key, value = rule
     if isinstance(feature, datasets.ClassLabel):
         names = feature.names
-        values = values.map(lambda code: names[int(code)]
-                            if pd.notna(code) and 0 <= int(code) < len(names) else None)
+        values = values.map(
+            lambda code: (
+                names[int(code)] if pd.notna(code) and 0 <= int(code) < len(names) else None
+            )
+        )
     present = values.notna()
     if key == "in":
         hit = values.isin(list(value)) | values.map(_text).isin({_text(v) for v in value})

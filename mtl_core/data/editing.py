@@ -37,16 +37,18 @@ def roles_table(report: dict[str, Any], data: dict[str, Any]) -> list[dict[str, 
         elif inputs != "auto" and name in inputs:
             role = "input"
         kind = tasks[name].get("kind") if name in tasks else None
-        rows.append({
-            "column": name,
-            "role": role,
-            "type": types.get(name, column["type"]),
-            "task kind": kind or "auto",
-            "inferred kind": column["task_kind"] or "",
-            "missing": column["missing"],
-            "distinct": column["distinct"],
-            "reason": column["reason"],
-        })
+        rows.append(
+            {
+                "column": name,
+                "role": role,
+                "type": types.get(name, column["type"]),
+                "task kind": kind or "auto",
+                "inferred kind": column["task_kind"] or "",
+                "missing": column["missing"],
+                "distinct": column["distinct"],
+                "reason": column["reason"],
+            }
+        )
     return rows
 
 
@@ -72,20 +74,30 @@ def apply_roles_table(
     tasks += [t for t in data.get("tasks", []) if t.get("source")]
     chosen = [r["column"] for r in rows if r["role"] == "input"]
     promoted = [c for c in chosen if inferred[c]["role"] != "input"]
-    ignore = [r["column"] for r in rows
-              if r["role"] == "ignore" and inferred[r["column"]]["role"] == "input"]
+    ignore = [
+        r["column"]
+        for r in rows
+        if r["role"] == "ignore" and inferred[r["column"]]["role"] == "input"
+    ]
     return {
         "tasks": tasks,
         "inputs": "auto" if not promoted else chosen,
         "ignore": [] if promoted else ignore,
-        "column_types": {r["column"]: r["type"] for r in rows
-                         if r["type"] != inferred[r["column"]]["type"]
-                         and r["type"] in ("numeric", "categorical", "text", "image")},
+        "column_types": {
+            r["column"]: r["type"]
+            for r in rows
+            if r["type"] != inferred[r["column"]]["type"]
+            and r["type"] in ("numeric", "categorical", "text", "image")
+        },
     }
 
 
 def add_source_task(
-    data: dict[str, Any], name: str, column: str, source: str, config: str | None = None,
+    data: dict[str, Any],
+    name: str,
+    column: str,
+    source: str,
+    config: str | None = None,
     inputs: list[str] | None = None,
 ) -> dict[str, Any]:
     """The data config with one more task read from another dataset (same input type).
@@ -96,8 +108,10 @@ def add_source_task(
     if any(t["name"] == name for t in data.get("tasks", [])):
         raise UserError(f"there is already a task named '{name}': choose another name")
     if source == data.get("source") and config == data.get("config"):
-        raise UserError(f"'{source}' is the experiment's own dataset: mark '{column}' as a "
-                        "target in the columns table instead")
+        raise UserError(
+            f"'{source}' is the experiment's own dataset: mark '{column}' as a "
+            "target in the columns table instead"
+        )
     task: dict[str, Any] = {"name": name, "column": column, "source": source}
     if config:
         task["config"] = config

@@ -27,8 +27,10 @@ def _open(value: object, column: str) -> Image.Image:
             ) from None
     if isinstance(value, np.ndarray):
         return Image.fromarray(value)
-    raise UserError(f"column '{column}' holds {type(value).__name__} values, not images: "
-                    "choose another input type or ignore it")
+    raise UserError(
+        f"column '{column}' holds {type(value).__name__} values, not images: "
+        "choose another input type or ignore it"
+    )
 
 
 def _mode(value: object, column: str) -> str:
@@ -44,8 +46,7 @@ def _mode(value: object, column: str) -> str:
 
 def image_channels(values: pd.Series, column: str) -> int:
     """1 when the images are greyscale (the first 500 looked at), else 3."""
-    grey = all(_mode(v, column) in ("L", "1", "I;16", "I", "F")
-               for v in values.dropna().head(500))
+    grey = all(_mode(v, column) in ("L", "1", "I;16", "I", "F") for v in values.dropna().head(500))
     return 1 if grey else 3
 
 

@@ -29,8 +29,12 @@ def _distinct(values: pd.Series, column_type: str) -> int | None:
 
 
 def inspect_source(
-    source: str, config: str | None = None, sample_rows: int = TYPING_ROWS, seed: int = 0,
-    revision: str | None = None, header: Header = "first_row",
+    source: str,
+    config: str | None = None,
+    sample_rows: int = TYPING_ROWS,
+    seed: int = 0,
+    revision: str | None = None,
+    header: Header = "first_row",
     column_names: list[str] | None = None,
 ) -> dict[str, Any]:
     """Columns and row counts of `source` (`header`, `column_names`: see `DataConfig`)."""
@@ -41,17 +45,22 @@ def inspect_source(
     columns = []
     for role in infer_roles(frame, first.features, targets=[]):
         values = frame[role.column]
-        kind = (infer_kind(first.features.get(role.column), values)
-                if role.type in _TARGETABLE else None)
-        columns.append({
-            "column": role.column,
-            "role": role.role,
-            "type": role.type,
-            "task_kind": kind,
-            "missing": round(float(values.isna().mean()), 4),
-            "distinct": _distinct(values, role.type),
-            "reason": role.reason,
-        })
+        kind = (
+            infer_kind(first.features.get(role.column), values)
+            if role.type in _TARGETABLE
+            else None
+        )
+        columns.append(
+            {
+                "column": role.column,
+                "role": role.role,
+                "type": role.type,
+                "task_kind": kind,
+                "missing": round(float(values.isna().mean()), 4),
+                "distinct": _distinct(values, role.type),
+                "reason": role.reason,
+            }
+        )
     return {
         "source": source,
         "config": config,

@@ -108,8 +108,9 @@ def _check_columns(frame: pd.DataFrame, wanted: list[str], what: str, label: str
         )
 
 
-def target_values(frame: pd.DataFrame, task: TaskConfig,
-                  features: datasets.Features) -> tuple[pd.Series, object]:
+def target_values(
+    frame: pd.DataFrame, task: TaskConfig, features: datasets.Features
+) -> tuple[pd.Series, object]:
     """(values, `datasets` feature) a task's kind encodes: its column's, or for a derived
     task its "0"/"1" labels (no feature)."""
     values, feature = frame[task.column], features.get(task.column)
@@ -119,7 +120,9 @@ def target_values(frame: pd.DataFrame, task: TaskConfig,
 
 
 def build_task_specs(
-    configs: list[TaskConfig], frame: pd.DataFrame, features: datasets.Features,
+    configs: list[TaskConfig],
+    frame: pd.DataFrame,
+    features: datasets.Features,
     positions: dict[str, int] | None = None,
 ) -> list[TaskSpec]:
     """Task specs of `configs` (`positions`: each task's index in `data.tasks`, for error
@@ -135,10 +138,16 @@ def build_task_specs(
         except ValueError as error:
             where = (positions or {}).get(task.name, index)
             raise UserError(f"config error at 'data.tasks[{where}].metric': {error}") from None
-        classes = (DERIVED_CLASSES if derived else class_names(feature, values)
-                   if get_kind(kind).is_classification else ())
-        specs.append(TaskSpec(task.name, task.column, kind, classes, task.weight, metric,
-                              definition(task)))
+        classes = (
+            DERIVED_CLASSES
+            if derived
+            else class_names(feature, values)
+            if get_kind(kind).is_classification
+            else ()
+        )
+        specs.append(
+            TaskSpec(task.name, task.column, kind, classes, task.weight, metric, definition(task))
+        )
     return specs
 
 
@@ -166,8 +175,7 @@ def _groups(config: DataConfig) -> list[tuple[DatasetRef, list[TaskConfig]]]:
     return [(dataset, tasks) for dataset, tasks in groups.items() if tasks]
 
 
-def _capped(dataset: datasets.DatasetDict, max_rows: int | None,
-            seed: int) -> datasets.DatasetDict:
+def _capped(dataset: datasets.DatasetDict, max_rows: int | None, seed: int) -> datasets.DatasetDict:
     """Every split with at most `max_rows` rows, a seeded sample (before any row is read)."""
     capped = {}
     for name, split in dataset.items():
@@ -176,14 +184,19 @@ def _capped(dataset: datasets.DatasetDict, max_rows: int | None,
     return datasets.DatasetDict(capped)
 
 
-def _load_part(where: DatasetRef, tasks: list[TaskConfig], config: DataConfig,
-               wanted_inputs: str | list[str]) -> _Part:
+def _load_part(
+    where: DatasetRef, tasks: list[TaskConfig], config: DataConfig, wanted_inputs: str | list[str]
+) -> _Part:
     source, name, revision = where
-    label = source + ("" if name is None else f":{name}") + ("" if revision is None
-                                                               else f"@{revision}")
+    label = (
+        source + ("" if name is None else f":{name}") + ("" if revision is None else f"@{revision}")
+    )
     own = where == (config.source, config.config, config.revision)
-    dataset = (load_source(source, name, revision, config.header, config.column_names) if own
-               else load_source(source, name, revision))
+    dataset = (
+        load_source(source, name, revision, config.header, config.column_names)
+        if own
+        else load_source(source, name, revision)
+    )
     train_name = config.splits.train
     if train_name not in dataset:
         have = ", ".join(dataset)
@@ -203,8 +216,11 @@ def _load_part(where: DatasetRef, tasks: list[TaskConfig], config: DataConfig,
     configs = {t.name: t for t in tasks}
     stratify = next((s.name for s in specs if s.task_kind.stratifies), None)
     # integer codes in sorted class order: the split strings would give, without sorting them
-    labels = (pd.factorize(target_values(train, configs[stratify], features)[0].astype(str),
-                           sort=True)[0] if stratify else None)
+    labels = (
+        pd.factorize(target_values(train, configs[stratify], features)[0].astype(str), sort=True)[0]
+        if stratify
+        else None
+    )
     plan = split_plan({n: len(f) for n, f in frames.items()}, config.splits, labels)
     if len(plan["train"][1]) == 0:
         raise UserError(f"the training split of {label} has no rows: lower val/test fractions")
@@ -237,13 +253,16 @@ def _choose_inputs(part: _Part, input_type: str) -> list[str]:
         for column in columns:
             role = by_column[column]
             if role.role == "target":
-                raise UserError(f"column '{column}' is a task target, so it cannot also be an "
-                                "input: remove it from the inputs")
+                raise UserError(
+                    f"column '{column}' is a task target, so it cannot also be an "
+                    "input: remove it from the inputs"
+                )
             if role.type not in _ALLOWED_INPUTS[input_type]:
                 raise UserError(_wrong_input(column, role.type, input_type))
         return columns
-    columns = [r.column for r in part.roles
-               if r.role == "input" and r.type in _AUTO_INPUTS[input_type]]
+    columns = [
+        r.column for r in part.roles if r.role == "input" and r.type in _AUTO_INPUTS[input_type]
+    ]
     if not columns:
         raise UserError(
             f"no {input_type} input column in {part.label}: list the input columns under "
@@ -254,18 +273,21 @@ def _choose_inputs(part: _Part, input_type: str) -> list[str]:
 
 def _wrong_input(column: str, column_type: str, input_type: str) -> str:
     if input_type == "tabular" and column_type == "text":
-        return (f"column '{column}' is free text, so it cannot be a numeric or categorical "
-                "input: set input_type: text to use it as text, or ignore it")
+        return (
+            f"column '{column}' is free text, so it cannot be a numeric or categorical "
+            "input: set input_type: text to use it as text, or ignore it"
+        )
     if column_type == "image":
-        return (f"column '{column}' holds images: set input_type: image to use it, "
-                "or ignore it")
-    return (f"column '{column}' is {column_type}, so it cannot be an input of a {input_type} "
-            "model: ignore it or change its type")
+        return f"column '{column}' holds images: set input_type: image to use it, or ignore it"
+    return (
+        f"column '{column}' is {column_type}, so it cannot be an input of a {input_type} "
+        "model: ignore it or change its type"
+    )
 
 
-def _encode_inputs(parts: list[_Part], input_type: str, config: DataConfig,
-                   vocabulary: dict[int, list[str]]
-                   ) -> tuple[FrameInputs, tuple[int, ...], list[str]]:
+def _encode_inputs(
+    parts: list[_Part], input_type: str, config: DataConfig, vocabulary: dict[int, list[str]]
+) -> tuple[FrameInputs, tuple[int, ...], list[str]]:
     """-> ({part label: {frame name: x array}}, input_shape, feature_names). Each frame is
     encoded once; splits then take their rows. Text: `vocabulary` collects the n-grams
     behind each hashed id."""
@@ -283,28 +305,48 @@ def _encode_inputs(parts: list[_Part], input_type: str, config: DataConfig,
         xs = {p.label: {n: encoder.transform(f) for n, f in p.frames.items()} for p in parts}
         return xs, (len(encoder.feature_names),), encoder.feature_names
     if input_type == "text":
-        xs = {p.label: {n: hash_texts(joined_text(f, p.inputs), config.text, vocabulary)
-                        for n, f in p.frames.items()} for p in parts}
+        xs = {
+            p.label: {
+                n: hash_texts(joined_text(f, p.inputs), config.text, vocabulary)
+                for n, f in p.frames.items()
+            }
+            for p in parts
+        }
         names = [f"token {i}" for i in range(config.text.max_tokens)]
         return xs, (config.text.max_tokens,), names
     channels = max(image_channels(p.rows("train")[p.inputs[0]], p.inputs[0]) for p in parts)
     size = config.image_size
-    xs = {p.label: {n: images_to_array(f[p.inputs[0]], p.inputs[0], size, channels)
-                    for n, f in p.frames.items()} for p in parts}
+    xs = {
+        p.label: {
+            n: images_to_array(f[p.inputs[0]], p.inputs[0], size, channels)
+            for n, f in p.frames.items()
+        }
+        for p in parts
+    }
     return xs, (channels, size, size), (["grey"] if channels == 1 else ["red", "green", "blue"])
 
 
 def _encoded_targets(part: _Part, specs: list[TaskSpec]) -> FrameTargets:
     """{frame name: {task: (targets, mask)}} for the part's own tasks, each frame once."""
     own = [s for s in specs if s in part.specs]
-    return {name: {s.name: s.task_kind.encode_targets(
-                *target_values(frame, part.configs[s.name], part.features), s.classes)
-                   for s in own}
-            for name, frame in part.frames.items()}
+    return {
+        name: {
+            s.name: s.task_kind.encode_targets(
+                *target_values(frame, part.configs[s.name], part.features), s.classes
+            )
+            for s in own
+        }
+        for name, frame in part.frames.items()
+    }
 
 
-def _split_tensors(parts: list[_Part], specs: list[TaskSpec], split: str, xs: FrameInputs,
-                   targets_by_part: dict[str, FrameTargets]) -> SplitTensors:
+def _split_tensors(
+    parts: list[_Part],
+    specs: list[TaskSpec],
+    split: str,
+    xs: FrameInputs,
+    targets_by_part: dict[str, FrameTargets],
+) -> SplitTensors:
     x_parts, sources = [], []
     targets: dict[str, list[torch.Tensor]] = {s.name: [] for s in specs}
     masks: dict[str, list[np.ndarray]] = {s.name: [] for s in specs}
@@ -322,6 +364,7 @@ def _split_tensors(parts: list[_Part], specs: list[TaskSpec], split: str, xs: Fr
                 mask = np.zeros(len(rows), dtype=bool)
             targets[spec.name].append(target)
             masks[spec.name].append(mask)
+
     def joined(arrays: list[np.ndarray]) -> np.ndarray:
         return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
@@ -337,8 +380,11 @@ def prepare_data(config: DataConfig) -> PreparedData:
     """Load and encode the experiment's data; raises UserError on any bad input."""
     parts = []
     for index, (where, tasks) in enumerate(_groups(config)):
-        own = config.inputs if index == 0 and where[0] == config.source else next(
-            (t.inputs for t in tasks if t.inputs != "auto"), "auto")
+        own = (
+            config.inputs
+            if index == 0 and where[0] == config.source
+            else next((t.inputs for t in tasks if t.inputs != "auto"), "auto")
+        )
         parts.append(_load_part(where, tasks, config, own))
     input_type = _input_type(config, parts[0])
     for part in parts:

@@ -49,8 +49,10 @@ def _string_type(present: pd.Series, distinct: int) -> tuple[str, str]:
     words = strings.str.count(" ").mean() + 1
     varied = distinct > min(TEXT_MIN_DISTINCT, 0.5 * len(present))
     if lengths.mean() >= TEXT_MIN_MEAN_LENGTH or (varied and words >= TEXT_MIN_WORDS):
-        return "text", f"free text ({distinct} distinct values, {lengths.mean():.0f} characters "\
-            "on average)"
+        return (
+            "text",
+            f"free text ({distinct} distinct values, {lengths.mean():.0f} characters on average)",
+        )
     if distinct == len(present) and len(present) > 20:
         return "id-like", "a different short value in every row (an identifier)"
     if distinct > MAX_CATEGORIES:

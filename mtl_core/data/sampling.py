@@ -43,7 +43,7 @@ class _Queue:
                 self.order = self.rows[torch.randperm(len(self.rows), generator=self.generator)]
             taken.append(self.order[:count])
             count -= len(taken[-1])
-            self.order = self.order[len(taken[-1]):]
+            self.order = self.order[len(taken[-1]) :]
         return torch.cat(taken) if taken else self.rows[:0]
 
 

@@ -41,7 +41,11 @@ _TEXT_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl")
 _CSV_SUFFIXES = (".csv", ".tsv")
 # Compressed text files: the suffix, and how to open the one file inside.
 _COMPRESSED: dict[str, type[gzip.GzipFile | bz2.BZ2File | lzma.LZMAFile] | None] = {
-    ".gz": gzip.GzipFile, ".bz2": bz2.BZ2File, ".xz": lzma.LZMAFile, ".zip": None}
+    ".gz": gzip.GzipFile,
+    ".bz2": bz2.BZ2File,
+    ".xz": lzma.LZMAFile,
+    ".zip": None,
+}
 # What a damaged or cut-off archive raises while it is read.
 _ARCHIVE_ERRORS = (EOFError, OSError, lzma.LZMAError, zipfile.BadZipFile, zlib.error)
 Header = Literal["first_row", "none"]
@@ -75,8 +79,11 @@ def _zip_member(path: Path) -> str:
     """The name of the one data file in a zip archive."""
     try:
         with zipfile.ZipFile(path) as archive:
-            names = [n for n in archive.namelist()
-                     if not n.endswith("/") and not n.startswith("__MACOSX/")]
+            names = [
+                n
+                for n in archive.namelist()
+                if not n.endswith("/") and not n.startswith("__MACOSX/")
+            ]
     except (zipfile.BadZipFile, OSError) as error:
         raise _damaged(path, error) from None
     if len(names) != 1:
@@ -104,8 +111,10 @@ def _open_inner(path: Path) -> IO[bytes] | io.BufferedIOBase:
 
 def _damaged(path: Path, error: BaseException) -> UserError:
     detail = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
-    return UserError(f"{path.name} is a damaged or incomplete archive ({detail}): download it "
-                     "again, or decompress it and use the inner file")
+    return UserError(
+        f"{path.name} is a damaged or incomplete archive ({detail}): download it "
+        "again, or decompress it and use the inner file"
+    )
 
 
 def _head(path: Path, size: int = 65536) -> bytes:
@@ -130,8 +139,10 @@ def _file_format(path: Path) -> str:
     if inner_suffix in _TEXT_SUFFIXES:
         return inner_suffix
     if inner_suffix in _FILE_BUILDERS:
-        raise UserError(f"{path.name} holds a compressed {inner_suffix} file: decompress it "
-                        f"and use {Path(inner).name}")
+        raise UserError(
+            f"{path.name} holds a compressed {inner_suffix} file: decompress it "
+            f"and use {Path(inner).name}"
+        )
     return _sniff(path)
 
 
@@ -145,9 +156,11 @@ def _sniff(path: Path) -> str:
         return ".tsv"
     if "," in first:
         return ".csv"
-    raise UserError(f"cannot tell whether {path.name} holds CSV or JSON: rename it with the "
-                    f"inner type, e.g. {path.stem}.csv{path.suffix} or {path.stem}.jsonl"
-                    f"{path.suffix}")
+    raise UserError(
+        f"cannot tell whether {path.name} holds CSV or JSON: rename it with the "
+        f"inner type, e.g. {path.stem}.csv{path.suffix} or {path.stem}.jsonl"
+        f"{path.suffix}"
+    )
 
 
 def _check_text_file(path: Path, suffix: str) -> None:
@@ -196,19 +209,24 @@ def _headerless_names(path: Path, sep: str, column_names: list[str] | None) -> l
     if column_names is None:
         return [f"c{i}" for i in range(len(first))]
     if len(column_names) != len(first):
-        raise UserError(f"data.column_names has {len(column_names)} names but {path.name} has "
-                        f"{len(first)} columns: give one name per column")
+        raise UserError(
+            f"data.column_names has {len(column_names)} names but {path.name} has "
+            f"{len(first)} columns: give one name per column"
+        )
     return [name.strip() for name in column_names]
 
 
-def _load_file(path: Path, header: Header = "first_row",
-               column_names: list[str] | None = None) -> datasets.DatasetDict:
+def _load_file(
+    path: Path, header: Header = "first_row", column_names: list[str] | None = None
+) -> datasets.DatasetDict:
     suffix = _file_format(path)
     builder = _FILE_BUILDERS.get(suffix)
     if builder is None:
         known = ", ".join(sorted(_FILE_BUILDERS))
-        raise UserError(f"cannot read {path.name}: unknown file type (use one of {known}, "
-                        "optionally compressed as .gz, .bz2, .xz or .zip)")
+        raise UserError(
+            f"cannot read {path.name}: unknown file type (use one of {known}, "
+            "optionally compressed as .gz, .bz2, .xz or .zip)"
+        )
     _check_text_file(path, suffix)
     name, builder_kwargs = builder
     kwargs: dict[str, Any] = dict(builder_kwargs)
@@ -245,15 +263,21 @@ def _ratio(path: Path) -> int:
 
 def _stripped(loaded: datasets.DatasetDict) -> datasets.DatasetDict:
     """Column names and string values without leading or trailing spaces."""
-    loaded = loaded.rename_columns({c: c.strip() for c in next(iter(loaded.values())).column_names
-                                    if c != c.strip()})
+    loaded = loaded.rename_columns(
+        {c: c.strip() for c in next(iter(loaded.values())).column_names if c != c.strip()}
+    )
     features = next(iter(loaded.values())).features
-    text = [c for c, f in features.items()
-            if isinstance(f, datasets.Value) and f.dtype in ("string", "large_string")]
+    text = [
+        c
+        for c, f in features.items()
+        if isinstance(f, datasets.Value) and f.dtype in ("string", "large_string")
+    ]
     if not text:
         return loaded
-    return loaded.map(lambda batch: {c: [v.strip() if isinstance(v, str) else v
-                                         for v in batch[c]] for c in text}, batched=True)
+    return loaded.map(
+        lambda batch: {c: [v.strip() if isinstance(v, str) else v for v in batch[c]] for c in text},
+        batched=True,
+    )
 
 
 def _read_csv_in_memory(path: Path, kwargs: dict[str, Any]) -> datasets.DatasetDict:
@@ -267,8 +291,9 @@ def _read_csv_in_memory(path: Path, kwargs: dict[str, Any]) -> datasets.DatasetD
         raise UserError(f"{path.name} has no header and no rows: check the file") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
         first = str(error).strip().splitlines()[0][:160]
-        raise UserError(f"cannot parse {path.name} ({first}): check its delimiter and quoting"
-                        ) from None
+        raise UserError(
+            f"cannot parse {path.name} ({first}): check its delimiter and quoting"
+        ) from None
     if frame.empty:
         raise UserError(f"{path.name} has a header but no rows: add data rows")
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -303,21 +328,28 @@ def header_warning(source: str, loaded: datasets.DatasetDict) -> str | None:
         return None
     split = next(iter(loaded.values()))
     names = split.column_names
-    numeric = [c for c, f in split.features.items() if isinstance(f, datasets.Value)
-               and f.dtype.startswith(("int", "uint", "float"))]
+    numeric = [
+        c
+        for c, f in split.features.items()
+        if isinstance(f, datasets.Value) and f.dtype.startswith(("int", "uint", "float"))
+    ]
     if not (all(map(_looks_numeric, names)) or (numeric and all(map(_looks_numeric, numeric)))):
         return None
     shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
-    return (f"the first row of {path.name} looks like data, not a header (columns named "
-            f"{shown}): if the file has no header, set data.header: none (and optionally "
-            "data.column_names: [...]) so that the row is read as data")
+    return (
+        f"the first row of {path.name} looks like data, not a header (columns named "
+        f"{shown}): if the file has no header, set data.header: none (and optionally "
+        "data.column_names: [...]) so that the row is read as data"
+    )
 
 
 def _load_folder(path: Path, config: str | None) -> datasets.DatasetDict:
     if (path / "dataset_info.json").is_file() or (path / "dataset_dict.json").is_file():
         loaded = datasets.load_from_disk(str(path))
-        return loaded if isinstance(loaded, datasets.DatasetDict) else datasets.DatasetDict(
-            {"train": loaded}
+        return (
+            loaded
+            if isinstance(loaded, datasets.DatasetDict)
+            else datasets.DatasetDict({"train": loaded})
         )
     return datasets.load_dataset(str(path), config)
 
@@ -350,19 +382,25 @@ def _require_hub(source: str) -> None:
 def _hub_only(source: str, revision: str | None) -> None:
     """A revision names a version of a hub dataset; a local source has none."""
     if revision is not None:
-        raise UserError(f"a revision ('{revision}') only applies to datasets on the Hugging Face "
-                        f"hub, and {source} is local: remove the revision")
+        raise UserError(
+            f"a revision ('{revision}') only applies to datasets on the Hugging Face "
+            f"hub, and {source} is local: remove the revision"
+        )
 
 
 def hub_message(source: str, error: Exception, revision: str | None = None) -> str:
     """One line for the hub's failures (see apis.md 4.3): which one it is, and what to do."""
     text = str(error)
     if "gated" in text:
-        return (f"'{source}' is a gated dataset: accept its terms on its page on the hub, then "
-                "log in here with `hf auth login`")
+        return (
+            f"'{source}' is a gated dataset: accept its terms on its page on the hub, then "
+            "log in here with `hf auth login`"
+        )
     if text.startswith("Revision"):
-        return (f"'{source}' has no revision '{revision or 'main'}' on the Hugging Face hub: check the "
-                "branch, tag or commit, or leave the revision empty for the latest version")
+        return (
+            f"'{source}' has no revision '{revision or 'main'}' on the Hugging Face hub: check the "
+            "branch, tag or commit, or leave the revision empty for the latest version"
+        )
     if isinstance(error, ConnectionError) or "OfflineModeIsEnabled" in text or "reach" in text:
         return (
             f"cannot reach the Hugging Face hub for '{source}' (no network or offline mode): "
@@ -381,9 +419,13 @@ def _read_error(source: str, error: Exception) -> UserError:
     return UserError(f"cannot read {source} ({detail}): check that the file is well formed")
 
 
-def load_source(source: str, config: str | None = None, revision: str | None = None,
-                header: Header = "first_row",
-                column_names: list[str] | None = None) -> datasets.DatasetDict:
+def load_source(
+    source: str,
+    config: str | None = None,
+    revision: str | None = None,
+    header: Header = "first_row",
+    column_names: list[str] | None = None,
+) -> datasets.DatasetDict:
     """Load `source` as a DatasetDict (memory-mapped Arrow); `revision` (a branch, tag or
     commit) for a hub dataset; `header` and `column_names` for a local CSV/TSV file (see
     `DataConfig`). Raises UserError with a readable message for every failure."""
@@ -441,8 +483,7 @@ def config_names(source: str, revision: str | None = None) -> list[str]:
         raise _read_error(source, error) from None
 
 
-def split_names(source: str, config: str | None = None,
-                revision: str | None = None) -> list[str]:
+def split_names(source: str, config: str | None = None, revision: str | None = None) -> list[str]:
     """Split names of a hub dataset or a local folder."""
     sample = resolve_sample(source)
     path = sample or Path(source).expanduser()
@@ -453,8 +494,7 @@ def split_names(source: str, config: str | None = None,
     try:
         if path.is_dir():
             return list(datasets.get_dataset_split_names(str(path), config_name=config))
-        return list(datasets.get_dataset_split_names(source, config_name=config,
-                                                     revision=revision))
+        return list(datasets.get_dataset_split_names(source, config_name=config, revision=revision))
     except (FileNotFoundError, ConnectionError) as error:
         raise UserError(hub_message(source, error, revision)) from None
     except Exception as error:
@@ -475,13 +515,9 @@ def save_upload(name: str, content: bytes, folder: Path | None = None) -> Path:
     ever parsed as data (never executed, never unpickled)."""
     clean = safe_filename(name)
     if not clean.endswith(UPLOAD_SUFFIXES):
-        raise UserError(
-            f"cannot use {clean}: upload one of {', '.join(UPLOAD_SUFFIXES)}"
-        )
+        raise UserError(f"cannot use {clean}: upload one of {', '.join(UPLOAD_SUFFIXES)}")
     if len(content) > UPLOAD_LIMIT_MB * 1024 * 1024:
-        raise UserError(
-            f"{clean} is larger than {UPLOAD_LIMIT_MB} MB: use a local path instead"
-        )
+        raise UserError(f"{clean} is larger than {UPLOAD_LIMIT_MB} MB: use a local path instead")
     # One folder per content hash: the same upload maps to the same path (and cache entry).
     digest = hashlib.sha256(content).hexdigest()[:16]
     target = Path(folder or Path(tempfile.gettempdir()) / "mtl-uploads") / digest / clean

@@ -14,9 +14,7 @@ from mtl_core.errors import UserError
 SPLIT_NAMES = ("train", "validation", "test")
 
 
-def _stratified_holdout(
-    labels: np.ndarray, n_holdout: int, rng: np.random.Generator
-) -> np.ndarray:
+def _stratified_holdout(labels: np.ndarray, n_holdout: int, rng: np.random.Generator) -> np.ndarray:
     """Boolean mask of `n_holdout` positions, each class held out in proportion to its size
     (largest remainders take the rounding), members drawn at random."""
     classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
@@ -79,8 +77,10 @@ def split_plan(
     if config.train not in sizes:
         have = ", ".join(sizes)
         raise UserError(f"split '{config.train}' not in the dataset (it has: {have})")
-    own = {role: role_split(sizes, config.train, role, chosen)
-           for role, chosen in (("validation", config.validation), ("test", config.test))}
+    own = {
+        role: role_split(sizes, config.train, role, chosen)
+        for role, chosen in (("validation", config.validation), ("test", config.test))
+    }
     for name in own.values():
         if name is not None and name not in sizes:
             raise UserError(f"split '{name}' not in the dataset (it has: {', '.join(sizes)})")

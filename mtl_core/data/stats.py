@@ -43,8 +43,9 @@ def _own_rows(data: PreparedData, mask: np.ndarray, split: str) -> np.ndarray:
     return ids == np.bincount(ids[mask]).argmax()
 
 
-def _warnings(task: TaskSpec, distribution: dict[str, Any], labelled: int,
-              missing: float) -> list[str]:
+def _warnings(
+    task: TaskSpec, distribution: dict[str, Any], labelled: int, missing: float
+) -> list[str]:
     notes = []
     if missing > MISSING_WARNING:
         notes.append(f"task '{task.name}': {missing:.0%} of its rows have no label")
@@ -62,18 +63,20 @@ def task_statistics(data: PreparedData, split: str = "train") -> list[dict[str, 
         rows = int(own.sum())
         missing = 1.0 - labelled / rows if rows else 0.0
         distribution = task.task_kind.label_summary(values[mask], task.classes)
-        result.append({
-            "task": task.name,
-            "column": task.column,
-            "definition": task.definition,
-            "kind": task.kind,
-            "metric": task.metric,
-            "rows": rows,
-            "labelled": labelled,
-            "missing_share": round(missing, 4),
-            "distribution": distribution,
-            "warnings": _warnings(task, distribution, labelled, missing),
-        })
+        result.append(
+            {
+                "task": task.name,
+                "column": task.column,
+                "definition": task.definition,
+                "kind": task.kind,
+                "metric": task.metric,
+                "rows": rows,
+                "labelled": labelled,
+                "missing_share": round(missing, 4),
+                "distribution": distribution,
+                "warnings": _warnings(task, distribution, labelled, missing),
+            }
+        )
     return result
 
 
@@ -162,10 +165,12 @@ def label_like_inputs(data: PreparedData, split: str = "train") -> list[str]:
         for k, feature in enumerate(data.feature_names):
             r = _pearson(x[mask, k], values[mask].astype(np.float64))
             if not np.isnan(r) and abs(r) >= LABEL_LIKE_CORRELATION:
-                notes.append(f"input '{feature}' has correlation {r:+.2f} with task "
-                             f"'{task.name}' on the training rows: if it is another task's "
-                             "label or known only with the answer, it leaks it (ignore it: "
-                             "data.ignore)")
+                notes.append(
+                    f"input '{feature}' has correlation {r:+.2f} with task "
+                    f"'{task.name}' on the training rows: if it is another task's "
+                    "label or known only with the answer, it leaks it (ignore it: "
+                    "data.ignore)"
+                )
     return notes
 
 

@@ -23,12 +23,17 @@ def subset_data(data: PreparedData, tasks: tuple[str, ...] | list[str]) -> Prepa
     is prepared again)."""
     unknown = [name for name in tasks if name not in data.task_names]
     if unknown:
-        raise UserError(f"no task '{unknown[0]}' in the experiment "
-                        f"(tasks: {', '.join(data.task_names)})")
+        raise UserError(
+            f"no task '{unknown[0]}' in the experiment (tasks: {', '.join(data.task_names)})"
+        )
 
     def keep(split: SplitTensors) -> SplitTensors:
-        return SplitTensors(split.x, {n: split.targets[n] for n in tasks},
-                            {n: split.masks[n] for n in tasks}, split.sources)
+        return SplitTensors(
+            split.x,
+            {n: split.targets[n] for n in tasks},
+            {n: split.masks[n] for n in tasks},
+            split.sources,
+        )
 
     return replace(
         data,
@@ -40,8 +45,9 @@ def subset_data(data: PreparedData, tasks: tuple[str, ...] | list[str]) -> Prepa
 
 def _label(source: str, name: str | None, revision: str | None) -> str:
     """How `prepare_data` names a dataset in `PreparedData.input_columns`."""
-    return source + ("" if name is None else f":{name}") + (
-        "" if revision is None else f"@{revision}")
+    return (
+        source + ("" if name is None else f":{name}") + ("" if revision is None else f"@{revision}")
+    )
 
 
 def resolved_inputs(config: DataConfig, data: PreparedData) -> DataConfig:
@@ -49,14 +55,18 @@ def resolved_inputs(config: DataConfig, data: PreparedData) -> DataConfig:
     the same config restricted to fewer tasks still reads exactly these inputs."""
     columns = data.input_columns
     own = columns.get(_label(config.source, config.config, config.revision))
-    tasks = [task.model_copy(update={"inputs": columns[_label(task.source, task.config,
-                                                              task.revision)]})
-             if task.source and task.inputs == "auto" else task for task in config.tasks]
+    tasks = [
+        task.model_copy(update={"inputs": columns[_label(task.source, task.config, task.revision)]})
+        if task.source and task.inputs == "auto"
+        else task
+        for task in config.tasks
+    ]
     return config.model_copy(update={"tasks": tasks} | ({"inputs": own} if own else {}))
 
 
-def restricted_config(config: DataConfig, data: PreparedData,
-                      tasks: tuple[str, ...] | list[str]) -> DataConfig:
+def restricted_config(
+    config: DataConfig, data: PreparedData, tasks: tuple[str, ...] | list[str]
+) -> DataConfig:
     """The data config of `tasks` only, reading the full experiment's inputs."""
     resolved = resolved_inputs(config, data)
     return resolved.model_copy(update={"tasks": [t for t in resolved.tasks if t.name in tasks]})
@@ -67,8 +77,9 @@ def rows_fingerprint(data: PreparedData, task: str) -> str:
     labels and label mask, and its target scaling. Equal for the full experiment and any
     subset of it; different when the rows, the inputs or the encoding differ."""
     digest = hashlib.sha256()
-    digest.update(json.dumps([data.feature_names, data.input_kind,
-                              data.target_stats.get(task)]).encode())
+    digest.update(
+        json.dumps([data.feature_names, data.input_kind, data.target_stats.get(task)]).encode()
+    )
     for name in sorted(data.splits):
         split = data.splits[name]
         for tensor in (split.x, split.targets[task], split.masks[task]):

@@ -110,16 +110,20 @@ def gradient_conflict_synthetic(
     all float32; see the module doc for the recipe and why the tasks conflict."""
     name = "gradient_conflict_synthetic"
     _require(_is_whole(n_sines, minimum=1), "n_sines must be a whole number ≥ 1", n_sines, name)
-    _require(_is_whole(dim, minimum=n_sines + 1),
-             f"dim must be a whole number ≥ n_sines + 1 ({n_sines + 1}) so each part gets its "
-             "own direction", dim, name)
+    _require(
+        _is_whole(dim, minimum=n_sines + 1),
+        f"dim must be a whole number ≥ n_sines + 1 ({n_sines + 1}) so each part gets its "
+        "own direction",
+        dim,
+        name,
+    )
     _require(_is_whole(seed, minimum=0), "seed must be a whole number ≥ 0", seed, name)
     _require(_is_whole(n_rows, minimum=1), "n_rows must be a whole number ≥ 1", n_rows, name)
     for label, value in (("scale", scale), ("frequency", frequency), ("sharpness", sharpness)):
-        _require(_is_real(value) and value > 0, f"{label} must be a positive number", value,
-                 name)
-    _require(_is_real(noise) and noise >= 0, "noise (a standard deviation) must be ≥ 0", noise,
-             name)
+        _require(_is_real(value) and value > 0, f"{label} must be a positive number", value, name)
+    _require(
+        _is_real(noise) and noise >= 0, "noise (a standard deviation) must be ≥ 0", noise, name
+    )
     streams = _streams(seed)
     directions = _orthonormal_rows(streams["weights"], n_sines + 1, dim)
     inputs = streams["inputs"].standard_normal((n_rows, dim))
@@ -166,8 +170,7 @@ def _check_sizes(n_rows: int, n_sines: int, noise: float) -> None:
     _require(_is_real(noise) and noise >= 0, "noise (a standard deviation) must be ≥ 0", noise)
 
 
-def _require(condition: bool, rule: str, value: object,
-             generator: str = "mmoe_synthetic") -> None:
+def _require(condition: bool, rule: str, value: object, generator: str = "mmoe_synthetic") -> None:
     if not condition:
         raise UserError(f"{generator}: {rule}, got {value!r}")
 

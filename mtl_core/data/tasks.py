@@ -32,8 +32,9 @@ class TaskSpec:
     definition: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "metric", resolve_metric(self.kind, self.metric or None,
-                                                          self.name))
+        object.__setattr__(
+            self, "metric", resolve_metric(self.kind, self.metric or None, self.name)
+        )
 
     @property
     def task_kind(self) -> TaskKind:

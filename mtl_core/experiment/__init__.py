@@ -6,5 +6,10 @@ experiment -> sweep, cli, pages)."""
 from mtl_core.experiment.baselines import baseline_config, baseline_key, train_baselines
 from mtl_core.experiment.run import load_warm_weights, run_experiment
 
-__all__ = ["baseline_config", "baseline_key", "load_warm_weights", "run_experiment",
-           "train_baselines"]
+__all__ = [
+    "baseline_config",
+    "baseline_key",
+    "load_warm_weights",
+    "run_experiment",
+    "train_baselines",
+]

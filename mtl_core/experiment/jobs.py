@@ -80,25 +80,30 @@ class TrainingJob(BackgroundJob):
                 self._history.append({k: v for k, v in event.items() if k != "type"})
                 self._steps, self._seconds = event["steps"], event["seconds"]
             elif event["type"] == "seed":
-                self._phase = (f"training the multi-task model again, seed {event['seed']} "
-                               f"of {event['seeds']} (to measure seed noise)")
+                self._phase = (
+                    f"training the multi-task model again, seed {event['seed']} "
+                    f"of {event['seeds']} (to measure seed noise)"
+                )
             elif event["type"] == "baselines":
                 seeds = event.get("seeds", 1)
-                self._phase = ("training single-task baselines"
-                               + (f", {seeds} seeds each" if seeds > 1 else ""))
+                self._phase = "training single-task baselines" + (
+                    f", {seeds} seeds each" if seeds > 1 else ""
+                )
 
     def _train(self) -> dict[str, Any]:
         if resolve_device(self.config.train.device).type != "cuda":
-            return run_experiment(self.config, self.store, self._on_event, self.stop_event,
-                                  self.data)
+            return run_experiment(
+                self.config, self.store, self._on_event, self.stop_event, self.data
+            )
         with self._lock:
             self._phase = "waiting for the GPU (another job is training)"
         while not GPU_LOCK.acquire(timeout=0.2):
             if self.stop_event.is_set():
                 raise UserError("stopped while waiting for the GPU; nothing was trained")
         try:
-            return run_experiment(self.config, self.store, self._on_event, self.stop_event,
-                                  self.data)
+            return run_experiment(
+                self.config, self.store, self._on_event, self.stop_event, self.data
+            )
         finally:
             GPU_LOCK.release()
 
@@ -110,7 +115,14 @@ class TrainingJob(BackgroundJob):
     def snapshot(self) -> JobSnapshot:
         with self._lock:
             return JobSnapshot(
-                state=self._state, phase=self._phase, run_id=self._run_id, epochs=self._epochs,
-                history=list(self._history), summary=self._summary, error=self._error,
-                started=self._started, steps=self._steps, seconds=self._seconds,
+                state=self._state,
+                phase=self._phase,
+                run_id=self._run_id,
+                epochs=self._epochs,
+                history=list(self._history),
+                summary=self._summary,
+                error=self._error,
+                started=self._started,
+                steps=self._steps,
+                seconds=self._seconds,
             )

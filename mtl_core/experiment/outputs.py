@@ -43,12 +43,16 @@ def model_outputs(model: MTLModel, data: PreparedData) -> Outputs:
 
 def _truth(data: PreparedData, split_name: str, task_name: str) -> np.ndarray:
     values = data.splits[split_name].targets[task_name]
-    return _in_units(data, task_name, values) if task_name in data.target_stats else (
-        values.cpu().numpy())
+    return (
+        _in_units(data, task_name, values)
+        if task_name in data.target_stats
+        else (values.cpu().numpy())
+    )
 
 
-def task_outputs(data: PreparedData, mtl: list[Outputs],
-                 baseline: dict[str, list[np.ndarray]]) -> dict[str, TaskOutputs]:
+def task_outputs(
+    data: PreparedData, mtl: list[Outputs], baseline: dict[str, list[np.ndarray]]
+) -> dict[str, TaskOutputs]:
     """The bootstrap's input: per task, labels and masks of the comparison split, the
     multi-task seeds' outputs, the baseline seeds' outputs, and the trivial predictor's."""
     split_name = comparison_split(data)
@@ -59,8 +63,12 @@ def task_outputs(data: PreparedData, mtl: list[Outputs],
         train_mask = train.masks[task.name].cpu().numpy().astype(bool)
         trivial = kind.trivial_outputs(_truth(data, "train", task.name)[train_mask], len(split))
         found[task.name] = TaskOutputs(
-            kind=task.kind, metric=task.metric, truth=_truth(data, split_name, task.name),
+            kind=task.kind,
+            metric=task.metric,
+            truth=_truth(data, split_name, task.name),
             mask=split.masks[task.name].cpu().numpy().astype(bool),
-            mtl=[seed[task.name] for seed in mtl], baseline=baseline.get(task.name, []),
-            trivial=np.asarray(trivial))
+            mtl=[seed[task.name] for seed in mtl],
+            baseline=baseline.get(task.name, []),
+            trivial=np.asarray(trivial),
+        )
     return found

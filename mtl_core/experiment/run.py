@@ -47,8 +47,9 @@ def run_experiment(
     warm = load_warm_weights(store, config.train.warm_start) if config.train.warm_start else None
     run_id = store.create_run(to_dict(config)) if store else None
     try:
-        return _Experiment(config, data, store, run_id, on_event, stop, warm,
-                           {"preparation": preparation}, started).run()
+        return _Experiment(
+            config, data, store, run_id, on_event, stop, warm, {"preparation": preparation}, started
+        ).run()
     except BaseException as error:
         if store and run_id is not None:  # keep the run's record honest; the caller reports
             store.fail_run(run_id, f"{type(error).__name__}: {error}")
@@ -86,8 +87,13 @@ class _Experiment:
 
     def run(self) -> dict[str, Any]:
         with self._timed("multi_task"):
-            result = train_model(self.config, self.data, on_event=self._record, stop=self.stop,
-                                 warm_weights=self.warm)
+            result = train_model(
+                self.config,
+                self.data,
+                on_event=self._record,
+                stop=self.stop,
+                warm_weights=self.warm,
+            )
             self._keep(result)
         split = comparison_split(self.data)
         plan = initial_plan(self.config.train, len(self.data.splits[split]))
@@ -96,10 +102,22 @@ class _Experiment:
         if more is not None:
             plan, evidence = more, self._compare(result, more)
         if not self._comparing(result):
-            plan = SeedPlan(len(self.seed_metrics), 0, "no single-task baselines: nothing "
-                            "to compare, so one seed")
-        summary = summarise(self.run_id, self.data, result, split, self.seed_metrics,
-                            self.baselines, evidence, plan.reason, self._times_json())
+            plan = SeedPlan(
+                len(self.seed_metrics),
+                0,
+                "no single-task baselines: nothing to compare, so one seed",
+            )
+        summary = summarise(
+            self.run_id,
+            self.data,
+            result,
+            split,
+            self.seed_metrics,
+            self.baselines,
+            evidence,
+            plan.reason,
+            self._times_json(),
+        )
         summary["warnings"] = self._warnings(result, summary)
         self._store(result, summary)
         return summary
@@ -117,13 +135,15 @@ class _Experiment:
         """The parts and the wall time since `run_experiment` started, to the millisecond
         (the parts rounded down, so that they never add up to more than the wall time)."""
         wall = time.perf_counter() - self.started
-        parts = {part: math.floor(self.times.get(part, 0.0) * 1000) / 1000
-                 for part in TIME_PARTS}
+        parts = {part: math.floor(self.times.get(part, 0.0) * 1000) / 1000 for part in TIME_PARTS}
         return {**parts, "wall": math.ceil(wall * 1000) / 1000}
 
     def _comparing(self, result: TrainResult) -> bool:
-        return (self.config.train.baselines and len(self.data.tasks) > 1
-                and result.status == "completed")
+        return (
+            self.config.train.baselines
+            and len(self.data.tasks) > 1
+            and result.status == "completed"
+        )
 
     def _record(self, event: dict[str, Any]) -> None:
         if self.store and self.run_id is not None and event["type"] == "epoch":
@@ -147,11 +167,14 @@ class _Experiment:
                 self._train_baselines(plan.baseline_seeds)
         if not self._completed():
             self.baselines = {}
-        baseline_outputs = {name: [run.test_outputs for run in runs]
-                            for name, runs in self.baselines.items()}
+        baseline_outputs = {
+            name: [run.test_outputs for run in runs] for name, runs in self.baselines.items()
+        }
         with self._timed("comparison"):
-            return compare(task_outputs(self.data, self.seed_outputs, baseline_outputs),
-                           seed=self.config.train.seed)
+            return compare(
+                task_outputs(self.data, self.seed_outputs, baseline_outputs),
+                seed=self.config.train.seed,
+            )
 
     def _completed(self) -> bool:
         return not (self.stop is not None and self.stop.is_set())
@@ -180,15 +203,15 @@ class _Experiment:
                 if not self._completed():
                     return
                 self._emit({"type": "seed", "seed": len(self.seed_metrics) + 1, "seeds": count})
-            yield train_model(seeded(self.config, seed), self.data, stop=self.stop,
-                              warm_weights=self.warm)
+            yield train_model(
+                seeded(self.config, seed), self.data, stop=self.stop, warm_weights=self.warm
+            )
 
     def _train_baselines(self, count: int) -> None:
         self._emit({"type": "baselines", "tasks": self.data.task_names, "seeds": count})
         seeds = list(range(self.config.train.seed, self.config.train.seed + count))
         with self._timed("baselines"):
-            self.baselines = train_baselines(self.config, self.data, seeds, self.store,
-                                             self.stop)
+            self.baselines = train_baselines(self.config, self.data, seeds, self.store, self.stop)
 
     def _warnings(self, result: TrainResult, summary: dict[str, Any]) -> list[str]:
         found = [result.message] if result.status == "diverged" and result.message else []
@@ -197,11 +220,18 @@ class _Experiment:
     def _store(self, result: TrainResult, summary: dict[str, Any]) -> None:
         if not self.store or self.run_id is None:
             return
-        outputs = {f"mtl/{seed}/{task}": values for seed, per_task in
-                   enumerate(self.seed_outputs) for task, values in per_task.items()}
-        outputs.update({f"baseline/{k}/{name}": np.asarray(run.test_outputs)
-                        for name, runs in self.baselines.items()
-                        for k, run in enumerate(runs)})
+        outputs = {
+            f"mtl/{seed}/{task}": values
+            for seed, per_task in enumerate(self.seed_outputs)
+            for task, values in per_task.items()
+        }
+        outputs.update(
+            {
+                f"baseline/{k}/{name}": np.asarray(run.test_outputs)
+                for name, runs in self.baselines.items()
+                for k, run in enumerate(runs)
+            }
+        )
         self.store.write_test_outputs(self.run_id, outputs)
         self.store.write_extras(self.run_id, result.extras)
         self.store.finish_run(self.run_id, summary, result.model.state_dict())

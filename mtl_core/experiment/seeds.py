@@ -32,8 +32,10 @@ def initial_plan(train: TrainConfig, test_rows: int) -> SeedPlan:
     if train.seeds != "auto":
         reason = f"{seeds} seed{'s' if seeds != 1 else ''}, as set (train.seeds)"
     elif small:
-        reason = (f"{AUTO_SEEDS} seeds (train.seeds: auto): the test split has {test_rows} "
-                  f"rows, fewer than {SMALL_TEST_ROWS}, so one seed's result would be noise")
+        reason = (
+            f"{AUTO_SEEDS} seeds (train.seeds: auto): the test split has {test_rows} "
+            f"rows, fewer than {SMALL_TEST_ROWS}, so one seed's result would be noise"
+        )
     else:
         reason = f"1 seed (train.seeds: auto): the test split has {test_rows} rows"
     return SeedPlan(seeds, baseline, reason)
@@ -44,11 +46,19 @@ def extended_plan(train: TrainConfig, plan: SeedPlan, evidence: RunEvidence) -> 
     the plan stands."""
     if train.seeds != "auto" or plan.seeds >= AUTO_SEEDS:
         return None
-    crossing = [name for name, task in evidence.tasks.items()
-                if task.bootstrap_ci and task.bootstrap_ci[0] <= 0 <= task.bootstrap_ci[1]]
+    crossing = [
+        name
+        for name, task in evidence.tasks.items()
+        if task.bootstrap_ci and task.bootstrap_ci[0] <= 0 <= task.bootstrap_ci[1]
+    ]
     if not crossing:
         return None
     baseline = AUTO_SEEDS if train.baseline_seeds == "auto" else plan.baseline_seeds
-    return SeedPlan(AUTO_SEEDS, baseline, (
-        f"{AUTO_SEEDS} seeds (train.seeds: auto): after one seed the interval of "
-        f"{', '.join(crossing)} crossed 0"))
+    return SeedPlan(
+        AUTO_SEEDS,
+        baseline,
+        (
+            f"{AUTO_SEEDS} seeds (train.seeds: auto): after one seed the interval of "
+            f"{', '.join(crossing)} crossed 0"
+        ),
+    )

@@ -15,8 +15,9 @@ from mtl_core.kinds.multiclass import Multiclass
 from mtl_core.kinds.multilabel import Multilabel
 from mtl_core.kinds.regression import Regression
 
-_KINDS: dict[str, TaskKind] = {kind.name: kind for kind in
-                               (Binary(), Multiclass(), Regression(), Multilabel())}
+_KINDS: dict[str, TaskKind] = {
+    kind.name: kind for kind in (Binary(), Multiclass(), Regression(), Multilabel())
+}
 
 
 def get_kind(name: str) -> TaskKind:
@@ -47,8 +48,10 @@ def resolve_metric(kind: str, metric: str | None, task: str) -> str:
     if metric is None:
         return chosen.default_metric
     if metric not in chosen.metrics:
-        raise ValueError(f"'{metric}' is not a metric of {kind} task '{task}' "
-                         f"(choose one of: {', '.join(chosen.metrics)})")
+        raise ValueError(
+            f"'{metric}' is not a metric of {kind} task '{task}' "
+            f"(choose one of: {', '.join(chosen.metrics)})"
+        )
     return metric
 
 

@@ -92,8 +92,9 @@ class TaskKind(ABC):
         split's labelled targets; in the same units as those targets."""
 
     @abstractmethod
-    def encode_targets(self, values: pd.Series, feature: object,
-                       classes: Sequence[str]) -> tuple[torch.Tensor, np.ndarray]:
+    def encode_targets(
+        self, values: pd.Series, feature: object, classes: Sequence[str]
+    ) -> tuple[torch.Tensor, np.ndarray]:
         """(targets, labelled mask) of a target column: `feature` is its `datasets` feature
         (ClassLabel codes are kept), `classes` the task's class names; unlabelled rows get
         a placeholder target and a False mask."""
@@ -117,16 +118,20 @@ class TaskKind(ABC):
             return float(self._scores(metric, truth, outputs, np.ones((1, len(truth))))[0])
         weights = np.asarray(weights)
         if weights.ndim != 2 or weights.shape[1] != len(truth):
-            raise ValueError(f"weights must have shape (resamples, {len(truth)}), "
-                             f"not {weights.shape}")
+            raise ValueError(
+                f"weights must have shape (resamples, {len(truth)}), not {weights.shape}"
+            )
         return self._scores(metric, truth, outputs, weights)
 
     @abstractmethod
-    def _scores(self, metric: str, truth: np.ndarray, outputs: np.ndarray,
-                weights: np.ndarray) -> np.ndarray:
+    def _scores(
+        self, metric: str, truth: np.ndarray, outputs: np.ndarray, weights: np.ndarray
+    ) -> np.ndarray:
         """One of this kind's metrics for each row of `weights` (B, n): B values."""
 
     def _check_metric(self, metric: str) -> None:
         if metric not in self.metrics:
-            raise ValueError(f"'{metric}' is not a metric of {self.name} tasks "
-                             f"(choose one of: {', '.join(self.metrics)})")
+            raise ValueError(
+                f"'{metric}' is not a metric of {self.name} tasks "
+                f"(choose one of: {', '.join(self.metrics)})"
+            )

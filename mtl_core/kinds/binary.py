@@ -33,15 +33,18 @@ class Binary(ClassLabels):
         return 1
 
     def loss(self, output: torch.Tensor, target: torch.Tensor, reduction: str) -> torch.Tensor:
-        return F.binary_cross_entropy_with_logits(output.squeeze(-1), target.float(),
-                                                  reduction=reduction)
+        return F.binary_cross_entropy_with_logits(
+            output.squeeze(-1), target.float(), reduction=reduction
+        )
 
     def check_labels(self, task: str, column: str, present: pd.Series) -> None:
         super().check_labels(task, column, present)
         distinct = present.nunique()
         if distinct > 2:
-            raise UserError(f"task '{task}': column '{column}' has {distinct} classes, not 2: "
-                            "set kind: multiclass")
+            raise UserError(
+                f"task '{task}': column '{column}' has {distinct} classes, not 2: "
+                "set kind: multiclass"
+            )
 
     def predict(self, outputs: np.ndarray) -> np.ndarray:
         return (outputs.reshape(len(outputs)) > 0).astype(np.int64)
@@ -49,8 +52,9 @@ class Binary(ClassLabels):
     def trivial_outputs(self, train_targets: np.ndarray, n_rows: int) -> np.ndarray:
         return np.full(n_rows, constant_logit(np.asarray(train_targets)))
 
-    def _scores(self, metric: str, truth: np.ndarray, outputs: np.ndarray,
-                weights: np.ndarray) -> np.ndarray:
+    def _scores(
+        self, metric: str, truth: np.ndarray, outputs: np.ndarray, weights: np.ndarray
+    ) -> np.ndarray:
         truth = truth.astype(np.int64)
         logits = outputs.reshape(len(truth))
         if metric == "roc_auc":

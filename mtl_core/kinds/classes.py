@@ -55,11 +55,14 @@ class ClassLabels(TaskKind):
         name, count = min(summary.items(), key=lambda item: item[1])
         if count / labelled >= MINORITY_SHARE:
             return []
-        return [f"task '{task}': class '{name}' has {count / labelled:.1%} of the labels "
-                "(imbalanced): watch macro F1, not accuracy"]
+        return [
+            f"task '{task}': class '{name}' has {count / labelled:.1%} of the labels "
+            "(imbalanced): watch macro F1, not accuracy"
+        ]
 
-    def encode_targets(self, values: pd.Series, feature: object,
-                       classes: Sequence[str]) -> tuple[torch.Tensor, np.ndarray]:
+    def encode_targets(
+        self, values: pd.Series, feature: object, classes: Sequence[str]
+    ) -> tuple[torch.Tensor, np.ndarray]:
         """Class indices (long): ClassLabel codes as they are, other labels by their
         position in `classes`."""
         if isinstance(feature, datasets.ClassLabel):

@@ -40,8 +40,9 @@ class Multiclass(ClassLabels):
         counts = np.bincount(np.asarray(train_targets, dtype=np.int64)).astype(np.float64)
         return np.tile(np.log((counts + 1.0) / (counts.sum() + len(counts))), (n_rows, 1))
 
-    def _scores(self, metric: str, truth: np.ndarray, outputs: np.ndarray,
-                weights: np.ndarray) -> np.ndarray:
+    def _scores(
+        self, metric: str, truth: np.ndarray, outputs: np.ndarray, weights: np.ndarray
+    ) -> np.ndarray:
         truth = truth.astype(np.int64)
         predicted = self.predict(outputs)
         if metric == "accuracy":

@@ -52,8 +52,9 @@ class Multilabel(TaskKind):
         """Each label's constant log-odds: every label predicted as its majority."""
         return np.tile(constant_logit(np.asarray(train_targets)), (n_rows, 1))
 
-    def encode_targets(self, values: pd.Series, feature: object,
-                       classes: Sequence[str]) -> tuple[torch.Tensor, np.ndarray]:
+    def encode_targets(
+        self, values: pd.Series, feature: object, classes: Sequence[str]
+    ) -> tuple[torch.Tensor, np.ndarray]:
         """0/1 indicator rows (float): labels by ClassLabel code, or by name in `classes`."""
         by_index = isinstance(getattr(feature, "feature", None), datasets.ClassLabel)
         lookup = {name: i for i, name in enumerate(classes)}
@@ -72,8 +73,9 @@ class Multilabel(TaskKind):
     def empty_targets(self, n_rows: int, n_classes: int) -> torch.Tensor:
         return torch.zeros((n_rows, n_classes))
 
-    def _scores(self, metric: str, truth: np.ndarray, outputs: np.ndarray,
-                weights: np.ndarray) -> np.ndarray:
+    def _scores(
+        self, metric: str, truth: np.ndarray, outputs: np.ndarray, weights: np.ndarray
+    ) -> np.ndarray:
         truth = truth.astype(np.int64)
         predicted = self.predict(outputs)
         if metric == "accuracy":

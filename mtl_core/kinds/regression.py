@@ -47,9 +47,13 @@ class Regression(TaskKind):
         if len(labels) == 0:
             return {}
         counts, edges = np.histogram(labels, bins=HISTOGRAM_BINS)
-        return {"mean": float(labels.mean()), "std": float(labels.std()),
-                "min": float(labels.min()), "max": float(labels.max()),
-                "histogram": {"edges": edges.tolist(), "counts": counts.tolist()}}
+        return {
+            "mean": float(labels.mean()),
+            "std": float(labels.std()),
+            "min": float(labels.min()),
+            "max": float(labels.max()),
+            "histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
+        }
 
     def predict(self, outputs: np.ndarray) -> np.ndarray:
         return outputs.reshape(len(outputs))
@@ -59,8 +63,9 @@ class Regression(TaskKind):
         targets = np.asarray(train_targets, dtype=np.float64)
         return np.full(n_rows, targets.mean() if len(targets) else 0.0)
 
-    def encode_targets(self, values: pd.Series, feature: object,
-                       classes: Sequence[str]) -> tuple[torch.Tensor, np.ndarray]:
+    def encode_targets(
+        self, values: pd.Series, feature: object, classes: Sequence[str]
+    ) -> tuple[torch.Tensor, np.ndarray]:
         """Float targets; values that are not numbers count as missing."""
         numbers = pd.to_numeric(values, errors="coerce").astype("float64")
         mask = numbers.notna().to_numpy()
@@ -69,8 +74,9 @@ class Regression(TaskKind):
     def empty_targets(self, n_rows: int, n_classes: int) -> torch.Tensor:
         return torch.zeros(n_rows, dtype=torch.float32)
 
-    def _scores(self, metric: str, truth: np.ndarray, outputs: np.ndarray,
-                weights: np.ndarray) -> np.ndarray:
+    def _scores(
+        self, metric: str, truth: np.ndarray, outputs: np.ndarray, weights: np.ndarray
+    ) -> np.ndarray:
         predicted = self.predict(outputs).astype(np.float64)
         truth = truth.astype(np.float64)
         if metric == "mse":

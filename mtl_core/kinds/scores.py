@@ -62,8 +62,9 @@ def macro_f1_columns(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarr
     """Mean F1 over every column of (n, L) 0/1 indicator matrices (a column never true nor
     predicted scores 0), as scikit-learn's macro F1 of a multilabel indicator matrix."""
     truth, predicted = truth.astype(bool), predicted.astype(bool)
-    scores = _f1(_sums(weights, truth), _sums(weights, predicted),
-                 _sums(weights, truth & predicted))
+    scores = _f1(
+        _sums(weights, truth), _sums(weights, predicted), _sums(weights, truth & predicted)
+    )
     return scores.mean(axis=1) if scores.shape[1] else np.zeros(len(weights))
 
 
@@ -90,8 +91,9 @@ class _Ranked:
         self.positives = self.positive_weights.sum(axis=1, dtype=np.float64)
         self.negatives = self.negatives_below[:, -1].astype(np.float64)
 
-    def negatives_under(self, scores: np.ndarray,
-                        side: Literal["left", "right"] = "left") -> np.ndarray:
+    def negatives_under(
+        self, scores: np.ndarray, side: Literal["left", "right"] = "left"
+    ) -> np.ndarray:
         """(B, len(scores)): per resample, the weight of negatives scoring below each of
         `scores` (side "right": at or below)."""
         columns = np.searchsorted(self.negative_scores, scores, side=side)
@@ -102,8 +104,12 @@ def _compact(weights: np.ndarray) -> np.ndarray:
     """Integer counts (non-negative, by contract) as bytes when each fits in one, as
     bootstrap counts do: the rank metrics move each count several times, and a byte moves
     8 times faster than an int64."""
-    if weights.dtype.kind in "iu" and weights.dtype.itemsize > 1 and weights.size and (
-            weights.max() <= np.iinfo(np.uint8).max):
+    if (
+        weights.dtype.kind in "iu"
+        and weights.dtype.itemsize > 1
+        and weights.size
+        and (weights.max() <= np.iinfo(np.uint8).max)
+    ):
         return weights.astype(np.uint8)
     return weights
 
@@ -111,10 +117,16 @@ def _compact(weights: np.ndarray) -> np.ndarray:
 def _cumulative(weights: np.ndarray) -> np.ndarray:
     """Row-wise cumulative sums of (B, k) weights after a column of zeros: (B, k+1); small
     integer counts add up in int32 where no sum can overflow it (less memory to move)."""
-    dtype = np.result_type(weights.dtype, np.int32) if weights.dtype.kind in "iub" else (
-        np.result_type(weights.dtype, np.float64))
-    if weights.dtype.kind in "iub" and weights.dtype.itemsize < 4 and (
-            weights.shape[1] * np.iinfo(weights.dtype).max >= np.iinfo(np.int32).max):
+    dtype = (
+        np.result_type(weights.dtype, np.int32)
+        if weights.dtype.kind in "iub"
+        else (np.result_type(weights.dtype, np.float64))
+    )
+    if (
+        weights.dtype.kind in "iub"
+        and weights.dtype.itemsize < 4
+        and (weights.shape[1] * np.iinfo(weights.dtype).max >= np.iinfo(np.int32).max)
+    ):
         dtype = np.dtype(np.int64)
     total = np.zeros((len(weights), weights.shape[1] + 1), dtype=dtype)
     total[:, 1:] = weights
@@ -143,9 +155,10 @@ def roc_auc(truth: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.nd
     pairs = _paired(ranked.positive_weights, ranked.negatives_under(at))
     tied = np.flatnonzero(np.isin(at, ranked.negative_scores))
     if len(tied):  # negatives with the same score as a positive count half
-        pairs += 0.5 * _paired(ranked.positive_weights[:, tied],
-                               ranked.negatives_under(at[tied], "right")
-                               - ranked.negatives_under(at[tied]))
+        pairs += 0.5 * _paired(
+            ranked.positive_weights[:, tied],
+            ranked.negatives_under(at[tied], "right") - ranked.negatives_under(at[tied]),
+        )
     with np.errstate(invalid="ignore", divide="ignore"):
         area = pairs / (ranked.positives * ranked.negatives)
     return np.where(np.isfinite(area), area, np.nan)
@@ -210,8 +223,9 @@ def r_squared(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray) -> 
     centred = truth - truth.mean() if len(truth) else truth  # shifts keep SST; fewer roundings
     total = weights.sum(axis=1)
     counted = weights > 0
-    varies = (np.where(counted, truth, np.inf).min(axis=1, initial=np.inf)
-              < np.where(counted, truth, -np.inf).max(axis=1, initial=-np.inf))
+    varies = np.where(counted, truth, np.inf).min(axis=1, initial=np.inf) < np.where(
+        counted, truth, -np.inf
+    ).max(axis=1, initial=-np.inf)
     with np.errstate(invalid="ignore", divide="ignore"):
         spread = _sums(weights, centred**2) - _sums(weights, centred) ** 2 / total
         score = np.where(varies, 1.0 - errors / spread, 0.0)

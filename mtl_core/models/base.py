@@ -18,9 +18,18 @@ from mtl_core.models.registry import Param, check_params
 
 SHARED = "shared"
 # Modules that compute differently in train mode (dropout draws, batch statistics).
-TRAIN_ONLY = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
-              nn.FeatureAlphaDropout, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d,
-              nn.SyncBatchNorm)
+TRAIN_ONLY = (
+    nn.Dropout,
+    nn.Dropout1d,
+    nn.Dropout2d,
+    nn.Dropout3d,
+    nn.AlphaDropout,
+    nn.FeatureAlphaDropout,
+    nn.BatchNorm1d,
+    nn.BatchNorm2d,
+    nn.BatchNorm3d,
+    nn.SyncBatchNorm,
+)
 
 
 @dataclass(frozen=True)
@@ -153,8 +162,11 @@ class MTLModel(nn.Module, ABC):
         per_task = {
             name: sum(p.numel() for p in params) for name, params in self.task_parameters().items()
         }
-        return {"shared": shared, **{f"task:{n}": c for n, c in per_task.items()},
-                "total": sum(p.numel() for p in self.parameters())}
+        return {
+            "shared": shared,
+            **{f"task:{n}": c for n, c in per_task.items()},
+            "total": sum(p.numel() for p in self.parameters()),
+        }
 
 
 def count(module: nn.Module | list[nn.Parameter]) -> int:

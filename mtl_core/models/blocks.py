@@ -90,8 +90,15 @@ class Tower(nn.Module):
     that order (so two architectures that build the same towers from the same seed start
     from the same weights)."""
 
-    def __init__(self, input_kind: str, input_shape: tuple[int, ...], shared: list[int],
-                 head_widths: list[int], out_dim: int, dropout: float) -> None:
+    def __init__(
+        self,
+        input_kind: str,
+        input_shape: tuple[int, ...],
+        shared: list[int],
+        head_widths: list[int],
+        out_dim: int,
+        dropout: float,
+    ) -> None:
         super().__init__()
         self.encoder, width = build_encoder(input_kind, input_shape)
         self.encoder_width = width
@@ -113,34 +120,47 @@ class Tower(nn.Module):
 
     def named_body_parameters(self) -> list[tuple[str, nn.Parameter]]:
         """Encoder and shared-level parameters (everything but the head), by name."""
-        return [*(("encoder." + n, p) for n, p in self.encoder.named_parameters()),
-                *(("levels." + n, p) for n, p in self.levels.named_parameters())]
+        return [
+            *(("encoder." + n, p) for n, p in self.encoder.named_parameters()),
+            *(("levels." + n, p) for n, p in self.levels.named_parameters()),
+        ]
 
     def body_parameters(self) -> list[nn.Parameter]:
         return [p for _, p in self.named_body_parameters()]
 
 
-def towers(tasks: Sequence[TaskSpec], input_kind: str, input_shape: tuple[int, ...],
-           config: ModelConfig) -> ModuleDictOf[Tower]:
+def towers(
+    tasks: Sequence[TaskSpec], input_kind: str, input_shape: tuple[int, ...], config: ModelConfig
+) -> ModuleDictOf[Tower]:
     """One `Tower` per task, in task order, with the config's widths."""
-    return ModuleDictOf({
-        t.name: Tower(input_kind, input_shape, config.shared, config.head, t.output_dim,
-                      config.dropout)
-        for t in tasks
-    })
+    return ModuleDictOf(
+        {
+            t.name: Tower(
+                input_kind, input_shape, config.shared, config.head, t.output_dim, config.dropout
+            )
+            for t in tasks
+        }
+    )
 
 
-def tower_outputs(towers: ModuleDictOf[Tower], x: torch.Tensor
-                  ) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
+def tower_outputs(
+    towers: ModuleDictOf[Tower], x: torch.Tensor
+) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
     """(outputs per task, representations per task) of independent towers."""
     features = [tower.body(x) for tower in towers.values()]
-    outputs = {name: tower.head(hidden)
-               for (name, tower), hidden in zip(towers.items(), features, strict=True)}
+    outputs = {
+        name: tower.head(hidden)
+        for (name, tower), hidden in zip(towers.items(), features, strict=True)
+    }
     return outputs, features
 
 
-def tower_blocks(towers: ModuleDictOf[Tower], input_kind: str,
-                 units: dict[int, nn.Module] | None = None, tied: bool = False) -> list[Block]:
+def tower_blocks(
+    towers: ModuleDictOf[Tower],
+    input_kind: str,
+    units: dict[int, nn.Module] | None = None,
+    tied: bool = False,
+) -> list[Block]:
     """Diagram boxes of per-task towers. `units` maps a level index (0 = after the encoder)
     to a shared module mixing the towers there (cross-stitch); `tied` marks the towers'
     bodies as tied to each other (soft sharing)."""
@@ -148,33 +168,60 @@ def tower_blocks(towers: ModuleDictOf[Tower], input_kind: str,
     out: list[Block] = []
     previous = {name: f"encoder:{name}" for name in towers}
     for name, tower in towers.items():
-        out.append(Block(previous[name], f"encoder ({input_kind})", name, 0,
-                         count(tower.encoder), group="encoder" if tied else None))
+        out.append(
+            Block(
+                previous[name],
+                f"encoder ({input_kind})",
+                name,
+                0,
+                count(tower.encoder),
+                group="encoder" if tied else None,
+            )
+        )
     column = 1
     n_levels = len(next(iter(towers.values())).levels)
     for index in range(n_levels + 1):
         if index in units:
             key = f"unit{index}"
-            out.append(Block(key, "cross-stitch unit", SHARED, column, count(units[index]),
-                             tuple(previous.values())))
+            out.append(
+                Block(
+                    key,
+                    "cross-stitch unit",
+                    SHARED,
+                    column,
+                    count(units[index]),
+                    tuple(previous.values()),
+                )
+            )
             previous = dict.fromkeys(towers, key)
             column += 1
         if index == n_levels:
             break
         for name, tower in towers.items():
             key = f"level{index + 1}:{name}"
-            out.append(Block(key, f"layer {tower.level_widths[index]}", name, column,
-                             count(tower.levels[index]),
-                             (previous[name],), group=f"level{index + 1}" if tied else None))
+            out.append(
+                Block(
+                    key,
+                    f"layer {tower.level_widths[index]}",
+                    name,
+                    column,
+                    count(tower.levels[index]),
+                    (previous[name],),
+                    group=f"level{index + 1}" if tied else None,
+                )
+            )
             previous[name] = key
         column += 1
-    out += [Block(f"head:{name}", f"head → {name}", name, column, count(tower.head),
-                  (previous[name],)) for name, tower in towers.items()]
+    out += [
+        Block(f"head:{name}", f"head → {name}", name, column, count(tower.head), (previous[name],))
+        for name, tower in towers.items()
+    ]
     return out
 
 
-def experts(count: int, in_dim: int, widths: list[int], dropout: float
-            ) -> ModuleListOf[nn.Sequential]:
+def experts(
+    count: int, in_dim: int, widths: list[int], dropout: float
+) -> ModuleListOf[nn.Sequential]:
     """`count` expert networks, each an MLP of `widths`."""
     return ModuleListOf(mlp(in_dim, widths, dropout) for _ in range(count))
 

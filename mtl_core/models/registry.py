@@ -22,8 +22,13 @@ if TYPE_CHECKING:  # base.py imports this module for Param
 ModelClass = TypeVar("ModelClass", bound="type[MTLModel]")
 ARCHITECTURES: dict[str, type[MTLModel]] = {}
 # The kinds a Param may have: what the value must be, as a user reads it.
-KINDS = {"int": "a whole number", "float": "a number", "bool": "true or false",
-         "choice": "one of the listed choices", "int_list": "a list of whole numbers"}
+KINDS = {
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "choice": "one of the listed choices",
+    "int_list": "a list of whole numbers",
+}
 
 
 @dataclass(frozen=True)
@@ -69,8 +74,9 @@ class Param:
         whole = self.kind in ("int", "int_list")
         ok = isinstance(value, int) if whole else isinstance(value, int | float)
         if not ok or isinstance(value, bool):
-            raise UserError(f"{where}: expected {KINDS['int' if whole else 'float']}, "
-                            f"got {value!r}")
+            raise UserError(
+                f"{where}: expected {KINDS['int' if whole else 'float']}, got {value!r}"
+            )
         if self.minimum is not None and value < self.minimum:
             raise UserError(f"{where}: must be at least {self.minimum}, got {value!r}")
         if self.maximum is not None and value > self.maximum:
@@ -101,8 +107,10 @@ def architecture_class(name: str) -> type[MTLModel]:
     cls = ARCHITECTURES.get(name)
     if cls is None:
         names = ", ".join(sorted(ARCHITECTURES))
-        raise UserError(f"config error at 'model.architecture': unknown architecture "
-                        f"'{name}' (choose one of: {names})")
+        raise UserError(
+            f"config error at 'model.architecture': unknown architecture "
+            f"'{name}' (choose one of: {names})"
+        )
     return cls
 
 
@@ -128,14 +136,16 @@ def check_params(specs: tuple[Param, ...], name: str, params: dict[str, Any]) ->
     unknown = sorted(set(params) - set(spec))
     if unknown:
         known = ", ".join(spec) or "none"
-        raise UserError(f"config error at 'model.params.{unknown[0]}': architecture '{name}' "
-                        f"has no parameter '{unknown[0]}' (its parameters: {known})")
-    return {key: p.check(params[key]) if key in params else p.default
-            for key, p in spec.items()}
+        raise UserError(
+            f"config error at 'model.params.{unknown[0]}': architecture '{name}' "
+            f"has no parameter '{unknown[0]}' (its parameters: {known})"
+        )
+    return {key: p.check(params[key]) if key in params else p.default for key, p in spec.items()}
 
 
-def build_model(config: ModelConfig, tasks: list[TaskSpec], input_kind: str,
-                input_shape: tuple[int, ...]) -> MTLModel:
+def build_model(
+    config: ModelConfig, tasks: list[TaskSpec], input_kind: str, input_shape: tuple[int, ...]
+) -> MTLModel:
     """Instantiate the configured architecture for these tasks and inputs."""
     cls = architecture_class(config.architecture)
     resolve_params(config.architecture, config.params)

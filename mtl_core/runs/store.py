@@ -116,11 +116,15 @@ class RunStore:
         """Mark 'running' runs whose process is gone as 'interrupted'; returns their ids."""
         host, now = socket.gethostname(), time.time()
         with closing(self._connect()) as db, db:
-            rows = db.execute("SELECT id, pid, host, heartbeat FROM runs "
-                              "WHERE status='running'").fetchall()
-            gone = [r["id"] for r in rows
-                    if (r["host"] == host and r["pid"] and not _process_alive(r["pid"]))
-                    or (r["heartbeat"] or 0) < now - STALE_AFTER]
+            rows = db.execute(
+                "SELECT id, pid, host, heartbeat FROM runs WHERE status='running'"
+            ).fetchall()
+            gone = [
+                r["id"]
+                for r in rows
+                if (r["host"] == host and r["pid"] and not _process_alive(r["pid"]))
+                or (r["heartbeat"] or 0) < now - STALE_AFTER
+            ]
             for run_id in gone:
                 db.execute("UPDATE runs SET status='interrupted' WHERE id=?", (run_id,))
         return gone
@@ -147,18 +151,31 @@ class RunStore:
                 "INSERT INTO runs (id, name, created, status, source, architecture, weighting,"
                 " tasks, pid, host, heartbeat, baseline_key)"
                 " VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, config.get("name"), time.time(), data["source"],
-                 model["architecture"], weighting["method"], tasks, os.getpid(),
-                 socket.gethostname(), time.time(), baseline_key),
+                (
+                    run_id,
+                    config.get("name"),
+                    time.time(),
+                    data["source"],
+                    model["architecture"],
+                    weighting["method"],
+                    tasks,
+                    os.getpid(),
+                    socket.gethostname(),
+                    time.time(),
+                    baseline_key,
+                ),
             )
-        atomic_write(self.run_dir(run_id) / CONFIG_FILE,
-                     yaml.safe_dump(config, sort_keys=False).encode())
+        atomic_write(
+            self.run_dir(run_id) / CONFIG_FILE, yaml.safe_dump(config, sort_keys=False).encode()
+        )
         return run_id
 
     def add_epoch(self, run_id: str, record: dict[str, Any]) -> None:
         with closing(self._connect()) as db, db:
-            db.execute("INSERT OR REPLACE INTO epochs VALUES (?, ?, ?)",
-                       (run_id, record["epoch"], json.dumps(record)))
+            db.execute(
+                "INSERT OR REPLACE INTO epochs VALUES (?, ?, ?)",
+                (run_id, record["epoch"], json.dumps(record)),
+            )
             db.execute("UPDATE runs SET heartbeat=? WHERE id=?", (time.time(), run_id))
 
     def finish_run(self, run_id: str, summary: dict[str, Any], weights: dict | None) -> None:
@@ -166,15 +183,22 @@ class RunStore:
         if weights is not None:
             from safetensors.torch import save
 
-            atomic_write(folder / WEIGHTS_FILE,
-                         save({k: v.detach().cpu().contiguous() for k, v in weights.items()}))
+            atomic_write(
+                folder / WEIGHTS_FILE,
+                save({k: v.detach().cpu().contiguous() for k, v in weights.items()}),
+            )
         atomic_write(folder / SUMMARY_FILE, json.dumps(summary, indent=2).encode())
         atomic_write(folder / EPOCHS_FILE, epochs_csv(self.epochs(run_id)).encode())
         with closing(self._connect()) as db, db:
             db.execute(
                 "UPDATE runs SET status=?, device=?, seconds=?, summary=? WHERE id=?",
-                (summary["status"], summary.get("device"), summary.get("seconds"),
-                 json.dumps(summary), run_id),
+                (
+                    summary["status"],
+                    summary.get("device"),
+                    summary.get("seconds"),
+                    json.dumps(summary),
+                    run_id,
+                ),
             )
 
     def fail_run(self, run_id: str, message: str) -> None:
@@ -182,15 +206,20 @@ class RunStore:
         summary = {"run_id": run_id, "status": "failed", "message": message}
         self.write_json(run_id, SUMMARY_FILE, summary)
         with closing(self._connect()) as db, db:
-            db.execute("UPDATE runs SET status='failed', summary=? WHERE id=?",
-                       (json.dumps(summary), run_id))
+            db.execute(
+                "UPDATE runs SET status='failed', summary=? WHERE id=?",
+                (json.dumps(summary), run_id),
+            )
 
     def find_baseline(self, key: str) -> dict[str, Any] | None:
         """The newest completed baseline run with this key (same data, model, budget, seed,
         task), or None."""
         with closing(self._connect()) as db:
-            row = db.execute("SELECT * FROM runs WHERE baseline_key=? AND status='completed' "
-                             "ORDER BY created DESC LIMIT 1", (key,)).fetchone()
+            row = db.execute(
+                "SELECT * FROM runs WHERE baseline_key=? AND status='completed' "
+                "ORDER BY created DESC LIMIT 1",
+                (key,),
+            ).fetchone()
         return self._row(row) if row else None
 
     def delete_run(self, run_id: str) -> None:
@@ -254,8 +283,9 @@ class RunStore:
         docs/evidence.md) as safetensors, keyed as the caller names them."""
         from safetensors.numpy import save
 
-        arrays = {key: np.ascontiguousarray(value, dtype=np.float32)
-                  for key, value in outputs.items()}
+        arrays = {
+            key: np.ascontiguousarray(value, dtype=np.float32) for key, value in outputs.items()
+        }
         atomic_write(self.run_dir(run_id) / TEST_OUTPUTS, save(arrays))
 
     def read_test_outputs(self, run_id: str) -> dict[str, np.ndarray] | None:
@@ -292,8 +322,9 @@ class RunStore:
 
     def epochs(self, run_id: str) -> list[dict[str, Any]]:
         with closing(self._connect()) as db:
-            rows = db.execute("SELECT record FROM epochs WHERE run_id=? ORDER BY epoch",
-                              (run_id,)).fetchall()
+            rows = db.execute(
+                "SELECT record FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,)
+            ).fetchall()
         return [json.loads(r["record"]) for r in rows]
 
     def load_config(self, run_id: str) -> dict[str, Any]:
@@ -311,8 +342,11 @@ def epochs_csv(epochs: list[dict[str, Any]]) -> str:
     """Per-epoch metrics as CSV: one row per epoch, one column per task and metric."""
     rows = []
     for record in epochs:
-        row = {"epoch": record["epoch"], "seconds": record.get("seconds"),
-               "score": record.get("score")}
+        row = {
+            "epoch": record["epoch"],
+            "seconds": record.get("seconds"),
+            "score": record.get("score"),
+        }
         row.update({f"train_loss/{t}": v for t, v in record.get("train_loss", {}).items()})
         for task, metrics in record.get("val", {}).items():
             row.update({f"val_{m}/{task}": v for m, v in metrics.items()})

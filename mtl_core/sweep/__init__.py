@@ -8,5 +8,11 @@ from mtl_core.sweep.plan import subset_config, sweep_subsets
 from mtl_core.sweep.run import SweepResult, run_sweep
 from mtl_core.sweep.verify import VerifyResult, verify_grouping
 
-__all__ = ["SweepResult", "VerifyResult", "run_sweep", "subset_config", "sweep_subsets",
-           "verify_grouping"]
+__all__ = [
+    "SweepResult",
+    "VerifyResult",
+    "run_sweep",
+    "subset_config",
+    "sweep_subsets",
+    "verify_grouping",
+]

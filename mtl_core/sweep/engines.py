@@ -23,24 +23,29 @@ Outcome = tuple[tuple[str, ...], dict[str, Any] | None, str | None]  # subset, s
 POLL_SECONDS = 0.5
 
 
-def run_local(waves: list[list[Job]], runs_dir: str, flag: StopFlag, stop: threading.Event,
-              workers: int) -> Iterator[Outcome]:
+def run_local(
+    waves: list[list[Job]], runs_dir: str, flag: StopFlag, stop: threading.Event, workers: int
+) -> Iterator[Outcome]:
     context = multiprocessing.get_context("spawn")
     processes = min(workers, max(len(jobs) for jobs in waves))
     # The workers count as this process's training jobs while the pool runs, and each gets
     # its share of the cores (the app's own jobs meanwhile get theirs).
-    with reserve(processes) as share, ProcessPoolExecutor(
-            max_workers=processes, mp_context=context, initializer=init_worker,
-            initargs=(share,)) as pool:
+    with (
+        reserve(processes) as share,
+        ProcessPoolExecutor(
+            max_workers=processes, mp_context=context, initializer=init_worker, initargs=(share,)
+        ) as pool,
+    ):
         for jobs in waves:
             if flag.is_set():
                 return
-            futures = {pool.submit(train_subset, config, list(subset), runs_dir, flag.path):
-                       subset for subset, config in jobs}
+            futures = {
+                pool.submit(train_subset, config, list(subset), runs_dir, flag.path): subset
+                for subset, config in jobs
+            }
             pending = set(futures)
             while pending:
-                done, pending = wait(pending, timeout=POLL_SECONDS,
-                                     return_when=FIRST_COMPLETED)
+                done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
                 if stop.is_set() and not flag.is_set():
                     flag.set()
                     for future in pending:
@@ -56,13 +61,21 @@ def _ray() -> ModuleType:
     try:
         import ray
     except ImportError:
-        raise UserError("the Ray engine needs the optional package 'ray' (pip install ray), "
-                        "or use --engine local") from None
+        raise UserError(
+            "the Ray engine needs the optional package 'ray' (pip install ray), "
+            "or use --engine local"
+        ) from None
     return ray
 
 
-def run_ray(waves: list[list[Job]], runs_dir: str, flag: StopFlag, stop: threading.Event,
-            workers: int, address: str | None) -> Iterator[Outcome]:
+def run_ray(
+    waves: list[list[Job]],
+    runs_dir: str,
+    flag: StopFlag,
+    stop: threading.Event,
+    workers: int,
+    address: str | None,
+) -> Iterator[Outcome]:
     """On a cluster (`address`), mtl_core must be importable on every node and the run store
     folder must be one that every node can write (shared storage)."""
     ray = _ray()
@@ -73,18 +86,25 @@ def run_ray(waves: list[list[Job]], runs_dir: str, flag: StopFlag, stop: threadi
             if address:
                 ray.init(address=address, logging_level="ERROR")
             else:
-                ray.init(num_cpus=workers, include_dashboard=False, logging_level="ERROR",
-                         runtime_env={"env_vars": {"PYTHONPATH": repo}})
+                ray.init(
+                    num_cpus=workers,
+                    include_dashboard=False,
+                    logging_level="ERROR",
+                    runtime_env={"env_vars": {"PYTHONPATH": repo}},
+                )
         except (ConnectionError, RuntimeError, ValueError) as error:
-            raise UserError(f"cannot start or reach Ray at '{address or 'local'}': {error}") \
-                from None
+            raise UserError(
+                f"cannot start or reach Ray at '{address or 'local'}': {error}"
+            ) from None
     try:
         remote = ray.remote(num_cpus=1)(train_subset)
         for jobs in waves:
             if flag.is_set():
                 return
-            refs = {remote.remote(config, list(subset), runs_dir, flag.path): subset
-                    for subset, config in jobs}
+            refs = {
+                remote.remote(config, list(subset), runs_dir, flag.path): subset
+                for subset, config in jobs
+            }
             pending = list(refs)
             while pending:
                 done, pending = ray.wait(pending, num_returns=1, timeout=POLL_SECONDS)

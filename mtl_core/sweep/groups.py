@@ -27,9 +27,13 @@ def baseline_seeds(config: ExperimentConfig, data: PreparedData) -> list[int]:
     return list(range(config.train.seed, config.train.seed + plan.baseline_seeds))
 
 
-def train_single(config: ExperimentConfig, data: PreparedData, task: str,
-                 store: RunStore | None, stop: StopSignal | None = None,
-                 ) -> dict[str, Any]:
+def train_single(
+    config: ExperimentConfig,
+    data: PreparedData,
+    task: str,
+    store: RunStore | None,
+    stop: StopSignal | None = None,
+) -> dict[str, Any]:
     """A task alone: its baselines at the experiment's seeds, summarised like a run (run_id:
     the first seed's baseline run)."""
     alone = subset_data(data, (task,))
@@ -39,18 +43,25 @@ def train_single(config: ExperimentConfig, data: PreparedData, task: str,
         return {"run_id": None, "status": "stopped" if stopped else "diverged", "tasks": {}}
     split = comparison_split(data)
     spec = alone.tasks[0]
-    entry = {"kind": spec.kind, "primary_metric": spec.metric,
-             "metrics": mean_metrics([run.metrics[split][task] for run in runs]),
-             **baseline_json(runs, split)}
-    return {"run_id": runs[0].run_id, "status": "completed", "split": split,
-            "tasks": {task: entry}}
+    entry = {
+        "kind": spec.kind,
+        "primary_metric": spec.metric,
+        "metrics": mean_metrics([run.metrics[split][task] for run in runs]),
+        **baseline_json(runs, split),
+    }
+    return {"run_id": runs[0].run_id, "status": "completed", "split": split, "tasks": {task: entry}}
 
 
-def train_group(config: ExperimentConfig, data: PreparedData, group: tuple[str, ...],
-                store: RunStore | None, stop: StopSignal | None = None
-                ) -> dict[str, Any]:
+def train_group(
+    config: ExperimentConfig,
+    data: PreparedData,
+    group: tuple[str, ...],
+    store: RunStore | None,
+    stop: StopSignal | None = None,
+) -> dict[str, Any]:
     """One group (`data`: the full experiment's prepared data); returns its summary."""
     if len(group) == 1:
         return train_single(config, data, group[0], store, stop)
-    return run_experiment(subset_config(config, group, data), store, stop=stop,
-                          data=subset_data(data, group))
+    return run_experiment(
+        subset_config(config, group, data), store, stop=stop, data=subset_data(data, group)
+    )

@@ -46,8 +46,14 @@ class SweepJob(BackgroundJob):
             self._report = report
 
     def _work(self) -> None:
-        result = run_sweep(self.config, self.store, self.engine, self.address,
-                           on_progress=self._publish, stop=self.stop_event)
+        result = run_sweep(
+            self.config,
+            self.store,
+            self.engine,
+            self.address,
+            on_progress=self._publish,
+            stop=self.stop_event,
+        )
         self._publish(result)
 
     def snapshot(self) -> SweepSnapshot:
@@ -81,12 +87,14 @@ class VerifyJob(BackgroundJob):
             self._step, self._progress = step, done / total if total else 0.0
 
     def _work(self) -> None:
-        result = verify_grouping(self.config, self.groups, self.store, self._on_progress,
-                                 self.stop_event)
+        result = verify_grouping(
+            self.config, self.groups, self.store, self._on_progress, self.stop_event
+        )
         with self._lock:
             self._result, self._step, self._progress = result.to_json(), "done", 1.0
 
     def snapshot(self) -> VerifySnapshot:
         with self._lock:
-            return VerifySnapshot(self._state, self._step, self._progress, self._result,
-                                  self._error)
+            return VerifySnapshot(
+                self._state, self._step, self._progress, self._result, self._error
+            )

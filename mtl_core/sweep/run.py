@@ -35,13 +35,22 @@ class SubsetRun:
         """The run's metrics per task and, for a group of two or more, each task's delta
         against its single-task baselines, with the interval and verdict."""
         tasks = (self.summary or {}).get("tasks") or {}
-        compared = {name: {key: t.get(key) for key in TASK_EVIDENCE}
-                    for name, t in tasks.items()} if len(self.subset) > 1 else {}
-        return {"subset": list(self.subset), "status": self.status, "run_id": self.run_id,
-                "metrics": {name: t["metrics"] for name, t in tasks.items()},
-                "baseline_runs": {name: t.get("baseline_runs") for name, t in tasks.items()},
-                "tasks": compared, "delta_m": (self.summary or {}).get("delta_m"),
-                "delta_m_ci": (self.summary or {}).get("delta_m_ci"), "error": self.error}
+        compared = (
+            {name: {key: t.get(key) for key in TASK_EVIDENCE} for name, t in tasks.items()}
+            if len(self.subset) > 1
+            else {}
+        )
+        return {
+            "subset": list(self.subset),
+            "status": self.status,
+            "run_id": self.run_id,
+            "metrics": {name: t["metrics"] for name, t in tasks.items()},
+            "baseline_runs": {name: t.get("baseline_runs") for name, t in tasks.items()},
+            "tasks": compared,
+            "delta_m": (self.summary or {}).get("delta_m"),
+            "delta_m_ci": (self.summary or {}).get("delta_m_ci"),
+            "error": self.error,
+        }
 
 
 @dataclass
@@ -82,22 +91,27 @@ def run_sweep(
     tasks = chosen_tasks(config)
     subsets = sweep_subsets(tasks, config.analysis.sweep)
     full = to_dict(config)
-    waves: list[list[Job]] = [[(s, full) for s in subsets if len(s) == 1],
-                              [(s, full) for s in subsets if len(s) > 1]]
+    waves: list[list[Job]] = [
+        [(s, full) for s in subsets if len(s) == 1],
+        [(s, full) for s in subsets if len(s) > 1],
+    ]
     result = SweepResult(tasks, config.analysis.sweep, engine, len(subsets))
     stop = stop or threading.Event()
     with tempfile.TemporaryDirectory(prefix="mtl-sweep-") as folder:
         flag = StopFlag(str(Path(folder) / "stop"))
         workers = config.analysis.sweep_workers
-        outcomes = (run_ray(waves, str(store.root), flag, stop, workers, address)
-                    if engine == "ray" else run_local(waves, str(store.root), flag, stop,
-                                                      workers))
+        outcomes = (
+            run_ray(waves, str(store.root), flag, stop, workers, address)
+            if engine == "ray"
+            else run_local(waves, str(store.root), flag, stop, workers)
+        )
         for subset, summary, error in outcomes:
             status = "failed" if error or summary is None else summary["status"]
             if status == "skipped":  # reached a worker after the stop: never trained
                 continue
-            result.runs.append(SubsetRun(subset, status, (summary or {}).get("run_id"),
-                                         summary, error))
+            result.runs.append(
+                SubsetRun(subset, status, (summary or {}).get("run_id"), summary, error)
+            )
             if on_progress:
                 on_progress(result)
     result.stopped = stop.is_set()

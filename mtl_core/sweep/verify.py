@@ -33,7 +33,7 @@ NO_DIFFERENCE = "no detectable difference between the suggestion and training al
 
 
 def parse_groups(text: str) -> Groups:
-    """"a+b,c" -> [["a", "b"], ["c"]]."""
+    """ "a+b,c" -> [["a", "b"], ["c"]]."""
     groups = [[t.strip() for t in group.split("+") if t.strip()] for group in text.split(",")]
     return [g for g in groups if g]
 
@@ -45,14 +45,17 @@ def check_groups(config: ExperimentConfig, groups: Groups) -> list[str]:
     listed = [t for g in groups for t in g]
     unknown = [t for t in listed if t not in names]
     if unknown:
-        raise UserError(f"--groups: no task '{unknown[0]}' in the experiment "
-                        f"(tasks: {', '.join(names)})")
+        raise UserError(
+            f"--groups: no task '{unknown[0]}' in the experiment (tasks: {', '.join(names)})"
+        )
     repeated = sorted({t for t in listed if listed.count(t) > 1})
     if repeated:
-        raise UserError(f"--groups: task '{repeated[0]}' is in more than one group: "
-                        "a grouping puts each task in one group")
+        raise UserError(
+            f"--groups: task '{repeated[0]}' is in more than one group: "
+            "a grouping puts each task in one group"
+        )
     if len(listed) < 2:
-        raise UserError("--groups: a grouping needs at least two tasks, e.g. \"a+b,c\"")
+        raise UserError('--groups: a grouping needs at least two tasks, e.g. "a+b,c"')
     return [n for n in names if n in listed]
 
 
@@ -73,10 +76,14 @@ class Arrangement:
 
     def to_json(self) -> dict[str, Any]:
         found = self.evidence
-        return {"name": self.name, "groups": self.groups, "runs": self.runs,
-                "delta_m": found.delta_m if found else 0.0,
-                "delta_m_ci": _interval(found.delta_m_ci) if found else None,
-                "tasks": _tasks_json(found) if found else {}}
+        return {
+            "name": self.name,
+            "groups": self.groups,
+            "runs": self.runs,
+            "delta_m": found.delta_m if found else 0.0,
+            "delta_m_ci": _interval(found.delta_m_ci) if found else None,
+            "tasks": _tasks_json(found) if found else {},
+        }
 
 
 def _interval(ci: tuple[float, float] | None) -> list[float] | None:
@@ -84,9 +91,14 @@ def _interval(ci: tuple[float, float] | None) -> list[float] | None:
 
 
 def _tasks_json(evidence: RunEvidence) -> dict[str, Any]:
-    return {name: {"delta": e.delta, "delta_ci": _interval(e.delta_ci),
-                   "verdict": task_verdict(e).verdict}
-            for name, e in evidence.tasks.items()}
+    return {
+        name: {
+            "delta": e.delta,
+            "delta_ci": _interval(e.delta_ci),
+            "verdict": task_verdict(e).verdict,
+        }
+        for name, e in evidence.tasks.items()
+    }
 
 
 @dataclass
@@ -101,7 +113,7 @@ class VerifyResult:
 
     @property
     def winner(self) -> str | None:
-        """"suggestion" or "all together" when the interval of their difference excludes
+        """ "suggestion" or "all together" when the interval of their difference excludes
         0, else None."""
         ci = self.versus_together.delta_m_ci if self.versus_together else None
         if ci is None or ci[0] <= 0 <= ci[1]:
@@ -112,12 +124,16 @@ class VerifyResult:
     def conclusion(self) -> str:
         versus = self.versus_together
         if versus is None or versus.delta_m_ci is None:
-            return ("inconclusive: no interval for the difference between the suggestion and "
-                    "training all together (a metric undefined on the test rows)")
+            return (
+                "inconclusive: no interval for the difference between the suggestion and "
+                "training all together (a metric undefined on the test rows)"
+            )
         low, high = versus.delta_m_ci
-        where = (f"Δm of the suggestion against all together {versus.delta_m:+.1%}, 95% "
-                 f"interval [{low:+.1%}, {high:+.1%}] over {self.test_rows} test rows and "
-                 f"{self.seeds} seeds")
+        where = (
+            f"Δm of the suggestion against all together {versus.delta_m:+.1%}, 95% "
+            f"interval [{low:+.1%}, {high:+.1%}] over {self.test_rows} test rows and "
+            f"{self.seeds} seeds"
+        )
         text = f"{self.winner} wins" if self.winner else NO_DIFFERENCE
         trained = [a.evidence for a in self.arrangements if a.evidence is not None]
         if trained and all(e.delta_m_ci and e.delta_m_ci[1] < 0 for e in trained):
@@ -127,16 +143,21 @@ class VerifyResult:
     def to_json(self) -> dict[str, Any]:
         versus = self.versus_together
         return {
-            "tasks": self.tasks, "groups": self.groups, "seeds": self.seeds,
-            "split": self.split, "test_rows": self.test_rows,
+            "tasks": self.tasks,
+            "groups": self.groups,
+            "seeds": self.seeds,
+            "split": self.split,
+            "test_rows": self.test_rows,
             "delta_sign": "positive = better than the reference (all separate; for "
-                          "suggestion_vs_together, all together)",
+            "suggestion_vs_together, all together)",
             "arrangements": [a.to_json() for a in self.arrangements],
             "suggestion_vs_together": {
                 "delta_m": versus.delta_m if versus else None,
                 "delta_m_ci": _interval(versus.delta_m_ci) if versus else None,
-                "tasks": _tasks_json(versus) if versus else {}},
-            "winner": self.winner, "conclusion": self.conclusion,
+                "tasks": _tasks_json(versus) if versus else {},
+            },
+            "winner": self.winner,
+            "conclusion": self.conclusion,
         }
 
 
@@ -147,21 +168,30 @@ def _shown(ci: list[float] | None) -> str:
 def verify_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     """The table of a `VerifyResult.to_json()`: each arrangement's Δm against all separate,
     then the suggestion's against all together, with 95% intervals."""
-    rows = [{"arrangement": a["name"], "groups": " | ".join(" + ".join(g) for g in a["groups"]),
-             "against": "all separate", "delta_m": a["delta_m"],
-             "interval": _shown(a["delta_m_ci"]) if a["name"] != "all separate"
-             else "the reference"}
-            for a in result["arrangements"]]
+    rows = [
+        {
+            "arrangement": a["name"],
+            "groups": " | ".join(" + ".join(g) for g in a["groups"]),
+            "against": "all separate",
+            "delta_m": a["delta_m"],
+            "interval": _shown(a["delta_m_ci"]) if a["name"] != "all separate" else "the reference",
+        }
+        for a in result["arrangements"]
+    ]
     versus = result["suggestion_vs_together"]
     suggestion = result["arrangements"][-1]["groups"]
-    return rows + [{"arrangement": "suggestion",
-                    "groups": " | ".join(" + ".join(g) for g in suggestion),
-                    "against": "all together", "delta_m": versus["delta_m"],
-                    "interval": _shown(versus["delta_m_ci"])}]
+    return rows + [
+        {
+            "arrangement": "suggestion",
+            "groups": " | ".join(" + ".join(g) for g in suggestion),
+            "against": "all together",
+            "delta_m": versus["delta_m"],
+            "interval": _shown(versus["delta_m_ci"]),
+        }
+    ]
 
 
-def _seed_outputs(outputs: dict[str, np.ndarray], tasks: list[str], seeds: int
-                  ) -> list[Outputs]:
+def _seed_outputs(outputs: dict[str, np.ndarray], tasks: list[str], seeds: int) -> list[Outputs]:
     """A stored run's multi-task outputs per seed ("mtl/{seed}/{task}")."""
     return [{t: outputs[f"mtl/{s}/{t}"] for t in tasks} for s in range(seeds)]
 
@@ -185,11 +215,17 @@ class _Verification:
 
     def group_run(self, group: list[str], full: PreparedData) -> tuple[str, list[Outputs]]:
         """Train one group of two or more; its run id and per-seed outputs."""
-        summary = run_experiment(subset_config(self.config, tuple(group), full), self.store,
-                                 stop=self.stop, data=subset_data(full, group))
+        summary = run_experiment(
+            subset_config(self.config, tuple(group), full),
+            self.store,
+            stop=self.stop,
+            data=subset_data(full, group),
+        )
         if summary["status"] != "completed":
-            raise UserError(f"the run of {' + '.join(group)} did not complete "
-                            f"({summary['status']}): {summary.get('message') or 'see the run'}")
+            raise UserError(
+                f"the run of {' + '.join(group)} did not complete "
+                f"({summary['status']}): {summary.get('message') or 'see the run'}"
+            )
         stored = self.store.read_test_outputs(summary["run_id"]) or {}
         return summary["run_id"], _seed_outputs(stored, group, verify_seeds(self.config))
 
@@ -197,24 +233,33 @@ class _Verification:
         seeds = verify_seeds(self.config)
         self.step("training each task alone (single-task baselines)")
         first = self.config.train.seed
-        baselines = train_baselines(self.config, self.data, list(range(first, first + seeds)),
-                                    self.store, self.stop)
+        baselines = train_baselines(
+            self.config, self.data, list(range(first, first + seeds)), self.store, self.stop
+        )
         if not baselines:
             raise UserError("a single-task baseline did not complete (stopped or diverged)")
         return baselines
 
 
 def verify_grouping(
-    config: ExperimentConfig, groups: Groups, store: RunStore,
-    on_progress: ProgressHandler | None = None, stop: threading.Event | None = None,
+    config: ExperimentConfig,
+    groups: Groups,
+    store: RunStore,
+    on_progress: ProgressHandler | None = None,
+    stop: threading.Event | None = None,
 ) -> VerifyResult:
     """Train and compare all separate, all together and the grouping `groups` (disjoint
     groups of the experiment's tasks); every run is stored in `store`."""
     tasks = check_groups(config, groups)
     groups = [[t for t in tasks if t in g] for g in groups]
     seeds = verify_seeds(config)
-    fixed = config.model_copy(update={"train": config.train.model_copy(update={
-        "seeds": seeds, "baseline_seeds": seeds, "baselines": True})})
+    fixed = config.model_copy(
+        update={
+            "train": config.train.model_copy(
+                update={"seeds": seeds, "baseline_seeds": seeds, "baselines": True}
+            )
+        }
+    )
     full = prepare_data(config.data)
     data = subset_data(full, tasks)
     multi = [g for g in groups if 1 < len(g) < len(tasks)]
@@ -247,9 +292,17 @@ def verify_grouping(
 
     split = comparison_split(data)
     return VerifyResult(
-        tasks, groups, seeds, split, len(data.splits[split]),
-        [Arrangement("all separate", [[t] for t in tasks],
-                     [baselines[t][0].run_id for t in tasks], None),
-         Arrangement("all together", [tasks], [together_id], versus(together, reference)),
-         Arrangement("suggestion", groups, runs, versus(suggestion, reference))],
-        versus(suggestion, {t: [seed[t] for seed in together] for t in tasks}))
+        tasks,
+        groups,
+        seeds,
+        split,
+        len(data.splits[split]),
+        [
+            Arrangement(
+                "all separate", [[t] for t in tasks], [baselines[t][0].run_id for t in tasks], None
+            ),
+            Arrangement("all together", [tasks], [together_id], versus(together, reference)),
+            Arrangement("suggestion", groups, runs, versus(suggestion, reference)),
+        ],
+        versus(suggestion, {t: [seed[t] for seed in together] for t in tasks}),
+    )

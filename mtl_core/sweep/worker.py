@@ -29,8 +29,9 @@ def init_worker(cores: int) -> None:
     limit_process(cores)
 
 
-def train_subset(config: dict[str, Any], subset: list[str], runs_dir: str,
-                 stop_path: str) -> dict[str, Any]:
+def train_subset(
+    config: dict[str, Any], subset: list[str], runs_dir: str, stop_path: str
+) -> dict[str, Any]:
     """Train one subset of the experiment `config` (prepared in full, so the subset keeps
     its rows and inputs) and store it; returns its summary."""
     from mtl_core.config import config_from_dict
@@ -42,5 +43,6 @@ def train_subset(config: dict[str, Any], subset: list[str], runs_dir: str,
     if stop.is_set():
         return {"status": "skipped"}
     experiment = config_from_dict(config)
-    return train_group(experiment, prepare_data(experiment.data), tuple(subset),
-                       RunStore(runs_dir), stop)
+    return train_group(
+        experiment, prepare_data(experiment.data), tuple(subset), RunStore(runs_dir), stop
+    )

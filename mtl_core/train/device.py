@@ -9,8 +9,14 @@ from mtl_core.errors import UserError
 
 def available_accelerators() -> list[str]:
     """The accelerators this machine has ("cuda", "mps"), in `auto`'s order."""
-    return [name for name, present in (("cuda", torch.cuda.is_available()),
-                                       ("mps", torch.backends.mps.is_available())) if present]
+    return [
+        name
+        for name, present in (
+            ("cuda", torch.cuda.is_available()),
+            ("mps", torch.backends.mps.is_available()),
+        )
+        if present
+    ]
 
 
 def resolve_device(requested: str) -> torch.device:

@@ -68,8 +68,9 @@ from mtl_core.weighting.registry import build_weighting, weighting_class
 Metrics = dict[str, dict[str, dict[str, float]]]  # split -> task -> metric -> value
 # Forward of the stacked members: (params, buffers, x [members, rows, ...], training) ->
 # outputs [members, rows, widest output] of each output slot (a member's tasks, in order).
-StackedForward = Callable[[dict[str, torch.Tensor], dict[str, torch.Tensor], torch.Tensor, bool],
-                          list[torch.Tensor]]
+StackedForward = Callable[
+    [dict[str, torch.Tensor], dict[str, torch.Tensor], torch.Tensor, bool], list[torch.Tensor]
+]
 # One layer of the stacked members: (params, hidden [members, rows, ...], training) -> output.
 _Layer = Callable[[dict[str, torch.Tensor], torch.Tensor, bool], torch.Tensor]
 
@@ -119,8 +120,10 @@ def train_ensemble(
     replaces `train.seed`) as one batched ensemble; -> the members, in the order given."""
     _check(config)
     by_name = {task.name: task for task in data.tasks}
-    views = {name: replace(data, tasks=[by_name[name]])  # evaluate() reads data.tasks
-             for name in dict.fromkeys(name for name, _ in members)}
+    views = {
+        name: replace(data, tasks=[by_name[name]])  # evaluate() reads data.tasks
+        for name in dict.fromkeys(name for name, _ in members)
+    }
     return _train(config, data, [(views[name], seed) for name, seed in members], stop, None)
 
 
@@ -153,16 +156,25 @@ def stackable(config: ExperimentConfig) -> bool:
     architecture has one optimizer parameter group and no regularization term."""
     method = weighting_class(config.weighting.method)
     model = architecture_class(config.model.architecture)
-    return (issubclass(method, FixedWeighting) and method.step is LossWeighting.step
-            and all(getattr(method, hook) is getattr(WeightingMethod, hook)
-                    for hook in ("parameters", "after_step", "after_epoch"))
-            and model.optimizer_groups is MTLModel.optimizer_groups
-            and model.regularization is MTLModel.regularization)
+    return (
+        issubclass(method, FixedWeighting)
+        and method.step is LossWeighting.step
+        and all(
+            getattr(method, hook) is getattr(WeightingMethod, hook)
+            for hook in ("parameters", "after_step", "after_epoch")
+        )
+        and model.optimizer_groups is MTLModel.optimizer_groups
+        and model.regularization is MTLModel.regularization
+    )
 
 
-def _train(config: ExperimentConfig, data: PreparedData, members: list[tuple[PreparedData, int]],
-           stop: StopSignal | None,
-           warm_weights: dict[str, torch.Tensor] | None) -> list[EnsembleMember]:
+def _train(
+    config: ExperimentConfig,
+    data: PreparedData,
+    members: list[tuple[PreparedData, int]],
+    stop: StopSignal | None,
+    warm_weights: dict[str, torch.Tensor] | None,
+) -> list[EnsembleMember]:
     """The loop of `train_model`, for every member (the data of its tasks, its seed) at
     once."""
     with training_threads(config.train.threads) as threads:
@@ -213,8 +225,9 @@ class _Member:
         curriculum ramp."""
         ramps = curriculum_factors(config.train, self.data.task_names, epoch)
         weights = self.weighting.fixed_weights(torch.ones(len(ramps)))
-        return weights * torch.tensor([task.weight * ramp for task, ramp
-                                       in zip(self.tasks, ramps, strict=True)])
+        return weights * torch.tensor(
+            [task.weight * ramp for task, ramp in zip(self.tasks, ramps, strict=True)]
+        )
 
     def leave(self) -> None:
         """Out of the stack: the model gets tensors of its own, holding its best checkpoint."""
@@ -246,8 +259,12 @@ class _Stack:
     def of(cls, members: list[_Member], seeds: list[int], probe: torch.Tensor) -> _Stack:
         """`seeds`: the ensemble's, in the order of its batch rows; `probe`: a few input rows
         on which the stack must reproduce every member's own forward."""
-        groups = {key: index for index, key in enumerate(dict.fromkeys(
-            tuple(member.data.task_names) for member in members))}
+        groups = {
+            key: index
+            for index, key in enumerate(
+                dict.fromkeys(tuple(member.data.task_names) for member in members)
+            )
+        }
         members = sorted(members, key=lambda member: groups[tuple(member.data.task_names)])
         first = members[0].model
         columns = [[tensor for _, tensor in _tensors(member.model)] for member in members]
@@ -262,11 +279,17 @@ class _Stack:
             layout.append((name, tuple(tensor.shape[1:]), offset))
             offset += tensor[0].numel()
         flat = torch.cat([tensor.flatten() for tensor in stacked[:count]])
-        stack = cls(members, torch.tensor([seeds.index(m.seed) for m in members],
-                                          device=probe.device), len(members),
-                    flat, torch.zeros_like(flat), layout, {},
-                    dict(zip(names[count:], stacked[count:], strict=True)),
-                    _batched_layers(first) or _vmapped(first))
+        stack = cls(
+            members,
+            torch.tensor([seeds.index(m.seed) for m in members], device=probe.device),
+            len(members),
+            flat,
+            torch.zeros_like(flat),
+            layout,
+            {},
+            dict(zip(names[count:], stacked[count:], strict=True)),
+            _batched_layers(first) or _vmapped(first),
+        )
         stack.bind()
         stack.check(probe)
         return stack
@@ -282,9 +305,11 @@ class _Stack:
             self.params[name] = param
         with torch.no_grad():
             for index, member in enumerate(self.members):
-                for (_, tensor), stacked in zip(_tensors(member.model),
-                                                [*self.params.values(), *self.buffers.values()],
-                                                strict=True):
+                for (_, tensor), stacked in zip(
+                    _tensors(member.model),
+                    [*self.params.values(), *self.buffers.values()],
+                    strict=True,
+                ):
                     tensor.data = stacked[index][tuple(slice(0, n) for n in tensor.shape)]
 
     def check(self, probe: torch.Tensor) -> None:
@@ -292,8 +317,7 @@ class _Stack:
         Unstackable where it does not, or where vmap cannot batch the network."""
         with torch.inference_mode():
             try:
-                stacked = self.forward(self.params, self.buffers, _shared(probe, self.count),
-                                       False)
+                stacked = self.forward(self.params, self.buffers, _shared(probe, self.count), False)
             except RuntimeError as error:
                 raise Unstackable(f"the network cannot be batched: {error}") from error
             for index, member in enumerate(self.members):
@@ -301,10 +325,13 @@ class _Stack:
                 own = member.model(probe)
                 member.model.train()
                 for outputs, task in zip(stacked, member.tasks, strict=True):
-                    if not torch.allclose(outputs[index, :, :task.output_dim], own[task.name],
-                                          rtol=1e-4, atol=1e-5):
-                        raise Unstackable(f"the batched ensemble does not reproduce output "
-                                          f"'{task.name}' of the network at seed {member.seed}")
+                    if not torch.allclose(
+                        outputs[index, :, : task.output_dim], own[task.name], rtol=1e-4, atol=1e-5
+                    ):
+                        raise Unstackable(
+                            f"the batched ensemble does not reproduce output "
+                            f"'{task.name}' of the network at seed {member.seed}"
+                        )
 
     def groups(self) -> Iterator[tuple[list[TaskSpec], int, int]]:
         """(tasks, first, end) of each run of members that predict the same tasks (that
@@ -319,38 +346,64 @@ class _Stack:
         """Every task some member predicts."""
         return list(dict.fromkeys(task.name for tasks, _, _ in self.groups() for task in tasks))
 
-    def losses(self, outputs: list[torch.Tensor], targets: dict[str, torch.Tensor],
-               masks: dict[str, torch.Tensor | None]) -> torch.Tensor:
+    def losses(
+        self,
+        outputs: list[torch.Tensor],
+        targets: dict[str, torch.Tensor],
+        masks: dict[str, torch.Tensor | None],
+    ) -> torch.Tensor:
         """[members, tasks] mean losses over labelled rows, from `outputs` [members, rows,
         widest] per output slot; `targets`, `masks` (None: every row labelled): per task,
         [members, rows, ...]."""
-        return torch.cat([torch.stack([
-            _mean_losses(task, outputs[slot][start:end, :, :task.output_dim],
-                         targets[task.name][start:end],
-                         None if (mask := masks[task.name]) is None else mask[start:end])
-            for slot, task in enumerate(tasks)], dim=1) for tasks, start, end in self.groups()])
+        return torch.cat(
+            [
+                torch.stack(
+                    [
+                        _mean_losses(
+                            task,
+                            outputs[slot][start:end, :, : task.output_dim],
+                            targets[task.name][start:end],
+                            None if (mask := masks[task.name]) is None else mask[start:end],
+                        )
+                        for slot, task in enumerate(tasks)
+                    ],
+                    dim=1,
+                )
+                for tasks, start, end in self.groups()
+            ]
+        )
 
-    def train_losses(self, train: SplitTensors, rows: torch.Tensor,
-                     complete: set[str]) -> torch.Tensor:
+    def train_losses(
+        self, train: SplitTensors, rows: torch.Tensor, complete: set[str]
+    ) -> torch.Tensor:
         """[members, tasks] training losses, each member on its seed's batch (`rows`:
         [seeds, batch])."""
         rows = rows[self.seed_index]
         names = self.task_names()
         outputs = self.forward(self.params, self.buffers, train.x[rows], True)
-        return self.losses(outputs, {name: train.targets[name][rows] for name in names},
-                           {name: None if name in complete else train.masks[name][rows]
-                            for name in names})
+        return self.losses(
+            outputs,
+            {name: train.targets[name][rows] for name in names},
+            {name: None if name in complete else train.masks[name][rows] for name in names},
+        )
 
     def val_losses(self, val: SplitTensors) -> torch.Tensor:
         """[members, tasks] losses on the validation rows, as `evaluate` computes them
         (masked, eval mode, in chunks of rows)."""
         count = self.count
-        chunks = [self.forward(self.params, self.buffers, _shared(val.x[i:i + EVAL_CHUNK], count),
-                               False) for i in range(0, len(val), EVAL_CHUNK)]
+        chunks = [
+            self.forward(
+                self.params, self.buffers, _shared(val.x[i : i + EVAL_CHUNK], count), False
+            )
+            for i in range(0, len(val), EVAL_CHUNK)
+        ]
         outputs = [torch.cat(slot, dim=1) for slot in zip(*chunks, strict=True)]
         names = self.task_names()
-        return self.losses(outputs, {name: _shared(val.targets[name], count) for name in names},
-                           {name: _shared(val.masks[name], count) for name in names})
+        return self.losses(
+            outputs,
+            {name: _shared(val.targets[name], count) for name in names},
+            {name: _shared(val.masks[name], count) for name in names},
+        )
 
     def clip_gradients(self, max_norm: float) -> None:
         """`clip_grad_norm_` for each member on its own: its gradient's total 2-norm."""
@@ -363,10 +416,9 @@ class _Stack:
     def block(self, flat: torch.Tensor, name: str) -> torch.Tensor:
         """[members, size] view of one parameter's block in `flat` (the parameters, their
         gradients or the optimizer's state of them)."""
-        shape, offset = next((shape, offset) for key, shape, offset in self.layout
-                             if key == name)
+        shape, offset = next((shape, offset) for key, shape, offset in self.layout if key == name)
         size = math.prod(shape)
-        return flat[self.count * offset:self.count * (offset + size)].view(self.count, size)
+        return flat[self.count * offset : self.count * (offset + size)].view(self.count, size)
 
     def rows_of(self, flat: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
         """`flat` (laid out as the parameters) with only the members at `rows`."""
@@ -383,10 +435,14 @@ class _Stack:
         if not keep:
             return None, rows
         stack = replace(
-            self, members=[self.members[i] for i in keep], seed_index=self.seed_index[rows],
-            count=len(keep), flat=self.rows_of(self.flat, rows),
+            self,
+            members=[self.members[i] for i in keep],
+            seed_index=self.seed_index[rows],
+            count=len(keep),
+            flat=self.rows_of(self.flat, rows),
             grad=self.rows_of(self.grad, rows),
-            buffers={name: b[rows] for name, b in self.buffers.items()})
+            buffers={name: b[rows] for name, b in self.buffers.items()},
+        )
         stack.bind()
         return stack, rows
 
@@ -413,35 +469,64 @@ class _Ensemble:
     started: float = 0.0
 
     @classmethod
-    def start(cls, config: ExperimentConfig, data: PreparedData,
-              pairs: list[tuple[PreparedData, int]], stop: StopSignal | None,
-              threads: JobThreads, warm_weights: dict[str, torch.Tensor] | None) -> _Ensemble:
+    def start(
+        cls,
+        config: ExperimentConfig,
+        data: PreparedData,
+        pairs: list[tuple[PreparedData, int]],
+        stop: StopSignal | None,
+        threads: JobThreads,
+        warm_weights: dict[str, torch.Tensor] | None,
+    ) -> _Ensemble:
         """Every member's model from its seed (`pairs`: the data of its tasks, its seed), the
         stack, the optimizer, device copies of the splits, and the CPU threads for a step of
         every member's cost."""
         device = resolve_device(config.train.device)
         train = to_device(data.splits["train"], device)
-        val = to_device(data.splits["validation"] if len(data.splits["validation"]) else
-                        data.splits["train"], device)
+        val = to_device(
+            data.splits["validation"] if len(data.splits["validation"]) else data.splits["train"],
+            device,
+        )
         seeds = list(dict.fromkeys(seed for _, seed in pairs))
         members = []
         for view, seed in pairs:
-            model, _ = initial_model(config.model_copy(update={"train": config.train.model_copy(
-                update={"seed": seed})}), view, device, warm_weights)
-            member = _Member(seed, model, view, _fixed(build_weighting(config.weighting,
-                                                                       view.task_names)))
+            model, _ = initial_model(
+                config.model_copy(update={"train": config.train.model_copy(update={"seed": seed})}),
+                view,
+                device,
+                warm_weights,
+            )
+            member = _Member(
+                seed, model, view, _fixed(build_weighting(config.weighting, view.task_names))
+            )
             member.stopping.best_state = snapshot(model)  # the loop's first checkpoint
             members.append(member)
         stack = _Stack.of(members, seeds, train.x[:8]) if members else None
-        ensemble = cls(config, data, stop, device, train, val,
-                       {name for name, mask in train.masks.items() if bool(mask.all())},
-                       members, stack, None, [torch.Generator().manual_seed(s) for s in seeds],
-                       threads)
+        ensemble = cls(
+            config,
+            data,
+            stop,
+            device,
+            train,
+            val,
+            {name for name, mask in train.masks.items() if bool(mask.all())},
+            members,
+            stack,
+            None,
+            [torch.Generator().manual_seed(s) for s in seeds],
+            threads,
+        )
         ensemble.optimizer = ensemble.new_optimizer()
-        batch = train.x[:config.train.batch_size]
+        batch = train.x[: config.train.batch_size]
         # The members of a group have the same network: one count of its step's cost each.
-        threads.fit(sum(step_flops(stack.members[start].model, batch) * (end - start)
-                        for _, start, end in stack.groups()) if stack else 0.0)
+        threads.fit(
+            sum(
+                step_flops(stack.members[start].model, batch) * (end - start)
+                for _, start, end in stack.groups()
+            )
+            if stack
+            else 0.0
+        )
         ensemble.started = time.perf_counter()
         return ensemble
 
@@ -470,15 +555,24 @@ class _Ensemble:
         stack, optimizer = self._training()
         self.lr_factor = lr_factor(self.config.train, epoch)
         set_lr(optimizer, [self.config.train.lr], self.lr_factor)
-        self.factors = torch.stack([member.loss_factors(self.config, epoch)
-                                    for member in stack.members]).to(self.device)
+        self.factors = torch.stack(
+            [member.loss_factors(self.config, epoch) for member in stack.members]
+        ).to(self.device)
 
     def batches(self) -> Iterator[torch.Tensor]:
         """[seeds, batch] row indices of each batch of this epoch, one row per seed."""
         train = self.config.train
-        per_seed = [epoch_batches(len(self.train), train.batch_size, order, self.device,
-                                  self.data.splits["train"].sources, self.config.data.sampling)
-                    for order in self.orders]
+        per_seed = [
+            epoch_batches(
+                len(self.train),
+                train.batch_size,
+                order,
+                self.device,
+                self.data.splits["train"].sources,
+                self.config.data.sampling,
+            )
+            for order in self.orders
+        ]
         for rows in zip(*per_seed, strict=True):
             yield torch.stack(rows)
 
@@ -507,8 +601,9 @@ class _Ensemble:
             if all(map(math.isfinite, row)):
                 member.steps += 1
             else:
-                member.end("diverged", divergence_message(member.data.task_names, row,
-                                                          member.steps))
+                member.end(
+                    "diverged", divergence_message(member.data.task_names, row, member.steps)
+                )
         self.drop_stopped()
         return self.stack is not None
 
@@ -536,8 +631,10 @@ class _Ensemble:
             return [evaluate(member.model, member.data, self.val) for member in stack.members]
         with torch.inference_mode():
             losses = stack.val_losses(self.val).tolist()
-        return [{task.name: {"loss": loss} for task, loss in zip(member.tasks, row, strict=True)}
-                for member, row in zip(stack.members, losses, strict=True)]
+        return [
+            {task.name: {"loss": loss} for task, loss in zip(member.tasks, row, strict=True)}
+            for member, row in zip(stack.members, losses, strict=True)
+        ]
 
     def drop_stopped(self) -> None:
         """Take the members that stopped out of the stack; the optimizer keeps the state of
@@ -553,8 +650,11 @@ class _Ensemble:
         state = old_optimizer.state.get(old.flat)
         if state:
             self.optimizer.state[self.stack.flat] = {
-                key: old.rows_of(value, rows) if torch.is_tensor(value)
-                and value.shape == old.flat.shape else value for key, value in state.items()}
+                key: old.rows_of(value, rows)
+                if torch.is_tensor(value) and value.shape == old.flat.shape
+                else value
+                for key, value in state.items()
+            }
 
     def finish(self) -> list[EnsembleMember]:
         """The members still in the stack take their best checkpoints; every member's
@@ -565,12 +665,29 @@ class _Ensemble:
                 member.end("completed")
             member.leave()
         self.stack, self.optimizer = None, None
-        splits = {name: to_device(split, self.device)
-                  for name, split in self.data.splits.items() if len(split)}
-        return [EnsembleMember(
-            tuple(member.data.task_names), member.seed, member.status, member.message, member.model,
-            {name: evaluate(member.model, member.data, split) for name, split in splits.items()},
-            member.steps, member.epochs, str(self.device), seconds) for member in self.members]
+        splits = {
+            name: to_device(split, self.device)
+            for name, split in self.data.splits.items()
+            if len(split)
+        }
+        return [
+            EnsembleMember(
+                tuple(member.data.task_names),
+                member.seed,
+                member.status,
+                member.message,
+                member.model,
+                {
+                    name: evaluate(member.model, member.data, split)
+                    for name, split in splits.items()
+                },
+                member.steps,
+                member.epochs,
+                str(self.device),
+                seconds,
+            )
+            for member in self.members
+        ]
 
 
 def _batched_layers(model: MTLModel) -> StackedForward | None:
@@ -588,10 +705,15 @@ def _batched_layers(model: MTLModel) -> StackedForward | None:
     for node in graph.nodes:
         if node.op == "output":
             outputs = node.args[0]
-        elif node.op == "call_module" and len(node.args) == 1 and not node.kwargs and isinstance(
-                modules[node.target], nn.Linear | nn.ReLU | nn.Dropout | nn.Identity):
-            program.append((node, node.args[0], _batched_layer(modules[node.target],
-                                                               str(node.target))))
+        elif (
+            node.op == "call_module"
+            and len(node.args) == 1
+            and not node.kwargs
+            and isinstance(modules[node.target], nn.Linear | nn.ReLU | nn.Dropout | nn.Identity)
+        ):
+            program.append(
+                (node, node.args[0], _batched_layer(modules[node.target], str(node.target)))
+            )
         elif node.op != "placeholder":
             return None
     if not isinstance(outputs, dict) or list(outputs) != model.task_names:
@@ -599,8 +721,12 @@ def _batched_layers(model: MTLModel) -> StackedForward | None:
     placeholder = next(node for node in graph.nodes if node.op == "placeholder")
     slots = [outputs[name] for name in model.task_names]
 
-    def forward(params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor],
-                x: torch.Tensor, training: bool) -> list[torch.Tensor]:
+    def forward(
+        params: dict[str, torch.Tensor],
+        buffers: dict[str, torch.Tensor],
+        x: torch.Tensor,
+        training: bool,
+    ) -> list[torch.Tensor]:
         values = {placeholder: x}
         for node, source, layer in program:
             values[node] = layer(params, values[source], training)
@@ -616,14 +742,16 @@ def _batched_layer(module: nn.Module, name: str) -> _Layer:
         weight, bias = f"{name}.weight", f"{name}.bias"
         if module.bias is None:
             return lambda params, hidden, training: torch.bmm(hidden, params[weight].mT)
-        return lambda params, hidden, training: torch.baddbmm(params[bias].unsqueeze(1), hidden,
-                                                              params[weight].mT)
+        return lambda params, hidden, training: torch.baddbmm(
+            params[bias].unsqueeze(1), hidden, params[weight].mT
+        )
     if isinstance(module, nn.ReLU):
         return lambda params, hidden, training: torch.relu(hidden)
     if isinstance(module, nn.Dropout) and module.p > 0:
         rate = module.p
-        return lambda params, hidden, training: (F.dropout(hidden, rate, training=True)
-                                                 if training else hidden)
+        return lambda params, hidden, training: (
+            F.dropout(hidden, rate, training=True) if training else hidden
+        )
     return lambda params, hidden, training: hidden
 
 
@@ -633,29 +761,35 @@ def _vmapped(model: MTLModel) -> StackedForward:
     skeleton = copy.deepcopy(model).to("meta")
     names = list(model.task_names)
 
-    def one(params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor],
-            x: torch.Tensor) -> list[torch.Tensor]:
+    def one(
+        params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], x: torch.Tensor
+    ) -> list[torch.Tensor]:
         outputs = functional_call(skeleton, (params, buffers), (x,))
         return [outputs[name] for name in names]
 
     batched = vmap(one, randomness="different")
 
-    def forward(params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor],
-                x: torch.Tensor, training: bool) -> list[torch.Tensor]:
+    def forward(
+        params: dict[str, torch.Tensor],
+        buffers: dict[str, torch.Tensor],
+        x: torch.Tensor,
+        training: bool,
+    ) -> list[torch.Tensor]:
         skeleton.train(training)
         return batched(params, buffers, x)
 
     return forward
 
 
-def _mean_losses(task: TaskSpec, outputs: torch.Tensor, targets: torch.Tensor,
-                 masks: torch.Tensor | None) -> torch.Tensor:
+def _mean_losses(
+    task: TaskSpec, outputs: torch.Tensor, targets: torch.Tensor, masks: torch.Tensor | None
+) -> torch.Tensor:
     """`task_loss` of k members at once: outputs [k, rows, width], targets [k, rows, ...],
     masks [k, rows] (None: every row labelled) -> [k] (0 for a member with no labelled row)."""
     count, rows = outputs.shape[:2]
-    per_row = task.task_kind.loss(outputs.reshape(count * rows, -1),
-                                  targets.reshape(count * rows, *targets.shape[2:]),
-                                  "none").reshape(count, rows, -1)
+    per_row = task.task_kind.loss(
+        outputs.reshape(count * rows, -1), targets.reshape(count * rows, *targets.shape[2:]), "none"
+    ).reshape(count, rows, -1)
     if masks is None:
         return per_row.mean((1, 2))
     kept = torch.where(masks.unsqueeze(-1), per_row, 0.0)
@@ -680,12 +814,15 @@ def _padded(tensors: list[torch.Tensor]) -> torch.Tensor:
 def _check(config: ExperimentConfig) -> None:
     """The ensemble trains what `baseline_config` describes, nothing else."""
     if config.model.architecture != "single_task" or config.weighting.method != "equal":
-        raise ValueError("train_ensemble trains single-task networks with equal weighting "
-                         f"(got architecture '{config.model.architecture}', weighting "
-                         f"'{config.weighting.method}'): pass baseline_config(config)")
+        raise ValueError(
+            "train_ensemble trains single-task networks with equal weighting "
+            f"(got architecture '{config.model.architecture}', weighting "
+            f"'{config.weighting.method}'): pass baseline_config(config)"
+        )
     if config.train.curriculum or config.train.warm_start:
-        raise ValueError("train_ensemble trains baselines: they have no train.curriculum or "
-                         "train.warm_start")
+        raise ValueError(
+            "train_ensemble trains baselines: they have no train.curriculum or train.warm_start"
+        )
 
 
 def _fixed(weighting: WeightingMethod) -> FixedWeighting:

@@ -91,8 +91,9 @@ def to_device(split: SplitTensors, device: torch.device) -> SplitTensors:
     )
 
 
-def _rows(split: SplitTensors, rows: torch.Tensor, complete: set[str]
-          ) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor | None]]:
+def _rows(
+    split: SplitTensors, rows: torch.Tensor, complete: set[str]
+) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor | None]]:
     """One batch: inputs, targets, and masks (`None` for the tasks in `complete`, whose every
     row has a label: their losses need no masking)."""
     targets = {k: v[rows] for k, v in split.targets.items()}
@@ -121,7 +122,10 @@ def evaluate(model: MTLModel, data: PreparedData, split: SplitTensors) -> dict[s
     result = {}
     for task, loss in zip(data.tasks, losses.tolist(), strict=True):
         metrics = task_metrics(
-            task, outputs[task.name], split.targets[task.name], split.masks[task.name],
+            task,
+            outputs[task.name],
+            split.targets[task.name],
+            split.masks[task.name],
             data.target_stats.get(task.name),
         )
         result[task.name] = {"loss": loss, **metrics}
@@ -201,29 +205,52 @@ class _Training:
     started: float = 0.0
 
     @classmethod
-    def start(cls, config: ExperimentConfig, data: PreparedData, emit: EventHandler,
-              stop: StopSignal | None, warm_weights: dict[str, torch.Tensor] | None,
-              threads: JobThreads) -> _Training:
+    def start(
+        cls,
+        config: ExperimentConfig,
+        data: PreparedData,
+        emit: EventHandler,
+        stop: StopSignal | None,
+        warm_weights: dict[str, torch.Tensor] | None,
+        threads: JobThreads,
+    ) -> _Training:
         """Model, weighting, optimizer, probe, device copies of the splits and the CPU
         threads for a step of this model's cost; emits 'start'."""
         device = resolve_device(config.train.device)
         model, notes = initial_model(config, data, device, warm_weights)
         weighting = build_weighting(config.weighting, data.task_names)
-        optimizer = make_optimizer(config, [*model.optimizer_groups(config.train.lr),
-                                            {"params": list(weighting.parameters())}])
-        probe = LookaheadProbe.for_training(config.analysis.affinity_every, model, optimizer,
-                                            data.tasks)  # None when off or for a single task
+        optimizer = make_optimizer(
+            config,
+            [*model.optimizer_groups(config.train.lr), {"params": list(weighting.parameters())}],
+        )
+        probe = LookaheadProbe.for_training(
+            config.analysis.affinity_every, model, optimizer, data.tasks
+        )  # None when off or for a single task
         train = to_device(data.splits["train"], device)
-        val = to_device(data.splits["validation"] if len(data.splits["validation"]) else
-                        data.splits["train"], device)
-        run = cls(config, data, emit, stop, device, model, weighting, optimizer, probe, train,
-                  val, TrainResult("completed", model, str(device), 0.0, 0),
-                  complete={name for name, mask in train.masks.items() if bool(mask.all())},
-                  order=torch.Generator().manual_seed(config.train.seed),
-                  base_lrs=[group["lr"] for group in optimizer.param_groups],
-                  params=[p for group in optimizer.param_groups for p in group["params"]],
-                  threads=threads)
-        run.result.threads = threads.fit(step_flops(model, train.x[:config.train.batch_size]))
+        val = to_device(
+            data.splits["validation"] if len(data.splits["validation"]) else data.splits["train"],
+            device,
+        )
+        run = cls(
+            config,
+            data,
+            emit,
+            stop,
+            device,
+            model,
+            weighting,
+            optimizer,
+            probe,
+            train,
+            val,
+            TrainResult("completed", model, str(device), 0.0, 0),
+            complete={name for name, mask in train.masks.items() if bool(mask.all())},
+            order=torch.Generator().manual_seed(config.train.seed),
+            base_lrs=[group["lr"] for group in optimizer.param_groups],
+            params=[p for group in optimizer.param_groups for p in group["params"]],
+            threads=threads,
+        )
+        run.result.threads = threads.fit(step_flops(model, train.x[: config.train.batch_size]))
         curriculum_factors(config.train, data.task_names, 1)  # a bad task name fails here
         if notes:
             run.result.extras["notes"] = notes
@@ -233,9 +260,15 @@ class _Training:
     def announce(self) -> None:
         """Emit 'start'; the clock and the checkpoint (so far the start) begin here."""
         train = self.config.train
-        self.emit({"type": "start", "epochs": train.epochs,
-                   "batches_per_epoch": max(1, -(-len(self.train) // train.batch_size)),
-                   "tasks": self.data.task_names, "device": str(self.device)})
+        self.emit(
+            {
+                "type": "start",
+                "epochs": train.epochs,
+                "batches_per_epoch": max(1, -(-len(self.train) // train.batch_size)),
+                "tasks": self.data.task_names,
+                "device": str(self.device),
+            }
+        )
         self.stopping.best_state = snapshot(self.model)
         self.started = time.perf_counter()
         self.model.train()  # (evaluation and the probe put it back in train mode on leaving)
@@ -252,15 +285,21 @@ class _Training:
         set_lr(self.optimizer, self.base_lrs, lr_factor(train, epoch))
         ramps = curriculum_factors(train, self.data.task_names, epoch)
         factors = [task.weight * ramp for task, ramp in zip(self.data.tasks, ramps, strict=True)]
-        self.loss_scale = (None if all(f == 1.0 for f in factors) else
-                           torch.tensor(factors, device=self.device))
+        self.loss_scale = (
+            None if all(f == 1.0 for f in factors) else torch.tensor(factors, device=self.device)
+        )
         self.epoch_losses = []
 
     def batches(self) -> Iterator[torch.Tensor]:
         """Row indices of each batch of this epoch."""
-        return epoch_batches(len(self.train), self.config.train.batch_size, self.order,
-                             self.device, self.data.splits["train"].sources,
-                             self.config.data.sampling)
+        return epoch_batches(
+            len(self.train),
+            self.config.train.batch_size,
+            self.order,
+            self.device,
+            self.data.splits["train"].sources,
+            self.config.data.sampling,
+        )
 
     def stop_requested(self, epoch: int) -> bool:
         """Whether the user pressed stop (the run's status then says so)."""
@@ -282,17 +321,23 @@ class _Training:
         if self.config.train.grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(self.params, self.config.train.grad_clip)
         self.optimizer.step()
-        self.weighting.after_step(self.model, self.result.steps,  # FAMO re-evaluates the batch
-                                  lambda: task_losses(self.data.tasks, self.model(x), targets,
-                                                      masks))
+        self.weighting.after_step(
+            self.model,
+            self.result.steps,  # FAMO re-evaluates the batch
+            lambda: task_losses(self.data.tasks, self.model(x), targets, masks),
+        )
         self.result.steps += 1
         self.epoch_losses.append(values)
         self.step_weights.append(weights.detach())  # to lists once, after training
         return True
 
-    def gradients(self, x: torch.Tensor, targets: dict[str, torch.Tensor],
-                  masks: dict[str, torch.Tensor | None],
-                  epoch: int) -> tuple[list[float], torch.Tensor] | None:
+    def gradients(
+        self,
+        x: torch.Tensor,
+        targets: dict[str, torch.Tensor],
+        masks: dict[str, torch.Tensor | None],
+        epoch: int,
+    ) -> tuple[list[float], torch.Tensor] | None:
         """Forward, per-task losses and their backward; -> (the losses as numbers, the task
         weights), or None when a loss is not finite. The graph dies with this frame: before
         the update, never alive while the next step's forward builds its own."""
@@ -300,21 +345,33 @@ class _Training:
             losses = task_losses(self.data.tasks, self.model(x), targets, masks).float()
         values = losses.tolist()  # the one host sync of a step
         if not all(map(math.isfinite, values)):
-            self.result.status, self.result.message = "diverged", divergence_message(
-                self.data.task_names, values, self.result.steps)
+            self.result.status, self.result.message = (
+                "diverged",
+                divergence_message(self.data.task_names, values, self.result.steps),
+            )
             return None
         return values, self.weigh(losses, x, targets, masks, epoch)
 
-    def weigh(self, losses: torch.Tensor, x: torch.Tensor, targets: dict[str, torch.Tensor],
-              masks: dict[str, torch.Tensor | None], epoch: int) -> torch.Tensor:
+    def weigh(
+        self,
+        losses: torch.Tensor,
+        x: torch.Tensor,
+        targets: dict[str, torch.Tensor],
+        masks: dict[str, torch.Tensor | None],
+        epoch: int,
+    ) -> torch.Tensor:
         """The weighting method's backward of the losses times this epoch's factors, and the
         affinity probe when due (before the update); -> the task weights."""
         steps, scale = self.result.steps, self.loss_scale
         probe = self.probe if self.probe is not None and self.probe.due(steps) else None
         # The method hands the probe the Jacobian of what it back-propagates: of the raw
         # losses only when no factor scales them; else the probe takes its own, first.
-        request = StepRequest(losses if scale is None else losses * scale, self.model, steps,
-                              record_jacobian=probe is not None and scale is None)
+        request = StepRequest(
+            losses if scale is None else losses * scale,
+            self.model,
+            steps,
+            record_jacobian=probe is not None and scale is None,
+        )
         if probe is not None and scale is not None:
             probe.measure(x, targets, masks, steps, epoch, losses)
         self.optimizer.zero_grad(set_to_none=True)
@@ -333,19 +390,28 @@ class _Training:
         per_task = zip(*self.epoch_losses, strict=True)
         record = {
             "epoch": epoch,
-            "train_loss": dict(zip(self.data.task_names, map(statistics.fmean, per_task),
-                                   strict=True)),
+            "train_loss": dict(
+                zip(self.data.task_names, map(statistics.fmean, per_task), strict=True)
+            ),
             "val": val_result,
             "score": score,
             "lr": self.optimizer.param_groups[0]["lr"],
             "seconds": time.perf_counter() - self.started,
         }
         self.result.history.append(record)
-        self.emit({"type": "epoch", **record, "epochs": self.config.train.epochs,
-                   "steps": self.result.steps})
+        self.emit(
+            {
+                "type": "epoch",
+                **record,
+                "epochs": self.config.train.epochs,
+                "steps": self.result.steps,
+            }
+        )
         if not math.isfinite(score):
-            self.result.status, self.result.message = "diverged", val_divergence_message(
-                epoch, self.result.steps)
+            self.result.status, self.result.message = (
+                "diverged",
+                val_divergence_message(epoch, self.result.steps),
+            )
             return False
         return self.patient(score)
 
@@ -365,14 +431,19 @@ class _Training:
         self.model.load_state_dict(self.stopping.best_state)  # the best (and last good) one
         result.metrics = {
             name: evaluate(self.model, self.data, to_device(split, self.device))
-            for name, split in self.data.splits.items() if len(split)
+            for name, split in self.data.splits.items()
+            if len(split)
         }
         self.emit({"type": "end", "status": result.status, "message": result.message})
         return result
 
 
-def initial_model(config: ExperimentConfig, data: PreparedData, device: torch.device,
-                  warm_weights: dict[str, torch.Tensor] | None) -> tuple[MTLModel, list[str]]:
+def initial_model(
+    config: ExperimentConfig,
+    data: PreparedData,
+    device: torch.device,
+    warm_weights: dict[str, torch.Tensor] | None,
+) -> tuple[MTLModel, list[str]]:
     """The model, from the run's seed (built under the lock on the global RNG) and
     warm-started; -> (model, notes for the run)."""
     with _INIT_LOCK:
@@ -392,15 +463,20 @@ def snapshot(model: MTLModel) -> dict[str, torch.Tensor]:
 
 def val_divergence_message(epoch: int, step: int) -> str:
     """Why a run stopped at a validation loss that is not finite."""
-    return (f"training diverged in epoch {epoch} (step {step}): the validation loss is not "
-            "finite. Try a lower learning rate, gradient clipping (train.grad_clip), or another "
-            "weighting method; the last good checkpoint was kept")
+    return (
+        f"training diverged in epoch {epoch} (step {step}): the validation loss is not "
+        "finite. Try a lower learning rate, gradient clipping (train.grad_clip), or another "
+        "weighting method; the last good checkpoint was kept"
+    )
 
 
 def divergence_message(task_names: list[str], losses: list[float], step: int) -> str:
     """Why a run stopped at a training loss that is not finite (the first such task's)."""
-    task, loss = next((n, v) for n, v in zip(task_names, losses, strict=True)
-                      if not math.isfinite(v))
-    return (f"training diverged at step {step}: the loss of task '{task}' became {loss}. Try a "
-            "lower learning rate, gradient clipping (train.grad_clip), or another weighting "
-            "method; the last good checkpoint was kept")
+    task, loss = next(
+        (n, v) for n, v in zip(task_names, losses, strict=True) if not math.isfinite(v)
+    )
+    return (
+        f"training diverged at step {step}: the loss of task '{task}' became {loss}. Try a "
+        "lower learning rate, gradient clipping (train.grad_clip), or another weighting "
+        "method; the last good checkpoint was kept"
+    )

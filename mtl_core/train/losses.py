@@ -46,8 +46,7 @@ def candidate_losses(
     ([C, N, ...] per task) on one batch: row c equals `task_losses` of candidate c (up to
     rounding: regression tasks with every label present are computed together)."""
     columns: dict[str, torch.Tensor] = {}
-    together = [t.name for t in tasks
-                if t.task_kind.squared_error_loss and masks[t.name] is None]
+    together = [t.name for t in tasks if t.task_kind.squared_error_loss and masks[t.name] is None]
     if len(together) > 1:  # one squared error over [C, N, tasks] instead of one per task
         output = torch.cat([outputs[name] for name in together], dim=-1)
         target = torch.stack([targets[name] for name in together], dim=-1)

@@ -76,13 +76,15 @@ class LookaheadProbe:
         self.vectorize = vectorize
         # A parameter registered under two names must be substituted under both (torch's
         # weight tying), which costs a scan of the module each call: only when there is one.
-        self.tied = (len(list(model.named_parameters(remove_duplicate=False)))
-                     != len(list(model.named_parameters())))
+        self.tied = len(list(model.named_parameters(remove_duplicate=False))) != len(
+            list(model.named_parameters())
+        )
         self.records: list[ProbeRecord] = []
 
     @classmethod
-    def for_training(cls, every: int, model: MTLModel, optimizer: torch.optim.Optimizer,
-                     tasks: list[TaskSpec]) -> LookaheadProbe | None:
+    def for_training(
+        cls, every: int, model: MTLModel, optimizer: torch.optim.Optimizer, tasks: list[TaskSpec]
+    ) -> LookaheadProbe | None:
         """The probe a run asked for, or None (switched off, or a single task)."""
         if every <= 0 or len(tasks) < 2 or not model.shared_parameters():
             return None
@@ -91,10 +93,16 @@ class LookaheadProbe:
     def due(self, step: int) -> bool:
         return step % self.every == 0
 
-    def measure(self, x: torch.Tensor, targets: dict[str, torch.Tensor],
-                masks: Mapping[str, torch.Tensor | None], step: int, epoch: int,
-                losses: torch.Tensor | None = None,
-                jacobian: TaskJacobian | None = None) -> ProbeRecord:
+    def measure(
+        self,
+        x: torch.Tensor,
+        targets: dict[str, torch.Tensor],
+        masks: Mapping[str, torch.Tensor | None],
+        step: int,
+        epoch: int,
+        losses: torch.Tensor | None = None,
+        jacobian: TaskJacobian | None = None,
+    ) -> ProbeRecord:
         """Probe on this batch. `losses`: the training step's own per-task losses of the same
         batch, with their graph; `jacobian`: the Jacobian the step's weighting read off that
         graph. Both are reused (no forward or backward of the probe's own) when the model
@@ -107,8 +115,11 @@ class LookaheadProbe:
             self.model.eval()
         try:
             with torch.enable_grad():
-                before = losses if losses is not None and not switch else task_losses(
-                    self.tasks, self.model(x), targets, masks)
+                before = (
+                    losses
+                    if losses is not None and not switch
+                    else task_losses(self.tasks, self.model(x), targets, masks)
+                )
                 rows = self._rows_from(jacobian) if not switch else None
                 if rows is None:
                     rows = task_jacobian(before, self.shared, []).shared_rows
@@ -125,9 +136,13 @@ class LookaheadProbe:
                 self.model.train(was_training)
         count = len(self.tasks)
         packed = torch.cat([before, lookahead.flatten(), gramian.flatten()]).tolist()
-        record = ProbeRecord(step, epoch, packed[:count],
-                             _rows(packed[count:count + count * count], count),
-                             _rows(packed[count + count * count:], count))
+        record = ProbeRecord(
+            step,
+            epoch,
+            packed[:count],
+            _rows(packed[count : count + count * count], count),
+            _rows(packed[count + count * count :], count),
+        )
         self.records.append(record)
         return record
 
@@ -135,26 +150,34 @@ class LookaheadProbe:
         """The given Jacobian's rows in the probe's parameter order (None: not all there)."""
         if jacobian is None:
             return None
-        by_id = {id(p): rows for p, rows in zip(jacobian.shared, jacobian.shared_rows,
-                                                strict=True)}
+        by_id = {id(p): rows for p, rows in zip(jacobian.shared, jacobian.shared_rows, strict=True)}
         rows = [found for p in self.shared if (found := by_id.get(id(p))) is not None]
         return rows if len(rows) == len(self.shared) else None
 
-    def _losses_after(self, x: torch.Tensor, targets: dict[str, torch.Tensor],
-                      masks: Mapping[str, torch.Tensor | None],
-                      candidates: list[torch.Tensor]) -> torch.Tensor:
+    def _losses_after(
+        self,
+        x: torch.Tensor,
+        targets: dict[str, torch.Tensor],
+        masks: Mapping[str, torch.Tensor | None],
+        candidates: list[torch.Tensor],
+    ) -> torch.Tensor:
         """[i][j] = L_j with the shared parameters after the step on task i (the T candidate
         models' outputs in one batched pass: the architecture's own, else a vmapped forward;
         their losses batched outside of vmap)."""
 
         def outputs_with(shared: list[torch.Tensor]) -> dict[str, torch.Tensor]:
-            return functional_call(self.model, dict(zip(self.shared_names, shared, strict=True)),
-                                   (x,), tie_weights=self.tied)
+            return functional_call(
+                self.model,
+                dict(zip(self.shared_names, shared, strict=True)),
+                (x,),
+                tie_weights=self.tied,
+            )
 
         outputs = None
         if self.vectorize:  # the architecture's own batched pass, else vmap
             outputs = self.model.candidate_outputs(
-                x, dict(zip(self.shared_names, candidates, strict=True)))
+                x, dict(zip(self.shared_names, candidates, strict=True))
+            )
         if outputs is None and self.vectorize:
             try:
                 outputs = vmap(outputs_with)(candidates)
@@ -190,7 +213,7 @@ class LookaheadProbe:
 
 
 def _rows(values: list[float], count: int) -> list[list[float]]:
-    return [values[i:i + count] for i in range(0, len(values), count)]
+    return [values[i : i + count] for i in range(0, len(values), count)]
 
 
 def _finite(value: float) -> float | None:

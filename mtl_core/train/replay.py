@@ -19,8 +19,9 @@ import torch
 from mtl_core.errors import UserError
 
 
-def _adam(param: torch.Tensor, grad: torch.Tensor, group: dict[str, Any],
-          state: dict[str, Any]) -> torch.Tensor:
+def _adam(
+    param: torch.Tensor, grad: torch.Tensor, group: dict[str, Any], state: dict[str, Any]
+) -> torch.Tensor:
     lr, (beta1, beta2), eps = float(group["lr"]), group["betas"], group["eps"]
     weight_decay = group["weight_decay"]
     decoupled = group.get("decoupled_weight_decay", False)  # AdamW sets it (torch >= 2.7)
@@ -42,16 +43,18 @@ def _adam(param: torch.Tensor, grad: torch.Tensor, group: dict[str, Any],
     exp_avg_sq = torch.addcmul(exp_avg_sq * beta2, grad, grad, value=1 - beta2)
     if group.get("amsgrad", False):
         highest = state.get("max_exp_avg_sq")
-        exp_avg_sq = torch.maximum(torch.zeros_like(base) if highest is None else highest,
-                                   exp_avg_sq)
+        exp_avg_sq = torch.maximum(
+            torch.zeros_like(base) if highest is None else highest, exp_avg_sq
+        )
     bias_correction1 = 1 - beta1**step
     bias_correction2_sqrt = (1 - beta2**step) ** 0.5
     denom = exp_avg_sq.sqrt().div_(bias_correction2_sqrt).add_(eps)  # (a new tensor)
     return torch.addcdiv(base, exp_avg, denom, value=-lr / bias_correction1)
 
 
-def _sgd(param: torch.Tensor, grad: torch.Tensor, group: dict[str, Any],
-         state: dict[str, Any]) -> torch.Tensor:
+def _sgd(
+    param: torch.Tensor, grad: torch.Tensor, group: dict[str, Any], state: dict[str, Any]
+) -> torch.Tensor:
     lr, momentum = float(group["lr"]), group["momentum"]
     weight_decay, dampening = group["weight_decay"], group["dampening"]
     if group.get("maximize", False):

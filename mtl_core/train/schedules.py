@@ -33,8 +33,10 @@ def curriculum_factors(train: TrainConfig, task_names: list[str], epoch: int) ->
     """Per-task loss factor in `epoch`: 0 before the task joins, then a linear ramp to 1."""
     unknown = sorted(set(train.curriculum) - set(task_names))
     if unknown:
-        raise UserError(f"config error at 'train.curriculum.{unknown[0]}': no such task "
-                        f"(tasks: {', '.join(task_names)})")
+        raise UserError(
+            f"config error at 'train.curriculum.{unknown[0]}': no such task "
+            f"(tasks: {', '.join(task_names)})"
+        )
     factors = []
     for name in task_names:
         joins = train.curriculum.get(name)
@@ -56,8 +58,10 @@ def monitor_score(
     relative to its first loss instead."""
     names = [t.name for t in tasks]
     if train.monitor_task is not None and train.monitor_task not in names:
-        raise UserError(f"config error at 'train.monitor_task': no task '{train.monitor_task}' "
-                        f"(tasks: {', '.join(names)})")
+        raise UserError(
+            f"config error at 'train.monitor_task': no task '{train.monitor_task}' "
+            f"(tasks: {', '.join(names)})"
+        )
     chosen = [t for t in tasks if train.monitor_task in (None, t.name)]
     values = []
     for task in chosen:
@@ -73,8 +77,7 @@ def monitor_score(
     return sum(values) / len(values)
 
 
-def autocast(train: TrainConfig,
-             device: torch.device) -> contextlib.AbstractContextManager[Any]:
+def autocast(train: TrainConfig, device: torch.device) -> contextlib.AbstractContextManager[Any]:
     """bf16 autocast when asked for and the CUDA GPU supports it; otherwise a no-op."""
     if train.amp and device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.autocast("cuda", dtype=torch.bfloat16)
@@ -93,6 +96,8 @@ def warm_start(model: MTLModel, weights: dict[str, torch.Tensor], run_id: str) -
                 param.copy_(stored.to(param.device, param.dtype))
                 copied += 1
     if not copied:
-        raise UserError(f"train.warm_start: run '{run_id}' has no shared weights that fit this "
-                        "model (same encoder and shared widths are needed)")
+        raise UserError(
+            f"train.warm_start: run '{run_id}' has no shared weights that fit this "
+            "model (same encoder and shared widths are needed)"
+        )
     return copied

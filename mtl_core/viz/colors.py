@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
-             "#000000"]
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 # Signed quantities (affinity, cosine, deltas): a diverging colour-blind-safe scale.
 DIVERGING = "RdBu"
 

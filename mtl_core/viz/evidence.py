@@ -20,19 +20,22 @@ def verdict_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for name, task in (summary.get("tasks") or {}).items():
         metric = task.get("primary_metric") or next(
-            (m for m in task.get("metrics", {}) if m != "loss"), "")
+            (m for m in task.get("metrics", {}) if m != "loss"), ""
+        )
         noise = task.get("noise") or {}
         base = task.get("baseline_metrics") or {}
-        rows.append({
-            "task": name,
-            "verdict": verdict_of(task),
-            "metric": metric,
-            "multi-task": _value(task.get("metrics", {}).get(metric)),
-            "single-task": _value(base.get(metric)),
-            "delta [95% interval]": format_delta(task.get("delta"), task.get("delta_ci")),
-            "seeds (multi / single)": f"{noise.get('seeds', 1)} / {noise.get('baseline_seeds', 0)}",
-            "test rows": noise.get("test_rows"),
-        })
+        rows.append(
+            {
+                "task": name,
+                "verdict": verdict_of(task),
+                "metric": metric,
+                "multi-task": _value(task.get("metrics", {}).get(metric)),
+                "single-task": _value(base.get(metric)),
+                "delta [95% interval]": format_delta(task.get("delta"), task.get("delta_ci")),
+                "seeds (multi / single)": f"{noise.get('seeds', 1)} / {noise.get('baseline_seeds', 0)}",
+                "test rows": noise.get("test_rows"),
+            }
+        )
     return rows
 
 

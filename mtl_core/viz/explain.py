@@ -24,58 +24,107 @@ def unit_heatmap(units: UnitProfiles) -> go.Figure:
     order = units.order
     labels = [f"u{u}" for u in order]
     share = units.share[:, order]
-    figure = go.Figure(go.Heatmap(z=share, x=labels, y=units.rows, colorscale="Blues", zmin=0,
-                                  colorbar={"title": "share"}, hoverinfo="skip"))
+    figure = go.Figure(
+        go.Heatmap(
+            z=share,
+            x=labels,
+            y=units.rows,
+            colorscale="Blues",
+            zmin=0,
+            colorbar={"title": "share"},
+            hoverinfo="skip",
+        )
+    )
     # An invisible marker on every cell: a heatmap cannot be clicked to select (Streamlit
     # selections need points), these can, and they carry the cell's tooltip.
     figure.add_scatter(
-        x=labels * len(units.rows), y=[row for row in units.rows for _ in labels],
-        customdata=share.reshape(-1), mode="markers", marker={"opacity": 0, "size": 14},
+        x=labels * len(units.rows),
+        y=[row for row in units.rows for _ in labels],
+        customdata=share.reshape(-1),
+        mode="markers",
+        marker={"opacity": 0, "size": 14},
         showlegend=False,
-        hovertemplate="%{y}<br>unit %{x}<br>share of attribution %{customdata:.3f}"
-                      "<extra></extra>")
-    figure.update_layout(height=140 + 36 * len(units.rows), margin={"t": 30, "b": 40},
-                         xaxis={"title": "unit of the representation (clustered order)",
-                                "type": "category", "range": [-0.5, len(labels) - 0.5]},
-                         yaxis={"type": "category", "range": [len(units.rows) - 0.5, -0.5]})
+        hovertemplate="%{y}<br>unit %{x}<br>share of attribution %{customdata:.3f}<extra></extra>",
+    )
+    figure.update_layout(
+        height=140 + 36 * len(units.rows),
+        margin={"t": 30, "b": 40},
+        xaxis={
+            "title": "unit of the representation (clustered order)",
+            "type": "category",
+            "range": [-0.5, len(labels) - 0.5],
+        },
+        yaxis={"type": "category", "range": [len(units.rows) - 0.5, -0.5]},
+    )
     return figure
 
 
 def expert_heatmap(level: ExpertLevel) -> go.Figure:
     """Rows: tasks; columns: one level's experts; colour and text: the share of the task's
     attribution that comes through the expert (0 where the task's output does not reach it)."""
-    figure = go.Figure(go.Heatmap(
-        z=level.share, x=level.experts, y=level.tasks, colorscale="Blues", zmin=0, zmax=1,
-        text=np.round(level.share, 2), texttemplate="%{text}", colorbar={"title": "share"},
-        hovertemplate="%{y} through %{x}: %{z:.3f} of its attribution<extra></extra>"))
-    figure.update_layout(height=140 + 40 * len(level.tasks), margin={"t": 30, "b": 40},
-                         xaxis={"title": f"expert ({level.title})", "type": "category"},
-                         yaxis={"autorange": "reversed"})
+    figure = go.Figure(
+        go.Heatmap(
+            z=level.share,
+            x=level.experts,
+            y=level.tasks,
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            text=np.round(level.share, 2),
+            texttemplate="%{text}",
+            colorbar={"title": "share"},
+            hovertemplate="%{y} through %{x}: %{z:.3f} of its attribution<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        height=140 + 40 * len(level.tasks),
+        margin={"t": 30, "b": 40},
+        xaxis={"title": f"expert ({level.title})", "type": "category"},
+        yaxis={"autorange": "reversed"},
+    )
     return figure
 
 
 def similarity_heatmap(units: UnitProfiles) -> go.Figure:
     """Cosine similarity of the rows' unit profiles (1 = the same units, 0 = disjoint)."""
-    figure = go.Figure(go.Heatmap(
-        z=units.similarity, x=units.rows, y=units.rows, colorscale="Blues", zmin=0, zmax=1,
-        text=np.round(units.similarity, 2), texttemplate="%{text}",
-        colorbar={"title": "cosine"},
-        hovertemplate="%{y} vs %{x}: %{z:.3f}<extra></extra>"))
+    figure = go.Figure(
+        go.Heatmap(
+            z=units.similarity,
+            x=units.rows,
+            y=units.rows,
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            text=np.round(units.similarity, 2),
+            texttemplate="%{text}",
+            colorbar={"title": "cosine"},
+            hovertemplate="%{y} vs %{x}: %{z:.3f}<extra></extra>",
+        )
+    )
     side = 160 + 60 * len(units.rows)
-    figure.update_layout(height=side, width=side + 140, margin={"t": 30, "b": 40},
-                         yaxis={"autorange": "reversed"})
+    figure.update_layout(
+        height=side, width=side + 140, margin={"t": 30, "b": 40}, yaxis={"autorange": "reversed"}
+    )
     return figure
 
 
 def unit_usage_bars(units: UnitProfiles, unit: int) -> go.Figure:
     """How much of each row's attribution goes through this one unit."""
     colors = task_colors(list(dict.fromkeys(units.row_tasks)))
-    figure = go.Figure(go.Bar(
-        x=units.rows, y=units.share[:, unit],
-        marker_color=[colors[t] for t in units.row_tasks],
-        hovertemplate="%{x}: %{y:.3f}<extra></extra>"))
-    figure.update_layout(height=300, margin={"t": 30, "b": 40}, showlegend=False,
-                         yaxis_title=f"share through unit {unit}")
+    figure = go.Figure(
+        go.Bar(
+            x=units.rows,
+            y=units.share[:, unit],
+            marker_color=[colors[t] for t in units.row_tasks],
+            hovertemplate="%{x}: %{y:.3f}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        height=300,
+        margin={"t": 30, "b": 40},
+        showlegend=False,
+        yaxis_title=f"share through unit {unit}",
+    )
     return figure
 
 
@@ -92,20 +141,34 @@ def _side_by_side_bars(
     shares = {t: np.abs(v) / max(totals[t], 1e-30) for t, v in values.items()}
     keep = np.argsort(-np.sum(list(shares.values()), axis=0), kind="stable")[:MAX_BARS][::-1]
     names = [feature_names[i] for i in keep]
-    figure = make_subplots(rows=1, cols=len(tasks), shared_yaxes=True, shared_xaxes="all",
-                           subplot_titles=[f"{t} (total {totals[t]:.3g})" for t in tasks],
-                           horizontal_spacing=0.02)
+    figure = make_subplots(
+        rows=1,
+        cols=len(tasks),
+        shared_yaxes=True,
+        shared_xaxes="all",
+        subplot_titles=[f"{t} (total {totals[t]:.3g})" for t in tasks],
+        horizontal_spacing=0.02,
+    )
     for col, task in enumerate(tasks, start=1):
-        figure.add_bar(x=shares[task][keep], y=names, orientation="h", name=task,
-                       customdata=values[task][keep], marker_color=colors[task], row=1, col=col,
-                       hovertemplate="%{y}: %{customdata:.4f} (%{x:.1%} of the total)<extra>"
-                                     + task + "</extra>")
-        figure.update_xaxes(title_text=f"share of {title}" if col == 1 else None,
-                            tickformat=".0%", row=1, col=col)
+        figure.add_bar(
+            x=shares[task][keep],
+            y=names,
+            orientation="h",
+            name=task,
+            customdata=values[task][keep],
+            marker_color=colors[task],
+            row=1,
+            col=col,
+            hovertemplate="%{y}: %{customdata:.4f} (%{x:.1%} of the total)<extra>"
+            + task
+            + "</extra>",
+        )
+        figure.update_xaxes(
+            title_text=f"share of {title}" if col == 1 else None, tickformat=".0%", row=1, col=col
+        )
     top = max((float(s[keep].max()) for s in shares.values() if len(keep)), default=1.0)
     figure.update_xaxes(range=[0, 1.05 * top])
-    figure.update_layout(height=120 + 22 * len(names), showlegend=False,
-                         margin={"t": 40, "b": 40})
+    figure.update_layout(height=120 + 22 * len(names), showlegend=False, margin={"t": 40, "b": 40})
     return figure
 
 
@@ -133,24 +196,38 @@ def image_maps(
     diverging scale centred at 0, or magnitudes on a sequential one; each relative to its
     own largest |value|."""
     titles = (["input"] if image is not None else []) + list(per_task)
-    figure = make_subplots(rows=1, cols=len(titles), subplot_titles=titles,
-                           horizontal_spacing=0.02)
+    figure = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=0.02)
     col = 1
     if image is not None:
-        figure.add_heatmap(z=image.mean(axis=0), colorscale="gray", showscale=False,
-                           row=1, col=1, hovertemplate="%{z:.2f}<extra></extra>")
+        figure.add_heatmap(
+            z=image.mean(axis=0),
+            colorscale="gray",
+            showscale=False,
+            row=1,
+            col=1,
+            hovertemplate="%{z:.2f}<extra></extra>",
+        )
         col = 2
     # Tasks' outputs live on different scales: each map is shown relative to its own
     # largest |value| (the hover gives the attribution itself).
     maps = [_image(v) for v in per_task.values()]
-    scale = {"colorscale": DIVERGING, "zmid": 0, "zmin": -1, "zmax": 1, "reversescale": True} \
-        if signed else {"colorscale": "Blues", "zmin": 0, "zmax": 1}
+    scale = (
+        {"colorscale": DIVERGING, "zmid": 0, "zmin": -1, "zmax": 1, "reversescale": True}
+        if signed
+        else {"colorscale": "Blues", "zmin": 0, "zmax": 1}
+    )
     for i, values in enumerate(maps):
         bound = float(np.abs(values).max()) or 1.0
-        figure.add_heatmap(z=values / bound, customdata=values, row=1, col=col + i,
-                           showscale=i == len(maps) - 1,
-                           colorbar={"title": "of the task's max"},
-                           hovertemplate="%{customdata:.4f}<extra></extra>", **scale)
+        figure.add_heatmap(
+            z=values / bound,
+            customdata=values,
+            row=1,
+            col=col + i,
+            showscale=i == len(maps) - 1,
+            colorbar={"title": "of the task's max"},
+            hovertemplate="%{customdata:.4f}<extra></extra>",
+            **scale,
+        )
     figure.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor=None)
     figure.update_xaxes(showticklabels=False)
     figure.update_layout(height=300, margin={"t": 40, "b": 10})
@@ -164,8 +241,9 @@ def mean_image_maps(explanation: Explanation) -> go.Figure:
 
 def example_image_maps(explanation: Explanation, index: int) -> go.Figure:
     """Images: one example and each task's signed attribution over it."""
-    return image_maps({t: a.values[index] for t, a in explanation.inputs.items()},
-                      image=explanation.x[index])
+    return image_maps(
+        {t: a.values[index] for t, a in explanation.inputs.items()}, image=explanation.x[index]
+    )
 
 
 def completeness_table(explanation: Explanation) -> pd.DataFrame:
@@ -176,21 +254,28 @@ def completeness_table(explanation: Explanation) -> pd.DataFrame:
     for row, completeness in zip(units.rows, units.completeness, strict=True):
         rows.append({"attribution": f"units → {row}", **_completeness_cells(completeness)})
     for task, attribution in explanation.inputs.items():
-        rows.append({"attribution": f"inputs → {task}",
-                     **_completeness_cells(attribution.completeness)})
+        rows.append(
+            {"attribution": f"inputs → {task}", **_completeness_cells(attribution.completeness)}
+        )
     for level in explanation.experts:
         for task, completeness in zip(level.tasks, level.completeness, strict=True):
-            rows.append({"attribution": f"experts ({level.title}) → {task}",
-                         **_completeness_cells(completeness)})
+            rows.append(
+                {
+                    "attribution": f"experts ({level.title}) → {task}",
+                    **_completeness_cells(completeness),
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def _completeness_cells(completeness: Completeness) -> dict[str, object]:
-    return {"mean |delta|": completeness.mean_abs_delta,
-            "max |delta|": completeness.max_abs_delta,
-            "mean |F(x) − F(baseline)|": completeness.mean_abs_change,
-            "relative": completeness.relative,
-            "more steps?": "yes" if completeness.needs_more_steps else "no"}
+    return {
+        "mean |delta|": completeness.mean_abs_delta,
+        "max |delta|": completeness.max_abs_delta,
+        "mean |F(x) − F(baseline)|": completeness.mean_abs_change,
+        "relative": completeness.relative,
+        "more steps?": "yes" if completeness.needs_more_steps else "no",
+    }
 
 
 def token_heatmap(explanation: Explanation, index: int) -> go.Figure:
@@ -205,13 +290,25 @@ def token_heatmap(explanation: Explanation, index: int) -> go.Figure:
     # Each task relative to its own largest |attribution| (tasks' outputs differ in scale).
     bounds = np.abs(z).max(axis=1, keepdims=True)
     relative = np.divide(z, bounds, out=np.zeros_like(z), where=bounds > 0)
-    figure = go.Figure(go.Heatmap(
-        z=relative, customdata=z, x=labels, y=tasks,
-        colorscale=DIVERGING, reversescale=True, zmid=0, zmin=-1, zmax=1,
-        colorbar={"title": "of the task's max", "tickvals": [-1, 0, 1]},
-        hovertemplate="%{y}<br>position: n-gram %{x}<br>%{customdata:.4f}<extra></extra>"))
-    figure.update_layout(height=200 + 40 * len(tasks), margin={"t": 30, "b": 40},
-                         xaxis={"title": "token position: n-gram", "type": "category",
-                                "tickangle": -45},
-                         yaxis={"autorange": "reversed"})
+    figure = go.Figure(
+        go.Heatmap(
+            z=relative,
+            customdata=z,
+            x=labels,
+            y=tasks,
+            colorscale=DIVERGING,
+            reversescale=True,
+            zmid=0,
+            zmin=-1,
+            zmax=1,
+            colorbar={"title": "of the task's max", "tickvals": [-1, 0, 1]},
+            hovertemplate="%{y}<br>position: n-gram %{x}<br>%{customdata:.4f}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        height=200 + 40 * len(tasks),
+        margin={"t": 30, "b": 40},
+        xaxis={"title": "token position: n-gram", "type": "category", "tickangle": -45},
+        yaxis={"autorange": "reversed"},
+    )
     return figure

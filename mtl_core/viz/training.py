@@ -18,7 +18,7 @@ def epoch_axis(last_epoch: int) -> dict[str, Any]:
 
 
 def times_text(summary: dict[str, Any]) -> str:
-    """"completed in 14.2 s: 1.1 s data, 6.0 s multi-task (3 seeds), 6.5 s baselines, 0.2 s
+    """ "completed in 14.2 s: 1.1 s data, 6.0 s multi-task (3 seeds), 6.5 s baselines, 0.2 s
     comparison": the run's wall time and its parts (baselines only when it trained some);
     for a run stored before the summary had `times`, the multi-task model's seconds."""
     status = summary["status"]
@@ -26,8 +26,10 @@ def times_text(summary: dict[str, Any]) -> str:
     if not times:
         return f"{status} in {summary['seconds']:.1f} s (the multi-task model)"
     seeds = summary["noise"]["seeds"]
-    parts = [f"{times['preparation']:.1f} s data",
-             f"{times['multi_task']:.1f} s multi-task ({seeds} seed{'s' if seeds > 1 else ''})"]
+    parts = [
+        f"{times['preparation']:.1f} s data",
+        f"{times['multi_task']:.1f} s multi-task ({seeds} seed{'s' if seeds > 1 else ''})",
+    ]
     if summary["noise"]["baseline_seeds"]:
         parts.append(f"{times['baselines']:.1f} s baselines")
     parts.append(f"{times['comparison']:.1f} s comparison")
@@ -40,14 +42,28 @@ def loss_curves(history: list[dict[str, Any]], task_names: list[str]) -> go.Figu
     figure = go.Figure()
     epochs = [h["epoch"] for h in history]
     for name in task_names:
-        figure.add_scatter(x=epochs, y=[h["train_loss"][name] for h in history], mode="lines",
-                           name=f"{name} (train)", line={"color": colors[name], "dash": "dash"})
-        figure.add_scatter(x=epochs, y=[h["val"][name]["loss"] for h in history], mode="lines",
-                           name=f"{name} (validation)", line={"color": colors[name]})
-    figure.update_layout(xaxis=epoch_axis(max(epochs, default=1)),
-                         yaxis_title="loss (per task, own scale)",
-                         yaxis_type="log", height=380, margin={"t": 30, "b": 40},
-                         legend={"orientation": "h", "y": -0.25})
+        figure.add_scatter(
+            x=epochs,
+            y=[h["train_loss"][name] for h in history],
+            mode="lines",
+            name=f"{name} (train)",
+            line={"color": colors[name], "dash": "dash"},
+        )
+        figure.add_scatter(
+            x=epochs,
+            y=[h["val"][name]["loss"] for h in history],
+            mode="lines",
+            name=f"{name} (validation)",
+            line={"color": colors[name]},
+        )
+    figure.update_layout(
+        xaxis=epoch_axis(max(epochs, default=1)),
+        yaxis_title="loss (per task, own scale)",
+        yaxis_type="log",
+        height=380,
+        margin={"t": 30, "b": 40},
+        legend={"orientation": "h", "y": -0.25},
+    )
     return figure
 
 
@@ -79,13 +95,22 @@ def compare_curves(histories: dict[str, list[dict[str, Any]]]) -> go.Figure:
         for name in names:
             points = [(h["epoch"], h["val"][name]["loss"]) for h in history if name in h["val"]]
             if points:
-                figure.add_scatter(x=[p[0] for p in points], y=[p[1] for p in points],
-                                   mode="lines", name=f"{name} · {run_id}",
-                                   line={"color": colors[name], "dash": dashes[i % len(dashes)]})
+                figure.add_scatter(
+                    x=[p[0] for p in points],
+                    y=[p[1] for p in points],
+                    mode="lines",
+                    name=f"{name} · {run_id}",
+                    line={"color": colors[name], "dash": dashes[i % len(dashes)]},
+                )
     last = max((row["epoch"] for history in histories.values() for row in history), default=1)
-    figure.update_layout(xaxis=epoch_axis(last), yaxis_title="validation loss (per task)",
-                         yaxis_type="log", height=420, margin={"t": 30, "b": 40},
-                         legend={"orientation": "h", "y": -0.25})
+    figure.update_layout(
+        xaxis=epoch_axis(last),
+        yaxis_title="validation loss (per task)",
+        yaxis_type="log",
+        height=420,
+        margin={"t": 30, "b": 40},
+        legend={"orientation": "h", "y": -0.25},
+    )
     return figure
 
 
@@ -101,10 +126,13 @@ def compare_table(summaries: dict[str, dict[str, Any]]) -> pd.DataFrame:
                 rows.setdefault((name, metric), {"task": name, "metric": metric})[run_id] = value
         speed = summary.get("steps_per_second")
         low, high = summary.get("delta_m_ci") or (None, None)
-        for metric, value in (("Δm", summary.get("delta_m")), ("Δm 95% low", low),
-                              ("Δm 95% high", high),
-                              ("training seconds", summary.get("seconds")),
-                              ("ms per step, evaluation included", 1000 / speed if speed else None)):
+        for metric, value in (
+            ("Δm", summary.get("delta_m")),
+            ("Δm 95% low", low),
+            ("Δm 95% high", high),
+            ("training seconds", summary.get("seconds")),
+            ("ms per step, evaluation included", 1000 / speed if speed else None),
+        ):
             rows.setdefault(("all", metric), {"task": "all", "metric": metric})[run_id] = value
     return pd.DataFrame(list(rows.values()))
 
@@ -116,7 +144,9 @@ def compare_verdicts(summaries: dict[str, dict[str, Any]]) -> pd.DataFrame:
         summary = summary or {}
         for name, task in summary.get("tasks", {}).items():
             rows.setdefault(name, {"task": name})[run_id] = (
-                f"{verdict_of(task)} · {format_delta(task.get('delta'), task.get('delta_ci'))}")
+                f"{verdict_of(task)} · {format_delta(task.get('delta'), task.get('delta_ci'))}"
+            )
         rows.setdefault("Δm", {"task": "Δm"})[run_id] = format_delta(
-            summary.get("delta_m"), summary.get("delta_m_ci"))
+            summary.get("delta_m"), summary.get("delta_m_ci")
+        )
     return pd.DataFrame(list(rows.values()))

@@ -120,10 +120,14 @@ class WeightingMethod(ABC):
         unknown = sorted(set(params) - set(self.param_specs) - set(self.extra_params))
         if unknown:
             known = ", ".join([*self.param_specs, *self.extra_params]) or "none"
-            raise UserError(f"config error at 'weighting.params.{unknown[0]}': method "
-                            f"'{self.name}' has no such parameter (it takes: {known})")
-        self.params = {key: spec.read(key, params.get(key, spec.default))
-                       for key, spec in self.param_specs.items()}
+            raise UserError(
+                f"config error at 'weighting.params.{unknown[0]}': method "
+                f"'{self.name}' has no such parameter (it takes: {known})"
+            )
+        self.params = {
+            key: spec.read(key, params.get(key, spec.default))
+            for key, spec in self.param_specs.items()
+        }
         self.params.update({key: params[key] for key in self.extra_params if key in params})
         self.update_every = update_every
         self.gramian_every = gramian_every
@@ -131,8 +135,10 @@ class WeightingMethod(ABC):
         self.notes: list[str] = []
         self._shared: tuple[nn.Module, list[nn.Parameter]] | None = None
         if update_every > 1 and not self.amortised:
-            self.note(f"update_every={update_every} has no effect on '{self.name}': its weights "
-                      "cost nothing extra to compute")
+            self.note(
+                f"update_every={update_every} has no effect on '{self.name}': its weights "
+                "cost nothing extra to compute"
+            )
 
     def note(self, text: str) -> None:
         """Something the user should know about this run's weighting (recorded once)."""
@@ -178,10 +184,11 @@ class WeightingMethod(ABC):
         """What a run stores in its extras: task weights per step, Gramians, notes."""
         rows = [{"step": step, "weights": weights} for step, weights in enumerate(task_weights)]
         extras: dict[str, Any] = {
-            "task_weights": {"tasks": self.task_names, "method": self.name,
-                             "steps": thin(rows)},
-            "gramians": [{"step": step, "matrix": matrix.cpu().tolist()}
-                         for step, matrix in thin(self.gramians)],
+            "task_weights": {"tasks": self.task_names, "method": self.name, "steps": thin(rows)},
+            "gramians": [
+                {"step": step, "matrix": matrix.cpu().tolist()}
+                for step, matrix in thin(self.gramians)
+            ],
         }
         if self.notes:
             extras["weighting_notes"] = list(self.notes)
@@ -210,8 +217,9 @@ class LossWeighting(WeightingMethod):
         return self.result(request, weights, recorder.jacobian(weights))
 
     @abstractmethod
-    def weighted_backward(self, losses: torch.Tensor, step: int,
-                          recorder: JacobianRecorder | None) -> torch.Tensor:
+    def weighted_backward(
+        self, losses: torch.Tensor, step: int, recorder: JacobianRecorder | None
+    ) -> torch.Tensor:
         """Back-propagate the weighted losses once (recording for `recorder` when there is
         one) and return the weight each task got."""
 
@@ -227,13 +235,15 @@ class LossWeighting(WeightingMethod):
         shared = self.shared_of(request.model)
         if not shared or len(request.losses) < 2:
             if gramian_due:
-                self.note("no Gramian recorded: the model has no parameters shared by several "
-                          "tasks")
+                self.note(
+                    "no Gramian recorded: the model has no parameters shared by several tasks"
+                )
             return None
         return JacobianRecorder(request.losses, shared)
 
-    def result(self, request: StepRequest, weights: torch.Tensor,
-               jacobian: TaskJacobian) -> StepResult:
+    def result(
+        self, request: StepRequest, weights: torch.Tensor, jacobian: TaskJacobian
+    ) -> StepResult:
         """The step's result, with its Jacobian when the request asked for it; the Gramian is
         recorded when due."""
         if self.gramian_due(request.step):
@@ -251,8 +261,9 @@ class FixedWeighting(LossWeighting):
     def fixed_weights(self, losses: torch.Tensor) -> torch.Tensor:
         """This step's task weights (shape [T], no graph)."""
 
-    def weighted_backward(self, losses: torch.Tensor, step: int,
-                          recorder: JacobianRecorder | None) -> torch.Tensor:
+    def weighted_backward(
+        self, losses: torch.Tensor, step: int, recorder: JacobianRecorder | None
+    ) -> torch.Tensor:
         weights = self.fixed_weights(losses)
         backward_recording(losses, recorder, weights)
         return weights

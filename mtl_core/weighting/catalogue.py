@@ -27,8 +27,16 @@ class MethodInfo:
 
 def method_info(name: str) -> MethodInfo:
     cls = weighting_class(name)
-    return MethodInfo(name, cls.title or name, cls.cost_class, cls.summary, cls.helps_when,
-                      dict(cls.param_specs), cls.amortised, tuple(cls.extra_params))
+    return MethodInfo(
+        name,
+        cls.title or name,
+        cls.cost_class,
+        cls.summary,
+        cls.helps_when,
+        dict(cls.param_specs),
+        cls.amortised,
+        tuple(cls.extra_params),
+    )
 
 
 def methods_by_cost_class() -> dict[str, list[MethodInfo]]:
@@ -45,5 +53,8 @@ def methods_by_cost_class() -> dict[str, list[MethodInfo]]:
 def params_for(name: str, params: dict[str, Any]) -> dict[str, Any]:
     """Only the parameters method `name` takes (e.g. after switching methods in the app)."""
     info = method_info(name)
-    return {key: value for key, value in params.items()
-            if key in info.params or key in info.extra_params}
+    return {
+        key: value
+        for key, value in params.items()
+        if key in info.params or key in info.extra_params
+    }

@@ -24,8 +24,9 @@ def _solve(q: np.ndarray, a: np.ndarray, b: np.ndarray, cones: list) -> np.ndarr
     """x minimising qᵀx with b − Ax in `cones`, or None when the solver does not reach it."""
     # Only A's nonzeros are handed over (scipy drops the zeros): the solver's KKT system then
     # has the programs' real, sparse structure.
-    solver = clarabel.DefaultSolver(_no_quadratic(len(q)), q, sparse.csc_matrix(a), b, cones,
-                                    _SETTINGS)
+    solver = clarabel.DefaultSolver(
+        _no_quadratic(len(q)), q, sparse.csc_matrix(a), b, cones, _SETTINGS
+    )
     solution = solver.solve()
     if str(solution.status) not in SOLVED:
         return None
@@ -56,17 +57,21 @@ def min_linear_plus_norm_on_simplex(linear: np.ndarray, matrix: np.ndarray) -> n
     a = np.zeros((1 + n + 1 + len(matrix), n + 1))
     b = np.zeros(len(a))
     a[0, :n], b[0] = 1.0, 1.0  # Σ w = 1
-    a[1:n + 1, :n] = -np.eye(n)  # w ≥ 0
+    a[1 : n + 1, :n] = -np.eye(n)  # w ≥ 0
     a[n + 1, n] = -1.0  # (t, matrix · w) in the second-order cone
-    a[n + 2:, :n] = -matrix
-    cones = [clarabel.ZeroConeT(1), clarabel.NonnegativeConeT(n),
-             clarabel.SecondOrderConeT(1 + len(matrix))]
+    a[n + 2 :, :n] = -matrix
+    cones = [
+        clarabel.ZeroConeT(1),
+        clarabel.NonnegativeConeT(n),
+        clarabel.SecondOrderConeT(1 + len(matrix)),
+    ]
     x = _solve(q, a, b, cones)
     return None if x is None else x[:n]
 
 
-def min_linear_with_log_products(gramian: np.ndarray, linear: np.ndarray,
-                                 floor: float) -> np.ndarray | None:
+def min_linear_with_log_products(
+    gramian: np.ndarray, linear: np.ndarray, floor: float
+) -> np.ndarray | None:
     """argmin over α ≥ 0 of 1ᵀGα + linearᵀα with log α_i + log (Gα)_i ≥ floor for every i
     (one inner program of Nash-MTL; G = `gramian`).
 
@@ -81,7 +86,7 @@ def min_linear_with_log_products(gramian: np.ndarray, linear: np.ndarray,
     rows = np.arange(n)
     a[rows, alpha] = -1.0  # α ≥ 0
     a[n + rows, u] = a[n + rows, v] = -1.0  # u + v − floor ≥ 0
-    b[n:2 * n] = -floor
+    b[n : 2 * n] = -floor
     for i in range(n):
         top = 2 * n + 6 * i
         a[top, u[i]], b[top + 1], a[top + 2, alpha[i]] = -1.0, 1.0, -1.0  # (u_i, 1, α_i)

@@ -30,8 +30,13 @@ class GradientWeighting(WeightingMethod):
     cost_class = "gradient"
     amortised = True
 
-    def __init__(self, task_names: list[str], params: dict[str, Any], update_every: int = 1,
-                 gramian_every: int = 0) -> None:
+    def __init__(
+        self,
+        task_names: list[str],
+        params: dict[str, Any],
+        update_every: int = 1,
+        gramian_every: int = 0,
+    ) -> None:
         super().__init__(task_names, params, update_every, gramian_every)
         self.aggregator = self.make_aggregator(len(self.task_names), self.params)
         # Aggregators for subsets of the tasks (see `aggregate_active`), made when first needed.
@@ -52,8 +57,10 @@ class GradientWeighting(WeightingMethod):
         shared = self.shared_of(model)
         if self._others is None or self._others[0] is not model:
             shared_ids = {id(p) for p in shared}
-            self._others = (model, [p for p in model.parameters()
-                                    if p.requires_grad and id(p) not in shared_ids])
+            self._others = (
+                model,
+                [p for p in model.parameters() if p.requires_grad and id(p) not in shared_ids],
+            )
         return shared, self._others[1]
 
     def step(self, request: StepRequest) -> StepResult:
@@ -76,8 +83,9 @@ class GradientWeighting(WeightingMethod):
         self.last_weights = weights.detach()
         return StepResult(self.last_weights, jacobian if request.record_jacobian else None)
 
-    def _reuse_weights(self, request: StepRequest, shared: list[nn.Parameter],
-                       last_weights: torch.Tensor) -> StepResult:
+    def _reuse_weights(
+        self, request: StepRequest, shared: list[nn.Parameter], last_weights: torch.Tensor
+    ) -> StepResult:
         """Between recomputations: one ordinary backward of Σ_i w_i L_i with the last weights
         (the Jacobian read off it when the request asks for it)."""
         losses = request.losses
@@ -86,8 +94,9 @@ class GradientWeighting(WeightingMethod):
         backward_recording(losses, recorder, weights)
         return StepResult(weights, None if recorder is None else recorder.jacobian(weights))
 
-    def aggregate_active(self, matrix: torch.Tensor,
-                         gramian: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def aggregate_active(
+        self, matrix: torch.Tensor, gramian: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """-> (task weights, update), aggregating only the tasks whose gradient is not zero.
         A task whose loss is scaled to 0 (a curriculum task that has not joined yet) or has
         no label in the batch has nothing to say about the direction: left in, it would make
@@ -103,23 +112,26 @@ class GradientWeighting(WeightingMethod):
         aggregator = self._subset_aggregators.get(active)
         if aggregator is None:
             aggregator = self._subset_aggregators[active] = self.make_aggregator(
-                len(active), self.params)
+                len(active), self.params
+            )
         index = torch.tensor(active, device=matrix.device)
-        subset_weights, update = aggregate(aggregator, matrix[index],
-                                           gramian[index][:, index])
+        subset_weights, update = aggregate(aggregator, matrix[index], gramian[index][:, index])
         weights[index] = subset_weights.to(weights.dtype)
         return weights, update
 
     def _plain_backward(self, losses: torch.Tensor) -> torch.Tensor:
-        self.note(f"'{self.name}' needs parameters shared by several tasks; this model has none "
-                  "(e.g. single_task), so every step was a plain backward of Σ_i L_i")
+        self.note(
+            f"'{self.name}' needs parameters shared by several tasks; this model has none "
+            "(e.g. single_task), so every step was a plain backward of Σ_i L_i"
+        )
         weights = torch.ones_like(losses).detach()
         losses.backward(weights)
         return weights
 
 
-def aggregate(aggregator: Aggregator, matrix: torch.Tensor,
-              gramian: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def aggregate(
+    aggregator: Aggregator, matrix: torch.Tensor, gramian: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """-> (task weights, update) of a torchjd aggregator. One that weights the rows from the
     Gramian gets the Gramian already computed for the records; any other gets J."""
     if isinstance(aggregator, GramianWeightedAggregator):
@@ -136,8 +148,9 @@ def _accumulate(param: torch.Tensor, grad: torch.Tensor) -> None:
     param.grad = grad if param.grad is None else param.grad + grad
 
 
-def _effective_weights(jacobian: torch.Tensor, gramian: torch.Tensor,
-                       update: torch.Tensor) -> torch.Tensor:
+def _effective_weights(
+    jacobian: torch.Tensor, gramian: torch.Tensor, update: torch.Tensor
+) -> torch.Tensor:
     """The least-squares w with Jᵀw ≈ update (exact when the update lies in the row span);
     `gramian` = J Jᵀ."""
     return (torch.linalg.pinv(gramian.double()) @ (jacobian @ update).double()).to(update.dtype)

@@ -43,7 +43,8 @@ class TaskJacobian:
 
 
 def batched_vjp(
-    outputs: Sequence[torch.Tensor] | Sequence[GradientEdge], inputs: Sequence[torch.Tensor],
+    outputs: Sequence[torch.Tensor] | Sequence[GradientEdge],
+    inputs: Sequence[torch.Tensor],
     rows: list[torch.Tensor],
 ) -> list[torch.Tensor | None]:
     """For each input, the T stacked VJPs [T, *input.shape] of `outputs` with `rows` (one
@@ -52,19 +53,26 @@ def batched_vjp(
     count = rows[0].shape[0]
     grads: Sequence[torch.Tensor | None]  # None where `allow_unused` finds no path
     try:
-        grads = torch.autograd.grad(outputs, inputs, rows, retain_graph=True,
-                                    is_grads_batched=True, allow_unused=True)
+        grads = torch.autograd.grad(
+            outputs, inputs, rows, retain_graph=True, is_grads_batched=True, allow_unused=True
+        )
     except RuntimeError:  # an op without a batching rule: same numbers, one pass per row
-        per_row = [torch.autograd.grad(outputs, inputs, [r[i] for r in rows],
-                                       retain_graph=True, allow_unused=True)
-                   for i in range(count)]
-        grads = tuple(_stack_or_none(column, param)
-                      for column, param in zip(zip(*per_row, strict=True), inputs, strict=True))
+        per_row = [
+            torch.autograd.grad(
+                outputs, inputs, [r[i] for r in rows], retain_graph=True, allow_unused=True
+            )
+            for i in range(count)
+        ]
+        grads = tuple(
+            _stack_or_none(column, param)
+            for column, param in zip(zip(*per_row, strict=True), inputs, strict=True)
+        )
     return list(grads)
 
 
-def _stack_or_none(column: Sequence[torch.Tensor | None],
-                   param: torch.Tensor) -> torch.Tensor | None:
+def _stack_or_none(
+    column: Sequence[torch.Tensor | None], param: torch.Tensor
+) -> torch.Tensor | None:
     if all(g is None for g in column):
         return None
     return torch.stack([torch.zeros_like(param) if g is None else g for g in column])
@@ -128,8 +136,11 @@ class TaskCut:
                     leaf = node.variable  # type: ignore[attr-defined]
                     self.private_leaves[id(leaf)] = mask.bit_length() - 1
                 continue
-            picks = [(slot, (nxt, number)) for slot, (nxt, number) in enumerate(nexts)
-                     if nxt is not None and owners[nxt] & (owners[nxt] - 1)]
+            picks = [
+                (slot, (nxt, number))
+                for slot, (nxt, number) in enumerate(nexts)
+                if nxt is not None and owners[nxt] & (owners[nxt] - 1)
+            ]
             if picks:
                 self._senders.append((node, mask.bit_length() - 1, picks))
                 for _, key in picks:
@@ -149,23 +160,26 @@ class TaskCut:
     def recording(self) -> Iterator[TaskCut]:
         """While open, every backward through the graph records what each task sends across
         the cut: with Σ_i w_i L_i, task i sends w_i ∂L_i/∂(cut)."""
-        handles = [node.register_hook(self._recorder(task, picks))
-                   for node, task, picks in self._senders]
+        handles = [
+            node.register_hook(self._recorder(task, picks)) for node, task, picks in self._senders
+        ]
         try:
             yield self
         finally:
             for handle in handles:
                 handle.remove()
 
-    def _recorder(self, task: int, picks: list[tuple[int, tuple[Node, int]]]
-                  ) -> Callable[[Sequence[torch.Tensor | None], Sequence[torch.Tensor | None]],
-                                None]:
-        def record(grad_inputs: Sequence[torch.Tensor | None],
-                   _grad_outputs: Sequence[torch.Tensor | None]) -> None:
+    def _recorder(
+        self, task: int, picks: list[tuple[int, tuple[Node, int]]]
+    ) -> Callable[[Sequence[torch.Tensor | None], Sequence[torch.Tensor | None]], None]:
+        def record(
+            grad_inputs: Sequence[torch.Tensor | None], _grad_outputs: Sequence[torch.Tensor | None]
+        ) -> None:
             for slot, key in picks:
                 sent = grad_inputs[slot]
                 if sent is not None:
                     self.crossings[key][task].append(sent)
+
         return record
 
     def sent(self) -> tuple[list[GradientEdge], list[torch.Tensor]]:
@@ -177,23 +191,36 @@ class TaskCut:
             if first is None:
                 continue
             edges.append(GradientEdge(node, number))
-            rows.append(torch.stack([sum(parts[1:], parts[0]) if parts
-                                     else torch.zeros_like(first) for parts in per_task]))
+            rows.append(
+                torch.stack(
+                    [
+                        sum(parts[1:], parts[0]) if parts else torch.zeros_like(first)
+                        for parts in per_task
+                    ]
+                )
+            )
         return edges, rows
 
-    def backward(self, total: torch.Tensor,
-                 others: list[torch.Tensor]) -> list[torch.Tensor | None]:
+    def backward(
+        self, total: torch.Tensor, others: list[torch.Tensor]
+    ) -> list[torch.Tensor | None]:
         """Back-propagate `total` to the cut and to `others` only (the shared part is not
         entered), recording what each task sends. -> the gradients of `others`."""
         with self.recording():
             # torch takes tensors and edges mixed; its hint asks for one kind or the other.
-            grads = torch.autograd.grad(total, [*others, *self.edges()],  # type: ignore[arg-type]
-                                        retain_graph=True, allow_unused=True)
-        return list(grads[:len(others)])
+            grads = torch.autograd.grad(
+                total,
+                [*others, *self.edges()],  # type: ignore[arg-type]
+                retain_graph=True,
+                allow_unused=True,
+            )
+        return list(grads[: len(others)])
 
 
 def task_jacobian(
-    losses: torch.Tensor, shared: list[nn.Parameter], others: list[nn.Parameter],
+    losses: torch.Tensor,
+    shared: list[nn.Parameter],
+    others: list[nn.Parameter],
 ) -> TaskJacobian:
     """Jacobians of `losses` [T] on `shared`, gradients of Σ_i L_i on `others`. Keeps the
     graph for later backwards."""
@@ -203,21 +230,23 @@ def task_jacobian(
     if cut is None:
         eye = torch.eye(count, device=losses.device, dtype=losses.dtype)
         rows = batched_vjp([losses], [*shared, *others], [eye])
-        shared_rows, other_rows = rows[:len(shared)], rows[len(shared):]
+        shared_rows, other_rows = rows[: len(shared)], rows[len(shared) :]
         other_grads = [None if r is None else r.sum(0) for r in other_rows]
     else:
         private = [(k, p) for k, p in enumerate(shared) if id(p) in cut.private_leaves]
         grads = cut.backward(losses.sum(), [*others, *(p for _, p in private)])
-        other_grads = grads[:len(others)]
+        other_grads = grads[: len(others)]
         edges, sent = cut.sent()
         shared_rows = batched_vjp(edges, list(shared), sent) if edges else [None] * len(shared)
-        for (k, param), grad in zip(private, grads[len(others):], strict=True):
+        for (k, param), grad in zip(private, grads[len(others) :], strict=True):
             if grad is not None:  # no cut leads to a private leaf: its row is all there is
                 row = torch.zeros(count, *param.shape, device=param.device, dtype=param.dtype)
                 row[cut.private_leaves[id(param)]] = grad
                 shared_rows[k] = row
-    filled = [torch.zeros(count, *p.shape, device=p.device, dtype=p.dtype) if r is None
-              else r for r, p in zip(shared_rows, shared, strict=True)]
+    filled = [
+        torch.zeros(count, *p.shape, device=p.device, dtype=p.dtype) if r is None else r
+        for r, p in zip(shared_rows, shared, strict=True)
+    ]
     return TaskJacobian(list(shared), filled, list(others), other_grads)
 
 
@@ -261,14 +290,22 @@ class JacobianRecorder:
         """The rows, given the weights w the backward used; computed afresh from the kept
         graph when they cannot be read off it (no cut, or a weight of 0)."""
         values = weights.tolist()
-        if (self.cut is None or min(map(abs, values)) <= 1e-12
-                or any(id(p) in self.cut.private_leaves for p in self.shared)):
+        if (
+            self.cut is None
+            or min(map(abs, values)) <= 1e-12
+            or any(id(p) in self.cut.private_leaves for p in self.shared)
+        ):
             return task_jacobian(self.losses, self.shared, [])
         edges, sent = self.cut.sent()
         rows = batched_vjp(edges, self.shared, sent) if edges else [None] * len(self.shared)
         scale = None if all(v == 1.0 for v in values) else weights.detach().to(self.losses.dtype)
         count = len(self.losses)
-        unweighted = [torch.zeros(count, *p.shape, device=p.device, dtype=p.dtype) if r is None
-                      else r if scale is None else r / scale.reshape(-1, *[1] * (r.ndim - 1))
-                      for r, p in zip(rows, self.shared, strict=True)]
+        unweighted = [
+            torch.zeros(count, *p.shape, device=p.device, dtype=p.dtype)
+            if r is None
+            else r
+            if scale is None
+            else r / scale.reshape(-1, *[1] * (r.ndim - 1))
+            for r, p in zip(rows, self.shared, strict=True)
+        ]
         return TaskJacobian(self.shared, unweighted, [], [])

@@ -46,8 +46,9 @@ def weighting_class(name: str) -> type[WeightingMethod]:
     cls = WEIGHTINGS.get(name)
     if cls is None:
         names = ", ".join(sorted(WEIGHTINGS))
-        raise UserError(f"config error at 'weighting.method': unknown method '{name}' "
-                        f"(choose one of: {names})")
+        raise UserError(
+            f"config error at 'weighting.method': unknown method '{name}' (choose one of: {names})"
+        )
     return cls
 
 
@@ -63,10 +64,13 @@ def check_params(cls: type[WeightingMethod], params: dict[str, Any]) -> dict[str
     known = [*cls.param_specs, *cls.extra_params]
     unknown = sorted(set(params) - set(known))
     if unknown:
-        raise UserError(f"config error at 'weighting.params.{unknown[0]}': method "
-                        f"'{cls.name}' has no parameter '{unknown[0]}' (its parameters: "
-                        f"{', '.join(known) or 'none'})")
-    resolved = {key: spec.read(key, params.get(key, spec.default))
-                for key, spec in cls.param_specs.items()}
+        raise UserError(
+            f"config error at 'weighting.params.{unknown[0]}': method "
+            f"'{cls.name}' has no parameter '{unknown[0]}' (its parameters: "
+            f"{', '.join(known) or 'none'})"
+        )
+    resolved = {
+        key: spec.read(key, params.get(key, spec.default)) for key, spec in cls.param_specs.items()
+    }
     resolved.update({key: params[key] for key in cls.extra_params if key in params})
     return resolved

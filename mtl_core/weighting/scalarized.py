@@ -18,8 +18,13 @@ class ScalarizerWeighting(LossWeighting):
 
     self_stepped = False
 
-    def __init__(self, task_names: list[str], params: dict[str, Any], update_every: int = 1,
-                 gramian_every: int = 0) -> None:
+    def __init__(
+        self,
+        task_names: list[str],
+        params: dict[str, Any],
+        update_every: int = 1,
+        gramian_every: int = 0,
+    ) -> None:
         super().__init__(task_names, params, update_every, gramian_every)
         self.scalarizer: nn.Module = self.make_scalarizer(len(self.task_names), self.params)
         self._device = torch.device("cpu")
@@ -42,8 +47,9 @@ class ScalarizerWeighting(LossWeighting):
         """The scalar to back-propagate."""
         return self.scalarizer_on(losses.device)(losses)
 
-    def weighted_backward(self, losses: torch.Tensor, step: int,
-                          recorder: JacobianRecorder | None) -> torch.Tensor:
+    def weighted_backward(
+        self, losses: torch.Tensor, step: int, recorder: JacobianRecorder | None
+    ) -> torch.Tensor:
         """A scalarizer that gives d(total)/d(L_i) in closed form (`weights_for`, FAMO and
         STCH) has the losses back-propagated with those weights: no graph is built for the
         scalarization. Otherwise the weight a task got is read off the backward itself (the

@@ -32,28 +32,37 @@ def splits_section(data: dict[str, Any], sizes: dict[str, int], scope: str) -> N
     names = list(sizes)
     with st.expander("Splits", icon=":material/call_split:", expanded="train" not in sizes):
         train = training_split(sizes, splits.get("train"))
-        train = st.selectbox("Training split", names, index=names.index(train),
-                             key=f"split_train::{scope}")
+        train = st.selectbox(
+            "Training split", names, index=names.index(train), key=f"split_train::{scope}"
+        )
         splits["train"] = train
         for column, (role, fraction_key) in zip(st.columns(len(ROLES)), ROLES, strict=True):
             options = role_options(sizes, train, role)
             current = splits.get(role)
             default = current if current in options else (role if role in options else CARVE)
-            pick = column.selectbox(f"{role.capitalize()} split", options,
-                                    index=options.index(default),
-                                    key=f"split_{role}::{scope}::{train}")
+            pick = column.selectbox(
+                f"{role.capitalize()} split",
+                options,
+                index=options.index(default),
+                key=f"split_{role}::{scope}::{train}",
+            )
             splits[role] = None if pick == CARVE else pick
             if pick == CARVE:
                 percent = column.slider(
-                    f"Share of the training split held out for {role}", 0, MAX_HELD_OUT_PCT,
+                    f"Share of the training split held out for {role}",
+                    0,
+                    MAX_HELD_OUT_PCT,
                     round(100 * splits.get(fraction_key, getattr(defaults, fraction_key))),
                     format="%d%%",
-                    key=f"split_{fraction_key}::{scope}")
+                    key=f"split_{fraction_key}::{scope}",
+                )
                 splits[fraction_key] = percent / 100
         if splits.get("validation") and splits.get("validation") == splits.get("test"):
-            st.warning("Validation and test read the same split: the validation set then picks "
-                       "the epoch kept, so the test score is not independent of training.",
-                       icon=":material/warning:")
+            st.warning(
+                "Validation and test read the same split: the validation set then picks "
+                "the epoch kept, so the test score is not independent of training.",
+                icon=":material/warning:",
+            )
     data["splits"] = splits
     st.caption("Splits: " + _summary(splits, sizes) + ".")
 

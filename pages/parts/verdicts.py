@@ -19,9 +19,11 @@ def show_verdicts(summary: dict[str, Any]) -> bool:
     st.dataframe(table, hide_index=True, width="stretch")
     noise = summary.get("noise") or {}
     if summary.get("delta_m") is not None:
-        st.markdown(f"**{delta_m_text(summary)}** (positive = multi-task better; the "
-                    f"interval is 95%, over {noise.get('test_rows', '?')} test rows and the "
-                    "seeds)")
+        st.markdown(
+            f"**{delta_m_text(summary)}** (positive = multi-task better; the "
+            f"interval is 95%, over {noise.get('test_rows', '?')} test rows and the "
+            "seeds)"
+        )
     with st.expander("Why these verdicts"):
         for name, task in tasks.items():
             if task.get("verdict_reason"):

@@ -15,24 +15,24 @@ from pages.common import concept, run_label, run_store, teacher_mode
 
 COST_HINTS = {
     "loss": "About the cost of equal weighting (1.0-1.1x): the losses are combined, then one "
-            "backward. FAMO (a second, gradient-free forward) costs about 1.45x and GradNorm "
-            "(per-task gradient norms) about 1.55x on a small MLP, or about 1.05x when they "
-            "update every 10 steps.",
+    "backward. FAMO (a second, gradient-free forward) costs about 1.45x and GradNorm "
+    "(per-task gradient norms) about 1.55x on a small MLP, or about 1.05x when they "
+    "update every 10 steps.",
     "gradient": "Per step, one gradient per task on the shared layers: about 1.7-2.4x the time "
-                "of equal weighting on a small MLP, about 0.8x LibMTL's one-backward-per-task "
-                "loop (CAGrad and Nash-MTL include a small convex solve; see "
-                "benchmarks/bench_weighting.py). Recomputing every 10 steps brings that to "
-                "about 1.0x.",
+    "of equal weighting on a small MLP, about 0.8x LibMTL's one-backward-per-task "
+    "loop (CAGrad and Nash-MTL include a small convex solve; see "
+    "benchmarks/bench_weighting.py). Recomputing every 10 steps brings that to "
+    "about 1.0x.",
 }
 
 
 AMORTISED_HELP = {
     "gradient": "1: every step (full cost). k > 1: the Jacobian and the weights are computed "
-                "every k steps; in between one ordinary backward reuses the last weights "
-                "(Nash-MTL's authors use 50-100).",
+    "every k steps; in between one ordinary backward reuses the last weights "
+    "(Nash-MTL's authors use 50-100).",
     "loss": "1: every step, as in the paper. k > 1: the method's extra work (FAMO: the second "
-            "forward of the batch; GradNorm: the per-task gradient norms) and its weight "
-            "update happen every k steps; in between the last weights are reused.",
+    "forward of the batch; GradNorm: the per-task gradient norms) and its weight "
+    "update happen every k steps; in between the last weights are reused.",
 }
 
 
@@ -66,12 +66,18 @@ def _settled(key: str) -> Any:
 def _pick_method(weighting: dict[str, Any]) -> MethodInfo:
     grouped = methods_by_cost_class()
     current = weighting.get("method", "equal")
-    current_class = next((cost for cost, infos in grouped.items()
-                          if any(i.name == current for i in infos)), "loss")
+    current_class = next(
+        (cost for cost, infos in grouped.items() if any(i.name == current for i in infos)), "loss"
+    )
     classes = [cost for cost in COST_CLASSES if grouped.get(cost)]
     _follow("weighting_cost_class", current_class)
-    st.radio("Kind of method", classes, format_func=lambda c: COST_CLASSES[c], horizontal=True,
-             key="weighting_cost_class")
+    st.radio(
+        "Kind of method",
+        classes,
+        format_func=lambda c: COST_CLASSES[c],
+        horizontal=True,
+        key="weighting_cost_class",
+    )
     cost = _settled("weighting_cost_class")
     st.caption(COST_HINTS[cost])
     infos = grouped[cost]
@@ -79,9 +85,15 @@ def _pick_method(weighting: dict[str, Any]) -> MethodInfo:
     by_name = {i.name: i for i in infos}
     key = f"weighting_method_{cost}"
     _follow(key, current if current in names else names[0])
-    st.radio("Method", names, format_func=lambda n: by_name[n].title,
-             captions=[f"{i.summary} Helps when: {i.helps_when[0].lower()}{i.helps_when[1:]}"
-                       for i in infos], key=key)
+    st.radio(
+        "Method",
+        names,
+        format_func=lambda n: by_name[n].title,
+        captions=[
+            f"{i.summary} Helps when: {i.helps_when[0].lower()}{i.helps_when[1:]}" for i in infos
+        ],
+        key=key,
+    )
     chosen = weighting["method"] = _settled(key)
     return by_name[chosen]
 
@@ -96,19 +108,29 @@ def _method_parameters(info: MethodInfo, weighting: dict[str, Any], tasks: list[
         key = f"weighting_{info.name}_{name}"
         if spec.integer:
             _follow(key, int(params.get(name, spec.default)))
-            st.number_input(name, min_value=None if spec.low is None else int(spec.low),
-                            max_value=None if spec.high is None else int(spec.high), step=1,
-                            help=spec.help, key=key)
+            st.number_input(
+                name,
+                min_value=None if spec.low is None else int(spec.low),
+                max_value=None if spec.high is None else int(spec.high),
+                step=1,
+                help=spec.help,
+                key=key,
+            )
         else:
             _follow(key, float(params.get(name, spec.default)))
-            st.number_input(name, min_value=spec.low, max_value=spec.high, help=spec.help,
-                            format="%g", key=key)
+            st.number_input(
+                name, min_value=spec.low, max_value=spec.high, help=spec.help, format="%g", key=key
+            )
         params[name] = _settled(key)
     if info.amortised:
         _follow("weighting_update_every", int(weighting.get("update_every", 1)))
         st.number_input(
-            "Recompute the weights every k steps", min_value=1, max_value=1000,
-            key="weighting_update_every", help=AMORTISED_HELP[info.cost_class])
+            "Recompute the weights every k steps",
+            min_value=1,
+            max_value=1000,
+            key="weighting_update_every",
+            help=AMORTISED_HELP[info.cost_class],
+        )
         weighting["update_every"] = _settled("weighting_update_every")
     else:
         weighting.pop("update_every", None)
@@ -117,10 +139,13 @@ def _method_parameters(info: MethodInfo, weighting: dict[str, Any], tasks: list[
     else:
         _follow("weighting_gramian_every", int(weighting.get("gramian_every", 0)))
         st.number_input(
-            "Record gradient conflicts every N steps (0 = off)", min_value=0, max_value=10000,
+            "Record gradient conflicts every N steps (0 = off)",
+            min_value=0,
+            max_value=10000,
             key="weighting_gramian_every",
             help="Takes the per-task gradients on the shared layers every N steps, only to "
-                 "chart their cosines after training; costs one Jacobian each time.")
+            "chart their cosines after training; costs one Jacobian each time.",
+        )
         weighting["gramian_every"] = _settled("weighting_gramian_every")
         if not weighting["gramian_every"]:
             weighting.pop("gramian_every")
@@ -139,9 +164,11 @@ def _static_weights(params: dict[str, Any], tasks: list[str]) -> None:
         weights[name] = _settled(key)
     params["weights"] = weights
     _follow("weighting_static_normalize", bool(params.get("normalize", False)))
-    st.toggle("Normalise so the weights sum to the number of tasks",
-              key="weighting_static_normalize",
-              help="Keeps the overall step size of equal weighting; only the ratios matter.")
+    st.toggle(
+        "Normalise so the weights sum to the number of tasks",
+        key="weighting_static_normalize",
+        help="Keeps the overall step size of equal weighting; only the ratios matter.",
+    )
     params["normalize"] = _settled("weighting_static_normalize")
     total = sum(weights.values())
     if total <= 0:
@@ -176,12 +203,16 @@ def _run_charts() -> None:
     st.plotly_chart(task_weights_figure(task_weights), key="weighting_weights_chart")
     gramians = extras.get("gramians") or []
     if not gramians:
-        st.info("No gradient cosines for this run: gradient-based methods record them every "
-                "time they compute the weights; for loss-based ones set 'Record gradient "
-                "conflicts every N steps' before training.")
+        st.info(
+            "No gradient cosines for this run: gradient-based methods record them every "
+            "time they compute the weights; for loss-based ones set 'Record gradient "
+            "conflicts every N steps' before training."
+        )
         return
     names = task_weights["tasks"]
     st.plotly_chart(gradient_cosine_figure(gramians, names), key="weighting_cosine_chart")
     shares = conflict_share(gramians, names)
-    st.caption("Share of recorded steps in conflict (cosine < 0): " + ", ".join(
-        f"{pair} {share:.0%}" for pair, share in shares.items()))
+    st.caption(
+        "Share of recorded steps in conflict (cosine < 0): "
+        + ", ".join(f"{pair} {share:.0%}" for pair, share in shares.items())
+    )

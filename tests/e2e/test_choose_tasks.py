@@ -43,8 +43,16 @@ def test_choose_a_task_in_the_table_and_train_it(app_url, runs_dir, page):
     expect(sidebar(page)).to_contain_text("Tasks: species")
     table = page.get_by_test_id("stDataFrame").first
     table.scroll_into_view_if_needed()
-    order = ["species", "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm",
-             "body_mass_g", "sex", "year"]
+    order = [
+        "species",
+        "island",
+        "bill_length_mm",
+        "bill_depth_mm",
+        "flipper_length_mm",
+        "body_mass_g",
+        "sex",
+        "year",
+    ]
     for name in order:  # the rows, in this order (the cell positions below rely on it)
         expect(table).to_contain_text(name)
     text = table.text_content()

@@ -31,8 +31,10 @@ def click_unit_cell(page, row: int, column: int) -> str:
     rows = figure.evaluate("plot => plot.data[0].y")
     labels = figure.evaluate("plot => plot.data[0].x")
     area = chart.locator(".nsewdrag").first.bounding_box()
-    page.mouse.click(area["x"] + (column + 0.5) * area["width"] / len(labels),
-                     area["y"] + (row + 0.5) * area["height"] / len(rows))
+    page.mouse.click(
+        area["x"] + (column + 0.5) * area["width"] / len(labels),
+        area["y"] + (row + 0.5) * area["height"] / len(rows),
+    )
     wait_idle(page)
     return labels[column]
 
@@ -69,7 +71,8 @@ def test_train_check_numbers_analyse_and_find_the_run_after_a_reload(app_url, ru
     expect(page.get_by_test_id("stException")).to_have_count(0)
     page.get_by_role("tab", name="Lookahead affinity").click()  # the first tab is the pair table
     expect(page.get_by_test_id("stPlotlyChart").filter(visible=True).first).to_be_visible(
-        timeout=60_000)
+        timeout=60_000
+    )
     screenshot(page, "affinity-of-run")
 
     goto(page, "Explain")

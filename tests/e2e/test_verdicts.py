@@ -26,12 +26,12 @@ def nav(page, name: str) -> None:
     wait_idle(page)
 
 
-def test_customers_verdicts_and_grouping_from_the_browser(app_url, runs_dir, page,
-                                                          tmp_path_factory):
+def test_customers_verdicts_and_grouping_from_the_browser(
+    app_url, runs_dir, page, tmp_path_factory
+):
     source = customers_csv(tmp_path_factory.mktemp("customers"))
     tasks = ",".join(t["name"] for t in CUSTOMER_TASKS)
-    page.goto(f"{app_url}/?source={quote(str(source))}&tasks={tasks}&arch=mmoe"
-              "&weighting=upgrad")
+    page.goto(f"{app_url}/?source={quote(str(source))}&tasks={tasks}&arch=mmoe&weighting=upgrad")
     wait_idle(page)
     sidebar = page.get_by_test_id("stSidebarUserContent")
     expect(sidebar).to_contain_text("Tasks: spend, churn", timeout=120_000)
@@ -68,7 +68,8 @@ def test_customers_verdicts_and_grouping_from_the_browser(app_url, runs_dir, pag
     page.get_by_role("button", name="Start sweep").click()
     suggestion = page.get_by_text(re.compile(r"^Suggested from the sweep: "))
     expect(page.get_by_text(re.compile(r"Sweep finished: 10/10 runs"))).to_be_visible(
-        timeout=900_000)
+        timeout=900_000
+    )
     text = suggestion.inner_text()
     shown = re.split(r"\s+\(score", text.split(": ", 1)[1])[0]  # the page collapses spaces
     groups = [set(re.split(r"\s+\+\s+", g.strip())) for g in re.split(r"\s+\|\s+", shown)]

@@ -13,6 +13,15 @@ from mtl_core.analysis.explain.explainer import (
 from mtl_core.analysis.explain.inputs import InputAttribution
 from mtl_core.analysis.explain.units import UnitProfiles, cosine_similarity
 
-__all__ = ["BASELINES", "Completeness", "ExplainOptions", "Explainer", "Explanation",
-           "InputAttribution", "UnitProfiles", "cosine_similarity", "explain_run",
-           "run_explainer"]
+__all__ = [
+    "BASELINES",
+    "Completeness",
+    "ExplainOptions",
+    "Explainer",
+    "Explanation",
+    "InputAttribution",
+    "UnitProfiles",
+    "cosine_similarity",
+    "explain_run",
+    "run_explainer",
+]

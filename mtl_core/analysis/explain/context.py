@@ -54,32 +54,39 @@ class ExplainOptions:
         if self.n_steps < 2:
             raise UserError(f"steps must be at least 2 (got {self.n_steps})")
         if self.baseline not in BASELINES:
-            raise UserError(f"unknown baseline '{self.baseline}' (choose one of: "
-                            f"{', '.join(BASELINES)})")
+            raise UserError(
+                f"unknown baseline '{self.baseline}' (choose one of: {', '.join(BASELINES)})"
+            )
         if self.baseline == "blur" and data.input_kind != "image":
-            raise UserError(f"the blur baseline is for images; this run has "
-                            f"{data.input_kind} inputs: use zeros or mean")
+            raise UserError(
+                f"the blur baseline is for images; this run has "
+                f"{data.input_kind} inputs: use zeros or mean"
+            )
         if self.smoothgrad < 0 or self.noise < 0:
             raise UserError("smoothgrad samples and noise must not be negative")
         if data.input_kind == "text" and self.baseline != "zeros":
             raise UserError("text inputs are token ids: their baseline is padding (zeros)")
         if data.input_kind == "text" and self.smoothgrad:
-            raise UserError("SmoothGrad adds noise to inputs, which token ids cannot take: "
-                            "set smoothgrad to 0 for text")
+            raise UserError(
+                "SmoothGrad adds noise to inputs, which token ids cannot take: "
+                "set smoothgrad to 0 for text"
+            )
         if self.internal_batch_size < 2:
             raise UserError("internal batch size must be at least 2")
         names = data.task_names
-        for task in (self.tasks or ()):
+        for task in self.tasks or ():
             if task not in names:
                 raise UserError(f"no task '{task}' in this run (tasks: {', '.join(names)})")
         for task, label in self.classes:
             spec = next((t for t in data.tasks if t.name == task), None)
             if spec is None or not spec.task_kind.explains_classes:
-                raise UserError(f"a class can only be chosen for a multiclass task; "
-                                f"'{task}' is not one")
+                raise UserError(
+                    f"a class can only be chosen for a multiclass task; '{task}' is not one"
+                )
             if label not in spec.classes:
-                raise UserError(f"task '{task}' has no class '{label}' "
-                                f"(classes: {', '.join(spec.classes)})")
+                raise UserError(
+                    f"task '{task}' has no class '{label}' (classes: {', '.join(spec.classes)})"
+                )
         if self.split is not None and self.split not in data.splits:
             raise UserError(f"no split '{self.split}' (splits: {', '.join(data.splits)})")
 
@@ -100,8 +107,7 @@ class Completeness:
         """delta = sum(attributions) - change, change = F(x) - F(baseline), per example."""
         delta = delta.detach().flatten().double().cpu()
         change = change.detach().flatten().double().cpu()
-        return cls(float(delta.abs().mean()), float(delta.abs().max()),
-                   float(change.abs().mean()))
+        return cls(float(delta.abs().mean()), float(delta.abs().max()), float(change.abs().mean()))
 
     @property
     def relative(self) -> float:
@@ -115,9 +121,13 @@ class Completeness:
         return self.mean_abs_delta > DELTA_TOLERANCE * max(self.mean_abs_change, DELTA_FLOOR)
 
     def to_json(self) -> dict[str, float | bool]:
-        return {"mean_abs_delta": self.mean_abs_delta, "max_abs_delta": self.max_abs_delta,
-                "mean_abs_change": self.mean_abs_change, "relative": self.relative,
-                "needs_more_steps": self.needs_more_steps}
+        return {
+            "mean_abs_delta": self.mean_abs_delta,
+            "max_abs_delta": self.max_abs_delta,
+            "mean_abs_change": self.mean_abs_change,
+            "relative": self.relative,
+            "needs_more_steps": self.needs_more_steps,
+        }
 
 
 def representation_module(model: MTLModel, task: str) -> nn.Module:
@@ -128,15 +138,18 @@ def representation_module(model: MTLModel, task: str) -> nn.Module:
         return modules[0]
     if len(modules) == len(model.task_names):
         return modules[model.task_names.index(task)]
-    raise UserError(f"architecture '{getattr(model, 'architecture', type(model).__name__)}' "
-                    f"has {len(modules)} representation modules for {len(model.task_names)} "
-                    "tasks: attribution needs one shared module or one per task")
+    raise UserError(
+        f"architecture '{getattr(model, 'architecture', type(model).__name__)}' "
+        f"has {len(modules)} representation modules for {len(model.task_names)} "
+        "tasks: attribution needs one shared module or one per task"
+    )
 
 
 def token_embedding(model: MTLModel) -> nn.Module:
     """Text models: the embedding of token ids, where attribution to tokens is taken."""
-    embedding = next((m for m in model.modules() if isinstance(m, nn.Embedding | nn.EmbeddingBag)),
-                     None)
+    embedding = next(
+        (m for m in model.modules() if isinstance(m, nn.Embedding | nn.EmbeddingBag)), None
+    )
     if embedding is None:
         raise UserError("this text model has no token embedding to attribute to")
     return embedding
@@ -144,15 +157,14 @@ def token_embedding(model: MTLModel) -> nn.Module:
 
 def task_forward(model: nn.Module, task: str) -> Callable[[torch.Tensor], torch.Tensor]:
     """Captum needs a function that returns one tensor: this task's output."""
+
     def forward(x: torch.Tensor) -> torch.Tensor:
         return model(x)[task]
 
     return forward
 
 
-def task_target(
-    spec: TaskSpec, outputs: torch.Tensor, chosen: str | None
-) -> int | torch.Tensor:
+def task_target(spec: TaskSpec, outputs: torch.Tensor, chosen: str | None) -> int | torch.Tensor:
     """Which output column to explain: the single logit/value of binary and regression
     tasks; for multiclass, the chosen class or each example's predicted class."""
     if outputs.shape[1] == 1:
@@ -176,8 +188,13 @@ def chunk_target(target: int | torch.Tensor, chunk: slice) -> int | torch.Tensor
 def pick_sample(data: PreparedData, options: ExplainOptions) -> tuple[str, torch.Tensor]:
     """-> (split name, up to `samples` examples drawn without replacement, seeded)."""
     split = options.split or next(
-        (name for name in ("test", "validation", "train")
-         if name in data.splits and len(data.splits[name])), None)
+        (
+            name
+            for name in ("test", "validation", "train")
+            if name in data.splits and len(data.splits[name])
+        ),
+        None,
+    )
     if split is None or not len(data.splits[split]):
         raise UserError("the run's data has no examples to explain")
     x = data.splits[split].x
@@ -194,10 +211,12 @@ def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     kernel = kernel / kernel.sum()
     channels = images.shape[1]
     padded = nn.functional.pad(images, (radius, radius, radius, radius), mode="replicate")
-    rows = nn.functional.conv2d(padded, kernel.view(1, 1, -1, 1).repeat(channels, 1, 1, 1),
-                                groups=channels)
-    return nn.functional.conv2d(rows, kernel.view(1, 1, 1, -1).repeat(channels, 1, 1, 1),
-                                groups=channels)
+    rows = nn.functional.conv2d(
+        padded, kernel.view(1, 1, -1, 1).repeat(channels, 1, 1, 1), groups=channels
+    )
+    return nn.functional.conv2d(
+        rows, kernel.view(1, 1, 1, -1).repeat(channels, 1, 1, 1), groups=channels
+    )
 
 
 def make_baseline(kind: str, x: torch.Tensor, data: PreparedData) -> torch.Tensor:

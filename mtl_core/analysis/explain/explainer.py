@@ -70,8 +70,13 @@ class Explanation:
             if self.input_kind == "tabular":
                 entry["features"] = {
                     feature: {"mean_abs": float(a), "mean": float(s)}
-                    for feature, a, s in zip(self.feature_names, attribution.mean_abs(),
-                                             attribution.values.mean(axis=0), strict=True)}
+                    for feature, a, s in zip(
+                        self.feature_names,
+                        attribution.mean_abs(),
+                        attribution.values.mean(axis=0),
+                        strict=True,
+                    )
+                }
             elif self.input_kind == "text":
                 # Per example and token position, signed; 0 where the position is padding.
                 entry["tokens"] = attribution.values.round(6).tolist()
@@ -90,27 +95,45 @@ class Explanation:
             "smoothgrad": self.options.smoothgrad,
             "seconds": round(self.seconds, 3),
             "tasks": self.tasks,
-            **({"token_texts": {str(k): v for k, v in sorted(self.token_texts.items())}}
-               if self.input_kind == "text" else {}),
+            **(
+                {"token_texts": {str(k): v for k, v in sorted(self.token_texts.items())}}
+                if self.input_kind == "text"
+                else {}
+            ),
             "units": {
                 "shared": units.shared,
                 "count": int(units.importance.shape[1]),
                 "order": units.order,
                 "rows": {
-                    row: {"task": task, "mean_abs": imp.round(8).tolist(),
-                          "share": share.round(6).tolist(), "completeness": c.to_json()}
+                    row: {
+                        "task": task,
+                        "mean_abs": imp.round(8).tolist(),
+                        "share": share.round(6).tolist(),
+                        "completeness": c.to_json(),
+                    }
                     for row, task, imp, share, c in zip(
-                        units.rows, units.row_tasks, units.importance, units.share,
-                        units.completeness, strict=True)},
-                "similarity": {a: {b: float(similarity[i, j]) for j, b in enumerate(units.rows)}
-                               for i, a in enumerate(units.rows)},
+                        units.rows,
+                        units.row_tasks,
+                        units.importance,
+                        units.share,
+                        units.completeness,
+                        strict=True,
+                    )
+                },
+                "similarity": {
+                    a: {b: float(similarity[i, j]) for j, b in enumerate(units.rows)}
+                    for i, a in enumerate(units.rows)
+                },
             },
             "inputs": inputs,
             "experts": [level.to_json() for level in self.experts],
             "drivers": {
-                str(unit): {task: np.abs(values).mean(axis=0).reshape(-1).round(8).tolist()
-                            for task, values in per_task.items()}
-                for unit, per_task in self.drivers.items()},
+                str(unit): {
+                    task: np.abs(values).mean(axis=0).reshape(-1).round(8).tolist()
+                    for task, values in per_task.items()
+                }
+                for unit, per_task in self.drivers.items()
+            },
         }
 
 
@@ -142,8 +165,10 @@ class Explainer:
             outputs = self.model(self.x)
         broken = [name for name, out in outputs.items() if not torch.isfinite(out).all()]
         if broken:
-            raise UserError(f"the model's output for task '{broken[0]}' is not finite (NaN or "
-                            "infinite; the run may have diverged): there is nothing to explain")
+            raise UserError(
+                f"the model's output for task '{broken[0]}' is not finite (NaN or "
+                "infinite; the run may have diverged): there is nothing to explain"
+            )
 
     def _ticker(self, calls: int, progress: Progress | None) -> Callable[[str], None]:
         done = [0]
@@ -166,24 +191,38 @@ class Explainer:
         start = time.perf_counter()
         chunks = len(sample_chunks(len(self.x), self.options))
         levels = len(self.model.expert_levels())
-        tick = self._ticker(chunks * (self._unit_rows() + (1 + levels) * len(self.specs)),
-                            progress)
+        tick = self._ticker(chunks * (self._unit_rows() + (1 + levels) * len(self.specs)), progress)
         units = unit_profiles(self.model, self.specs, self.x, self.baseline, self.options, tick)
-        inputs = input_attributions(self.model, self.specs, self.x, self.baseline,
-                                    self.options, tick)
-        experts = expert_levels(self.model, self.specs, self.x, self.baseline, self.options,
-                                tick)
+        inputs = input_attributions(
+            self.model, self.specs, self.x, self.baseline, self.options, tick
+        )
+        experts = expert_levels(self.model, self.specs, self.x, self.baseline, self.options, tick)
         x = self.x.detach().cpu().numpy()
-        shown = ({int(t): self.data.token_texts[int(t)] for t in np.unique(x)
-                  if t != 0 and int(t) in self.data.token_texts}  # (0: padding)
-                 if self.data.input_kind == "text" else {})
+        shown = (
+            {
+                int(t): self.data.token_texts[int(t)]
+                for t in np.unique(x)
+                if t != 0 and int(t) in self.data.token_texts
+            }  # (0: padding)
+            if self.data.input_kind == "text"
+            else {}
+        )
         return Explanation(
-            tasks=[s.name for s in self.specs], input_kind=self.data.input_kind,
-            feature_names=list(self.data.feature_names), split=self.split, x=x, units=units,
-            inputs=inputs, options=self.options, device=str(self.device),
-            seconds=time.perf_counter() - start, run_id=self.run_id,
-            architecture=getattr(self.model, "architecture", None), token_texts=shown,
-            experts=experts)
+            tasks=[s.name for s in self.specs],
+            input_kind=self.data.input_kind,
+            feature_names=list(self.data.feature_names),
+            split=self.split,
+            x=x,
+            units=units,
+            inputs=inputs,
+            options=self.options,
+            device=str(self.device),
+            seconds=time.perf_counter() - start,
+            run_id=self.run_id,
+            architecture=getattr(self.model, "architecture", None),
+            token_texts=shown,
+            experts=experts,
+        )
 
     def unit_shape(self) -> tuple[int, ...]:
         """Shape of one example's representation (that of the first explained task)."""
@@ -200,8 +239,9 @@ class Explainer:
     def check_unit(self, unit: int) -> None:
         count = int(np.prod(self.unit_shape()))
         if not 0 <= unit < count:
-            raise UserError(f"unit {unit} does not exist: the representation has units "
-                            f"0 to {count - 1}")
+            raise UserError(
+                f"unit {unit} does not exist: the representation has units 0 to {count - 1}"
+            )
 
     def add_drivers(
         self, explanation: Explanation, unit: int, progress: Progress | None = None
@@ -209,19 +249,26 @@ class Explainer:
         """NeuronConductance of `unit` per task; remembered in `explanation.drivers`."""
         self.check_unit(unit)
         if unit not in explanation.drivers:
-            tick = self._ticker(len(sample_chunks(len(self.x), self.options)) * len(self.specs),
-                                progress)
+            tick = self._ticker(
+                len(sample_chunks(len(self.x), self.options)) * len(self.specs), progress
+            )
             explanation.drivers[unit] = unit_drivers(
-                self.model, self.specs, self.x, self.baseline, unit,
-                explanation.units.unit_shape, self.options, tick)
+                self.model,
+                self.specs,
+                self.x,
+                self.baseline,
+                unit,
+                explanation.units.unit_shape,
+                self.options,
+                tick,
+            )
         return explanation.drivers[unit]
 
 
 def run_explainer(store: RunStore, run_id: str, options: ExplainOptions) -> Explainer:
     """An Explainer for a stored run, on the run's device when this machine has it."""
     run = load_trained(store, run_id)
-    return Explainer(run.model, run.data, options, explain_device(run.config.train.device),
-                     run_id)
+    return Explainer(run.model, run.data, options, explain_device(run.config.train.device), run_id)
 
 
 def explain_run(

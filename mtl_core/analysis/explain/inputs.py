@@ -61,21 +61,32 @@ def input_attributions(
     for spec in specs:
         forward = task_forward(model, spec.name)
         text = x.dtype == torch.long
-        gradients = (LayerIntegratedGradients(forward, token_embedding(model)) if text
-                     else IntegratedGradients(forward))
+        gradients = (
+            LayerIntegratedGradients(forward, token_embedding(model))
+            if text
+            else IntegratedGradients(forward)
+        )
         with torch.no_grad():
             outputs, base_outputs = forward(x), forward(baseline)
         target = task_target(spec, outputs, options.chosen_class(spec.name))
         attributions, deltas = [], []
         for chunk in sample_chunks(len(x), options):
-            arguments = {"baselines": baseline[chunk], "target": chunk_target(target, chunk),
-                         "n_steps": options.n_steps,
-                         "internal_batch_size": options.internal_batch_size,
-                         "return_convergence_delta": True}
+            arguments = {
+                "baselines": baseline[chunk],
+                "target": chunk_target(target, chunk),
+                "n_steps": options.n_steps,
+                "internal_batch_size": options.internal_batch_size,
+                "return_convergence_delta": True,
+            }
             if options.smoothgrad:
                 attribution, delta = NoiseTunnel(gradients).attribute(
-                    x[chunk], nt_type="smoothgrad", nt_samples=options.smoothgrad,
-                    nt_samples_batch_size=1, stdevs=noise, **arguments)
+                    x[chunk],
+                    nt_type="smoothgrad",
+                    nt_samples=options.smoothgrad,
+                    nt_samples_batch_size=1,
+                    stdevs=noise,
+                    **arguments,
+                )
             else:
                 attribution, delta = gradients.attribute(x[chunk], **arguments)
             if text:
@@ -85,6 +96,8 @@ def input_attributions(
             tick(f"inputs: {spec.name}")
         change = target_values(outputs, target) - target_values(base_outputs, target)
         result[spec.name] = InputAttribution(
-            spec.name, torch.cat(attributions).double().cpu().numpy(),
-            Completeness.of(torch.cat(deltas), change))
+            spec.name,
+            torch.cat(attributions).double().cpu().numpy(),
+            Completeness.of(torch.cat(deltas), change),
+        )
     return result

@@ -46,8 +46,9 @@ class UnitProfiles:
     def share(self) -> np.ndarray:
         """Each row as fractions of that row's total: scale-free across task kinds."""
         totals = self.importance.sum(axis=1, keepdims=True)
-        return np.divide(self.importance, totals, out=np.zeros_like(self.importance),
-                         where=totals > 0)
+        return np.divide(
+            self.importance, totals, out=np.zeros_like(self.importance), where=totals > 0
+        )
 
     @property
     def order(self) -> list[int]:
@@ -115,9 +116,13 @@ def unit_profiles(
             attributions, deltas = [], []
             for chunk in sample_chunks(len(x), options):
                 attribution, delta = conductance.attribute(
-                    x[chunk], baselines=baseline[chunk], target=chunk_target(target, chunk),
-                    n_steps=options.n_steps, internal_batch_size=options.internal_batch_size,
-                    return_convergence_delta=True)
+                    x[chunk],
+                    baselines=baseline[chunk],
+                    target=chunk_target(target, chunk),
+                    n_steps=options.n_steps,
+                    internal_batch_size=options.internal_batch_size,
+                    return_convergence_delta=True,
+                )
                 attributions.append(attribution.detach())
                 deltas.append(delta.detach())
                 tick(f"shared units: {label}")
@@ -128,8 +133,14 @@ def unit_profiles(
             row_tasks.append(spec.name)
             importance.append(attribution.flatten(1).abs().mean(0).double().cpu().numpy())
             completeness.append(Completeness.of(torch.cat(deltas), change))
-    return UnitProfiles(rows, row_tasks, np.stack(importance), completeness, unit_shape,
-                        shared=len(model.representation_modules()) == 1)
+    return UnitProfiles(
+        rows,
+        row_tasks,
+        np.stack(importance),
+        completeness,
+        unit_shape,
+        shared=len(model.representation_modules()) == 1,
+    )
 
 
 def unit_drivers(
@@ -145,8 +156,10 @@ def unit_drivers(
     """NeuronConductance: for each task, how much each input contributes to the task's
     output through this one unit of its representation -> {task: [N, *input_shape]}."""
     if x.dtype == torch.long:
-        raise UserError("which inputs drive a unit needs inputs that can be interpolated; "
-                        "token ids cannot: this view is for tabular and image inputs")
+        raise UserError(
+            "which inputs drive a unit needs inputs that can be interpolated; "
+            "token ids cannot: this view is for tabular and image inputs"
+        )
     selector = tuple(int(i) for i in np.unravel_index(unit, unit_shape))
     drivers = {}
     for spec in specs:
@@ -156,10 +169,16 @@ def unit_drivers(
             target = task_target(spec, forward(x), options.chosen_class(spec.name))
         parts = []
         for chunk in sample_chunks(len(x), options):
-            parts.append(conductance.attribute(
-                x[chunk], neuron_selector=selector, baselines=baseline[chunk],
-                target=chunk_target(target, chunk), n_steps=options.n_steps,
-                internal_batch_size=options.internal_batch_size).detach())
+            parts.append(
+                conductance.attribute(
+                    x[chunk],
+                    neuron_selector=selector,
+                    baselines=baseline[chunk],
+                    target=chunk_target(target, chunk),
+                    n_steps=options.n_steps,
+                    internal_batch_size=options.internal_batch_size,
+                ).detach()
+            )
             tick(f"unit {unit}: {spec.name}")
         drivers[spec.name] = torch.cat(parts).double().cpu().numpy()
     return drivers

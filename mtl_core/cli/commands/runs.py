@@ -14,8 +14,9 @@ from mtl_core.runs import RunStore
 def add_parser(commands: Commands) -> None:
     parser = commands.add_parser("runs", help="list stored runs")
     add_runs_dir_argument(parser)
-    parser.add_argument("--all", action="store_true",
-                        help="also list the stored single-task baselines")
+    parser.add_argument(
+        "--all", action="store_true", help="also list the stored single-task baselines"
+    )
     add_json_argument(parser)
     parser.set_defaults(run=run)
 
@@ -25,9 +26,16 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(runs)
         return 0
-    rows = [{**r, "delta_m": format_delta((r["summary"] or {}).get("delta_m"),
-                                          (r["summary"] or {}).get("delta_m_ci"))}
-            for r in runs]
-    print_table(rows, ["id", "status", "source", "architecture", "weighting", "tasks",
-                       "seconds", "delta_m"])
+    rows = [
+        {
+            **r,
+            "delta_m": format_delta(
+                (r["summary"] or {}).get("delta_m"), (r["summary"] or {}).get("delta_m_ci")
+            ),
+        }
+        for r in runs
+    ]
+    print_table(
+        rows, ["id", "status", "source", "architecture", "weighting", "tasks", "seconds", "delta_m"]
+    )
     return 0

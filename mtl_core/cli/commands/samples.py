@@ -19,12 +19,22 @@ def add_parser(commands: Commands) -> None:
 def run(args: argparse.Namespace) -> int:
     samples = list_samples()
     if args.json:
-        print_json([
-            {"name": s.name, "path": str(s.path), "description": s.description,
-             "license": s.license, "configs": s.configs, "suggested_tasks": s.suggested_tasks}
-            for s in samples
-        ])
+        print_json(
+            [
+                {
+                    "name": s.name,
+                    "path": str(s.path),
+                    "description": s.description,
+                    "license": s.license,
+                    "configs": s.configs,
+                    "suggested_tasks": s.suggested_tasks,
+                }
+                for s in samples
+            ]
+        )
     else:
-        print_table([{"name": s.name, "description": s.description} for s in samples],
-                    ["name", "description"])
+        print_table(
+            [{"name": s.name, "description": s.description} for s in samples],
+            ["name", "description"],
+        )
     return 0

@@ -22,10 +22,17 @@ if TYPE_CHECKING:  # the sweep loads torch: imported when the command runs
 def add_parser(commands: Commands) -> None:
     parser = commands.add_parser("sweep", help="task-combination sweep")
     add_config_arguments(parser, "analysis.sweep=all")
-    parser.add_argument("--engine", choices=["local", "ray"], default="local",
-                        help="local process pool (default) or Ray")
-    parser.add_argument("--address", default=None,
-                        help="Ray cluster address (with --engine ray; default: a local Ray)")
+    parser.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local process pool (default) or Ray",
+    )
+    parser.add_argument(
+        "--address",
+        default=None,
+        help="Ray cluster address (with --engine ray; default: a local Ray)",
+    )
     add_runs_dir_argument(parser)
     add_json_argument(parser)
     parser.set_defaults(run=run)
@@ -34,8 +41,10 @@ def add_parser(commands: Commands) -> None:
 def _progress(result: SweepResult) -> None:
     last = result.runs[-1]
     detail = f" ({last.error})" if last.error else ""
-    print(f"[{result.done}/{result.total}] {' + '.join(last.subset)}: {last.status}{detail}",
-          file=sys.stderr)
+    print(
+        f"[{result.done}/{result.total}] {' + '.join(last.subset)}: {last.status}{detail}",
+        file=sys.stderr,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,8 +54,14 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.set)
     store, stop = RunStore(args.runs_dir), threading.Event()
     try:
-        result = run_sweep(config, store, args.engine, args.address,
-                           on_progress=None if args.json else _progress, stop=stop)
+        result = run_sweep(
+            config,
+            store,
+            args.engine,
+            args.address,
+            on_progress=None if args.json else _progress,
+            stop=stop,
+        )
     except KeyboardInterrupt:
         stop.set()
         print("interrupted: finished runs are kept in the store", file=sys.stderr)
@@ -55,21 +70,29 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report)
         return 0
-    print(f"sweep ({report['mode']}, {report['engine']}): {report['done']}/{report['total']} "
-          f"runs{' (stopped)' if report['stopped'] else ''}. Δ: positive = better than alone.")
-    rows = [{**row, "delta": f"{row['delta']:+.1%}" if row["delta"] is not None else "none"}
-            for row in transfer_rows(report)]
+    print(
+        f"sweep ({report['mode']}, {report['engine']}): {report['done']}/{report['total']} "
+        f"runs{' (stopped)' if report['stopped'] else ''}. Δ: positive = better than alone."
+    )
+    rows = [
+        {**row, "delta": f"{row['delta']:+.1%}" if row["delta"] is not None else "none"}
+        for row in transfer_rows(report)
+    ]
     print_table(rows, ["task", "partners", "delta", "delta_ci", "verdict"])
     for task, helpers in report["helped_by"].items():
         hurting = report["hurt_by"][task]
-        print(f"{task}: helped by {', '.join(helpers) or 'no partner'}; hurt by "
-              f"{', '.join(hurting) or 'no partner'} (verdicts: 95% interval and 3 seeds)")
+        print(
+            f"{task}: helped by {', '.join(helpers) or 'no partner'}; hurt by "
+            f"{', '.join(hurting) or 'no partner'} (verdicts: 95% interval and 3 seeds)"
+        )
     if report["grouping"]:
         best = report["grouping"]["candidates"][0]
         groups = " | ".join(" + ".join(g) for g in best["groups"])
         print(f"suggested groups (score {format_number(best['score'])}): {groups}")
         overrides = "".join(f" --set {item}" for item in args.set)
-        print(f"  ({report['grouping']['method']}); check it with: python -m mtl_core verify "
-              f"{args.config}{overrides} --groups "
-              f"\"{','.join('+'.join(g) for g in best['groups'])}\"")
+        print(
+            f"  ({report['grouping']['method']}); check it with: python -m mtl_core verify "
+            f"{args.config}{overrides} --groups "
+            f'"{",".join("+".join(g) for g in best["groups"])}"'
+        )
     return 0

@@ -16,11 +16,15 @@ from mtl_core.runs import RunStore
 
 
 def add_parser(commands: Commands) -> None:
-    parser = commands.add_parser("verify", help="check a grouping against all together and "
-                                 "all separate")
+    parser = commands.add_parser(
+        "verify", help="check a grouping against all together and all separate"
+    )
     add_config_arguments(parser, "train.epochs=20")
-    parser.add_argument("--groups", required=True,
-                        help='the grouping: tasks joined by +, groups by commas, e.g. "a+b,c"')
+    parser.add_argument(
+        "--groups",
+        required=True,
+        help='the grouping: tasks joined by +, groups by commas, e.g. "a+b,c"',
+    )
     add_runs_dir_argument(parser)
     add_json_argument(parser)
     parser.set_defaults(run=run)
@@ -41,15 +45,20 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.set)
     groups = parse_groups(args.groups)
     check_groups(config, groups)
-    result = verify_grouping(config, groups, RunStore(args.runs_dir),
-                             on_progress=None if args.json else _progress).to_json()
+    result = verify_grouping(
+        config, groups, RunStore(args.runs_dir), on_progress=None if args.json else _progress
+    ).to_json()
     if args.json:
         print_json(result)
         return 0
-    print(f"{result['seeds']} seeds, {result['test_rows']} {result['split']} rows; "
-          "Δm positive = better than what it is against")
-    rows = [{**row, "delta_m": f"{row['delta_m']:+.1%}" if row["delta_m"] is not None
-             else "none"} for row in verify_rows(result)]
+    print(
+        f"{result['seeds']} seeds, {result['test_rows']} {result['split']} rows; "
+        "Δm positive = better than what it is against"
+    )
+    rows = [
+        {**row, "delta_m": f"{row['delta_m']:+.1%}" if row["delta_m"] is not None else "none"}
+        for row in verify_rows(result)
+    ]
     print_table(rows, ["arrangement", "groups", "against", "delta_m", "interval"])
     print(result["conclusion"])
     return 0

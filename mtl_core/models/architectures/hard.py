@@ -17,17 +17,27 @@ from mtl_core.models.registry import register
 class HardSharing(MTLModel):
     """Every task reads the same representation: trunk(encoder(x))."""
 
-    summary = ("Hard sharing: one shared encoder and trunk that every task reads, and a "
-               "small head per task.")
+    summary = (
+        "Hard sharing: one shared encoder and trunk that every task reads, and a "
+        "small head per task."
+    )
     shared_label = "Shared trunk widths"
     presets = {
         "Default (64, 64 trunk; heads of 32)": {"shared": [64, 64], "head": [32], "params": {}},
         "MMoE paper shared-bottom (113 units; towers of 8)": {
-            "shared": [113], "head": [8], "params": {}},
+            "shared": [113],
+            "head": [8],
+            "params": {},
+        },
     }
 
-    def __init__(self, tasks: list[TaskSpec], input_kind: str, input_shape: tuple[int, ...],
-                 config: ModelConfig) -> None:
+    def __init__(
+        self,
+        tasks: list[TaskSpec],
+        input_kind: str,
+        input_shape: tuple[int, ...],
+        config: ModelConfig,
+    ) -> None:
         super().__init__(tasks, input_kind, input_shape, config)
         self.encoder, width = build_encoder(input_kind, input_shape)
         self.trunk = mlp(width, config.shared, config.dropout)
@@ -56,15 +66,19 @@ class HardSharing(MTLModel):
             if isinstance(layer, nn.Linear):
                 bias = shared.get(f"trunk.{index}.bias")
                 weight = shared[f"trunk.{index}.weight"].mT
-                hidden = (torch.bmm(hidden, weight) if bias is None
-                          else torch.baddbmm(bias.unsqueeze(1), hidden, weight))
+                hidden = (
+                    torch.bmm(hidden, weight)
+                    if bias is None
+                    else torch.baddbmm(bias.unsqueeze(1), hidden, weight)
+                )
             elif isinstance(layer, nn.ReLU):
                 hidden = torch.relu(hidden)
             elif not (isinstance(layer, nn.Dropout) and (layer.p == 0 or not self.training)):
                 return None
         rows = hidden.reshape(-1, hidden.shape[-1])
-        return {name: head(rows).reshape(count, x.shape[0], -1)
-                for name, head in self.heads.items()}
+        return {
+            name: head(rows).reshape(count, x.shape[0], -1) for name, head in self.heads.items()
+        }
 
     def representation_modules(self) -> list[nn.Module]:
         return [self.trunk]
@@ -80,10 +94,20 @@ class HardSharing(MTLModel):
         previous = "encoder"
         linears = [m for m in self.trunk if isinstance(m, nn.Linear)]
         for i, layer in enumerate(linears, start=1):
-            out.append(Block(f"trunk{i}", f"shared layer {layer.out_features}", SHARED, i,
-                             count(layer), (previous,)))
+            out.append(
+                Block(
+                    f"trunk{i}",
+                    f"shared layer {layer.out_features}",
+                    SHARED,
+                    i,
+                    count(layer),
+                    (previous,),
+                )
+            )
             previous = f"trunk{i}"
         column = len(linears) + 1
-        out += [Block(f"head:{n}", f"head → {n}", n, column, count(h), (previous,))
-                for n, h in self.heads.items()]
+        out += [
+            Block(f"head:{n}", f"head → {n}", n, column, count(h), (previous,))
+            for n, h in self.heads.items()
+        ]
         return out

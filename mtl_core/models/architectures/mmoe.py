@@ -27,31 +27,52 @@ from mtl_core.models.registry import Param, register
 class MMoE(MTLModel):
     """Shared experts, mixed per task by a softmax gate."""
 
-    summary = ("MMoE: n shared experts; each task mixes them with its own softmax gate "
-               "(one shared gate: OMoE). Each expert has the shared layer widths; each task "
-               "tower has the head widths.")
+    summary = (
+        "MMoE: n shared experts; each task mixes them with its own softmax gate "
+        "(one shared gate: OMoE). Each expert has the shared layer widths; each task "
+        "tower has the head widths."
+    )
     shared_label = "Expert layer widths"
     head_label = "Task tower widths"
-    mixing_help = ("How much each task's gate uses each expert, averaged over the rows "
-                   "(each row sums to 1).")
+    mixing_help = (
+        "How much each task's gate uses each expert, averaged over the rows (each row sums to 1)."
+    )
     params = (
-        Param("experts", "int", 4, "number of experts n", minimum=1, maximum=64,
-              label="Experts"),
-        Param("gate", "choice", "per_task", "one gate per task (MMoE) or one shared gate (OMoE)",
-              choices=("per_task", "shared"),
-              label="Gates (per_task: MMoE, shared: OMoE)"),
+        Param("experts", "int", 4, "number of experts n", minimum=1, maximum=64, label="Experts"),
+        Param(
+            "gate",
+            "choice",
+            "per_task",
+            "one gate per task (MMoE) or one shared gate (OMoE)",
+            choices=("per_task", "shared"),
+            label="Gates (per_task: MMoE, shared: OMoE)",
+        ),
     )
     presets = {
         "MMoE paper (8 experts × 16 units, towers of 8)": {
-            "shared": [16], "head": [8], "params": {"experts": 8, "gate": "per_task"}},
+            "shared": [16],
+            "head": [8],
+            "params": {"experts": 8, "gate": "per_task"},
+        },
         "OMoE paper ablation (one gate, 8 × 16, towers of 8)": {
-            "shared": [16], "head": [8], "params": {"experts": 8, "gate": "shared"}},
+            "shared": [16],
+            "head": [8],
+            "params": {"experts": 8, "gate": "shared"},
+        },
         "Default (4 experts of 64, 64)": {
-            "shared": [64, 64], "head": [32], "params": {"experts": 4, "gate": "per_task"}},
+            "shared": [64, 64],
+            "head": [32],
+            "params": {"experts": 4, "gate": "per_task"},
+        },
     }
 
-    def __init__(self, tasks: list[TaskSpec], input_kind: str, input_shape: tuple[int, ...],
-                 config: ModelConfig) -> None:
+    def __init__(
+        self,
+        tasks: list[TaskSpec],
+        input_kind: str,
+        input_shape: tuple[int, ...],
+        config: ModelConfig,
+    ) -> None:
         super().__init__(tasks, input_kind, input_shape, config)
         n_experts = self.options["experts"]
         self.one_gate = self.options["gate"] == "shared"
@@ -73,8 +94,10 @@ class MMoE(MTLModel):
         encoded = self.encoder(x)
         stacked = torch.stack([expert(encoded) for expert in self.experts], dim=1)  # [N, E, C]
         mixed = {name: gate(encoded, stacked) for name, gate in self.gates.items()}
-        outputs = {name: h(mixed["all tasks"] if self.one_gate else mixed[name])
-                   for name, h in self.heads.items()}
+        outputs = {
+            name: h(mixed["all tasks"] if self.one_gate else mixed[name])
+            for name, h in self.heads.items()
+        }
         return outputs, list(mixed.values())
 
     def representation_modules(self) -> list[nn.Module]:
@@ -88,28 +111,49 @@ class MMoE(MTLModel):
         return shared + (list(self.gates.parameters()) if self.one_gate else [])
 
     def task_parameters(self) -> dict[str, list[nn.Parameter]]:
-        return {name: list(h.parameters()) +
-                ([] if self.one_gate else list(self.gates[name].parameters()))
-                for name, h in self.heads.items()}
+        return {
+            name: list(h.parameters())
+            + ([] if self.one_gate else list(self.gates[name].parameters()))
+            for name, h in self.heads.items()
+        }
 
     @torch.no_grad()
     def mixing(self, x: torch.Tensor) -> dict[str, Mixing]:
         encoded = self.encoder(x)
-        weights = np.stack([self._gate_of(n).weights(encoded).mean(dim=0).cpu().numpy()
-                            for n in self.task_names])
+        weights = np.stack(
+            [self._gate_of(n).weights(encoded).mean(dim=0).cpu().numpy() for n in self.task_names]
+        )
         columns = [f"expert {i + 1}" for i in range(len(self.experts))]
         return {"gate weights": Mixing(weights, self.task_names, columns, "gate")}
 
     def blocks(self) -> list[Block]:
         out = [Block("encoder", f"encoder ({self.input_kind})", SHARED, 0, count(self.encoder))]
-        out += [Block(f"expert{i}", f"expert {i + 1}", SHARED, 1, count(e), ("encoder",))
-                for i, e in enumerate(self.experts)]
+        out += [
+            Block(f"expert{i}", f"expert {i + 1}", SHARED, 1, count(e), ("encoder",))
+            for i, e in enumerate(self.experts)
+        ]
         expert_keys = tuple(f"expert{i}" for i in range(len(self.experts)))
         for name, gate in self.gates.items():
             owner = SHARED if self.one_gate else name
-            out.append(Block(f"gate:{name}", "gate (softmax)" if self.one_gate else
-                             f"gate {name}", owner, 2, count(gate), expert_keys))
-        out += [Block(f"head:{n}", f"head → {n}", n, 3, count(h),
-                      ("gate:all tasks" if self.one_gate else f"gate:{n}",))
-                for n, h in self.heads.items()]
+            out.append(
+                Block(
+                    f"gate:{name}",
+                    "gate (softmax)" if self.one_gate else f"gate {name}",
+                    owner,
+                    2,
+                    count(gate),
+                    expert_keys,
+                )
+            )
+        out += [
+            Block(
+                f"head:{n}",
+                f"head → {n}",
+                n,
+                3,
+                count(h),
+                ("gate:all tasks" if self.one_gate else f"gate:{n}",),
+            )
+            for n, h in self.heads.items()
+        ]
         return out

@@ -20,12 +20,19 @@ from mtl_core.models.registry import register
 class SingleTask(MTLModel):
     """y_k = head_k(layers_k(encoder_k(x))), each task with its own weights."""
 
-    summary = ("Single-task: one independent network per task, nothing shared — the "
-               "baseline every comparison needs.")
+    summary = (
+        "Single-task: one independent network per task, nothing shared — the "
+        "baseline every comparison needs."
+    )
     shared_label = "Layer widths of each task's network"
 
-    def __init__(self, tasks: list[TaskSpec], input_kind: str, input_shape: tuple[int, ...],
-                 config: ModelConfig) -> None:
+    def __init__(
+        self,
+        tasks: list[TaskSpec],
+        input_kind: str,
+        input_shape: tuple[int, ...],
+        config: ModelConfig,
+    ) -> None:
         super().__init__(tasks, input_kind, input_shape, config)
         self.towers = towers(tasks, input_kind, input_shape, config)
 

@@ -25,27 +25,43 @@ from mtl_core.models.registry import Param, register
 class SoftSharing(MTLModel):
     """Per-task towers whose matching layers are pulled together by α·Σ‖θ_i − θ_j‖²."""
 
-    summary = ("Soft sharing: one tower per task; an L2 penalty α·Σ‖θ_i − θ_j‖² pulls "
-               "matching layers together (α = 0: single-task, α → ∞: hard sharing).")
+    summary = (
+        "Soft sharing: one tower per task; an L2 penalty α·Σ‖θ_i − θ_j‖² pulls "
+        "matching layers together (α = 0: single-task, α → ∞: hard sharing)."
+    )
     shared_label = "Tower layer widths (one tower per task, tied)"
-    mixing_help = ("How far apart the tied towers ended up: ‖θ_i − θ_j‖ relative to their "
-                   "mean size (0 = identical towers, i.e. hard sharing; about 1.4 = "
-                   "unrelated random towers).")
+    mixing_help = (
+        "How far apart the tied towers ended up: ‖θ_i − θ_j‖ relative to their "
+        "mean size (0 = identical towers, i.e. hard sharing; about 1.4 = "
+        "unrelated random towers)."
+    )
     params = (
-        Param("alpha", "float", 0.01, "strength α of the L2 tie between the towers",
-              minimum=0.0,
-              label="α: strength of the tie"),
+        Param(
+            "alpha",
+            "float",
+            0.01,
+            "strength α of the L2 tie between the towers",
+            minimum=0.0,
+            label="α: strength of the tie",
+        ),
     )
     presets = {
         "Default (α = 0.01)": {"shared": [64, 64], "head": [32], "params": {"alpha": 0.01}},
         "Strong tie (α = 1): close to hard sharing": {
-            "shared": [64, 64], "head": [32], "params": {"alpha": 1.0}},
-        "No tie (α = 0): single-task": {
-            "shared": [64, 64], "head": [32], "params": {"alpha": 0.0}},
+            "shared": [64, 64],
+            "head": [32],
+            "params": {"alpha": 1.0},
+        },
+        "No tie (α = 0): single-task": {"shared": [64, 64], "head": [32], "params": {"alpha": 0.0}},
     }
 
-    def __init__(self, tasks: list[TaskSpec], input_kind: str, input_shape: tuple[int, ...],
-                 config: ModelConfig) -> None:
+    def __init__(
+        self,
+        tasks: list[TaskSpec],
+        input_kind: str,
+        input_shape: tuple[int, ...],
+        config: ModelConfig,
+    ) -> None:
         super().__init__(tasks, input_kind, input_shape, config)
         self.alpha = self.options["alpha"]
         self.towers = towers(tasks, input_kind, input_shape, config)
@@ -65,8 +81,7 @@ class SoftSharing(MTLModel):
         if self.alpha == 0 or len(self.towers) < 2 or not stacks:
             return None
         # Σ_{i<j} ‖θ_i − θ_j‖² = T · Σ_i ‖θ_i − θ̄‖²: one pass instead of T² differences.
-        total = sum(len(stack) * (stack - stack.mean(dim=0)).pow(2).sum()
-                    for stack in stacks)
+        total = sum(len(stack) * (stack - stack.mean(dim=0)).pow(2).sum() for stack in stacks)
         return self.alpha * total
 
     @torch.no_grad()
@@ -77,8 +92,11 @@ class SoftSharing(MTLModel):
         flat = torch.cat([stack.reshape(len(self.towers), -1) for stack in stacks], dim=1)
         sizes = flat.norm(dim=1)
         distance = torch.cdist(flat, flat) / ((sizes[:, None] + sizes[None, :]) / 2)
-        return {"tower distance": Mixing(distance.cpu().numpy(), self.task_names,
-                                         self.task_names, "distance")}
+        return {
+            "tower distance": Mixing(
+                distance.cpu().numpy(), self.task_names, self.task_names, "distance"
+            )
+        }
 
     def representation_modules(self) -> list[nn.Module]:
         return [tower.representation_module() for tower in self.towers.values()]

@@ -26,8 +26,9 @@ class ConflictAverseGradient(GradientWeighting):
     title = "CAGrad"
     summary = "Stays near the average gradient while improving the worst-off task most."
     helps_when = "Gradients conflict but you want to keep close to equal weighting."
-    param_specs = {"c": Param(0.5, "Radius of the ball around the mean gradient (0 = mean).",
-                              0.0, 10.0)}
+    param_specs = {
+        "c": Param(0.5, "Radius of the ball around the mean gradient (0 = mean).", 0.0, 10.0)
+    }
 
     def make_aggregator(self, n_tasks: int, params: dict[str, Any]) -> GramianWeightedAggregator:
         return GramianWeightedAggregator(DirectCAGradWeighting(c=params["c"]))

@@ -58,11 +58,14 @@ class FastAdaptiveMultitask(ScalarizerWeighting):
     def make_scalarizer(self, n_tasks: int, params: dict[str, Any]) -> FAMOWithWeights:
         return FAMOWithWeights(n_tasks, lr=params["lr"], weight_decay=params["weight_decay"])
 
-    def after_step(self, model: nn.Module, step: int,
-                   losses_after: Callable[[], torch.Tensor] | None = None) -> None:
+    def after_step(
+        self, model: nn.Module, step: int, losses_after: Callable[[], torch.Tensor] | None = None
+    ) -> None:
         if losses_after is None:
-            self.note("FAMO's task weights stayed equal: the training loop gave no way to "
-                      "re-evaluate the batch after the step")
+            self.note(
+                "FAMO's task weights stayed equal: the training loop gave no way to "
+                "re-evaluate the batch after the step"
+            )
             return
         if step % self.update_every:
             return

@@ -27,12 +27,18 @@ class GradNorm(FixedWeighting):
     title = "GradNorm"
     summary = "Learns weights so that all tasks' gradients have similar sizes."
     helps_when = "One task's gradients dominate and its loss races ahead of the others."
-    param_specs = {"alpha": Param(1.5, "Restoring force: higher pulls lagging tasks harder.",
-                                  0.0, 10.0)}
+    param_specs = {
+        "alpha": Param(1.5, "Restoring force: higher pulls lagging tasks harder.", 0.0, 10.0)
+    }
     amortised = True
 
-    def __init__(self, task_names: list[str], params: dict[str, Any], update_every: int = 1,
-                 gramian_every: int = 0) -> None:
+    def __init__(
+        self,
+        task_names: list[str],
+        params: dict[str, Any],
+        update_every: int = 1,
+        gramian_every: int = 0,
+    ) -> None:
         super().__init__(task_names, params, update_every, gramian_every)
         self.task_weights = nn.Parameter(torch.ones(len(self.task_names)))
         self.initial_losses: torch.Tensor | None = None
@@ -77,8 +83,9 @@ class GradNorm(FixedWeighting):
         """The learned weights as they stand (they change in `after_step`, not in the step)."""
         return self.task_weights.detach().to(losses.device, losses.dtype, copy=True)
 
-    def after_step(self, model: nn.Module, step: int,
-                   losses_after: Callable[[], torch.Tensor] | None = None) -> None:
+    def after_step(
+        self, model: nn.Module, step: int, losses_after: Callable[[], torch.Tensor] | None = None
+    ) -> None:
         with torch.no_grad():
             clamped = self.task_weights.clamp_min(1e-4)
             self.task_weights.copy_(clamped * len(clamped) / clamped.sum())

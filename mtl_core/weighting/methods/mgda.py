@@ -21,8 +21,9 @@ class MultipleGradientDescent(GradientWeighting):
     summary = "Takes the smallest combination of task gradients that still helps every task."
     helps_when = "You want no task to get worse; it can favour the task with the smallest gradient."
     param_specs = {
-        "epsilon": Param(1e-3, "Frank-Wolfe stops when the weights move less than this.",
-                         1e-8, 1.0),
+        "epsilon": Param(
+            1e-3, "Frank-Wolfe stops when the weights move less than this.", 1e-8, 1.0
+        ),
         "max_iters": Param(100, "Most Frank-Wolfe iterations.", 1, 10000, integer=True),
     }
 

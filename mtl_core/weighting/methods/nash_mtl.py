@@ -28,14 +28,20 @@ class NashBargaining(GradientWeighting):
     helps_when = "Many tasks of different difficulty; use update_every to keep it affordable."
     param_specs = {
         "max_norm": Param(1.0, "Clip the update's norm to this (0 = no clipping).", 0.0, 100.0),
-        "optim_niter": Param(20, "Convex-program iterations per recomputation.", 1, 200,
-                             integer=True),
+        "optim_niter": Param(
+            20, "Convex-program iterations per recomputation.", 1, 200, integer=True
+        ),
     }
 
     def make_aggregator(self, n_tasks: int, params: dict[str, Any]) -> WeightedAggregator:
-        return WeightedAggregator(DirectNashMTLWeighting(
-            n_tasks, max_norm=params["max_norm"], update_weights_every=1,
-            optim_niter=params["optim_niter"]))
+        return WeightedAggregator(
+            DirectNashMTLWeighting(
+                n_tasks,
+                max_norm=params["max_norm"],
+                update_weights_every=1,
+                optim_niter=params["optim_niter"],
+            )
+        )
 
 
 class DirectNashMTLWeighting(_NashMTLWeighting):
@@ -56,9 +62,11 @@ class DirectNashMTLWeighting(_NashMTLWeighting):
         for _ in range(self.optim_niter):
             slope = 1 / alpha_t + (1 / (gtg @ alpha_t)) @ gtg  # φ'(α_t), as torchjd linearises
             solved = min_linear_with_log_products(gtg, slope / scale, floor)
-            if (solved is None
-                    or np.linalg.norm(gtg @ alpha_t - 1 / (alpha_t + 1e-10)) < 1e-3
-                    or np.linalg.norm(solved - alpha_t) < 1e-6):
+            if (
+                solved is None
+                or np.linalg.norm(gtg @ alpha_t - 1 / (alpha_t + 1e-10)) < 1e-3
+                or np.linalg.norm(solved - alpha_t) < 1e-6
+            ):
                 break
             alpha_t = solved
         self.prvs_alpha = alpha_t

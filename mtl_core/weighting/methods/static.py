@@ -24,8 +24,12 @@ class EqualWeighting(FixedWeighting):
 
     def fixed_weights(self, losses: torch.Tensor) -> torch.Tensor:
         ones = self._ones
-        if (ones is None or ones.shape != losses.shape or ones.device != losses.device
-                or ones.dtype != losses.dtype):
+        if (
+            ones is None
+            or ones.shape != losses.shape
+            or ones.device != losses.device
+            or ones.dtype != losses.dtype
+        ):
             self._ones = ones = torch.ones_like(losses).detach()
         return ones
 
@@ -41,25 +45,35 @@ class StaticWeighting(FixedWeighting):
     helps_when = "You know one task matters more, or a loss is on a much larger scale."
     extra_params = ("weights", "normalize")
 
-    def __init__(self, task_names: list[str], params: dict[str, Any], update_every: int = 1,
-                 gramian_every: int = 0) -> None:
+    def __init__(
+        self,
+        task_names: list[str],
+        params: dict[str, Any],
+        update_every: int = 1,
+        gramian_every: int = 0,
+    ) -> None:
         super().__init__(task_names, params, update_every, gramian_every)
         given: object = self.params.get("weights", {}) or {}
         if not isinstance(given, dict):
-            raise UserError("config error at 'weighting.params.weights': expected a mapping "
-                            "{task: weight}")
+            raise UserError(
+                "config error at 'weighting.params.weights': expected a mapping {task: weight}"
+            )
         unknown = sorted(set(given) - set(task_names))
         if unknown:
-            raise UserError(f"config error at 'weighting.params.weights': unknown task "
-                            f"'{unknown[0]}' (tasks: {', '.join(task_names)})")
+            raise UserError(
+                f"config error at 'weighting.params.weights': unknown task "
+                f"'{unknown[0]}' (tasks: {', '.join(task_names)})"
+            )
         try:
             values = torch.tensor([float(given.get(n, 1.0)) for n in task_names])
         except (TypeError, ValueError) as error:
-            raise UserError("config error at 'weighting.params.weights': weights must be "
-                            "numbers") from error
+            raise UserError(
+                "config error at 'weighting.params.weights': weights must be numbers"
+            ) from error
         if (values < 0).any() or values.sum() <= 0 or not torch.isfinite(values).all():
-            raise UserError("config error at 'weighting.params.weights': weights must be >= 0 "
-                            "and not all 0")
+            raise UserError(
+                "config error at 'weighting.params.weights': weights must be >= 0 and not all 0"
+            )
         if self.params.get("normalize", False):
             values = values * len(task_names) / values.sum()
         self.weights = values

@@ -34,8 +34,9 @@ class SmoothTchebycheff(ScalarizerWeighting):
     title = "Smooth Tchebycheff (STCH)"
     summary = "Minimises a smooth maximum of the losses, so the worst task gets most weight."
     helps_when = "You care about the worst task rather than the average."
-    param_specs = {"mu": Param(0.1, "Smoothing; smaller is closer to the hard maximum.",
-                               1e-3, 10.0)}
+    param_specs = {
+        "mu": Param(0.1, "Smoothing; smaller is closer to the hard maximum.", 1e-3, 10.0)
+    }
 
     def make_scalarizer(self, n_tasks: int, params: dict[str, Any]) -> STCHWithWeights:
         return STCHWithWeights(mu=params["mu"])
