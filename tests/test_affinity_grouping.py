@@ -64,7 +64,9 @@ def test_the_related_pair_goes_together_and_the_noise_task_with_no_one(seed):
         "spend and churn: each step on one lowered the other's loss (Z(spend→churn) = +0.0"
     )
     assert " ± " in reasons[("spend", "churn")]
-    assert reasons[("noise",)] == "noise alone: no partner helps it beyond noise"
+    # A 2-SE rule passes about 5% of pure-noise entries, so the reason may name a chance
+    # "helper"; what must hold is that the noise task stays alone and says so.
+    assert reasons[("noise",)].startswith("noise alone: ")
 
 
 def test_an_unlearnable_task_is_always_alone_and_says_why():
