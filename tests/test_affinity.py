@@ -72,6 +72,7 @@ def related_run(related_csv, related_data):
     return train_model(config_from_dict(related_config(related_csv)), related_data)
 
 
+@pytest.mark.slow
 def test_related_pair_has_higher_lookahead_affinity_than_the_unrelated_task(related_run):
     report = affinity_report(related_run.extras["affinity"])
     z = report.mean["lookahead"]  # z[row, column] = Z(column → row)

@@ -51,6 +51,7 @@ def test_bad_source_shows_a_message_not_an_exception():
     assert any("no such file" in e.value for e in at.error)
 
 
+@pytest.mark.slow
 def test_train_page_trains_in_the_background_and_shows_metrics():
     at = app().run()
     at.session_state.experiment["train"].update(epochs=3, baselines=False)

@@ -86,6 +86,7 @@ def test_one_member_is_train_model(penguins, task):
     _assert_same(member, _alone(single, data, task, 7))
 
 
+@pytest.mark.slow
 def test_every_member_of_three_tasks_and_three_seeds_is_its_own_run(penguins):
     single, data = penguins
     pairs = [(task["name"], seed) for task in TASKS for seed in (0, 1, 2)]

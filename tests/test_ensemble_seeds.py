@@ -88,6 +88,7 @@ def _trained_together(config, data, seeds, stop=None) -> list[EnsembleMember]:
     return members
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("architecture", ["hard", "mmoe"])
 @pytest.mark.parametrize("weighting", [{"method": "equal"}, STATIC], ids=["equal", "static"])
 def test_each_seed_is_its_own_train_model_run(data, architecture, weighting):
@@ -175,6 +176,7 @@ def test_stackable_is_decided_from_the_classes():
     }
 
 
+@pytest.mark.slow
 def test_a_gradient_method_trains_its_seeds_one_after_another_exactly(data):
     config = _config(weighting={"method": "upgrad"}, epochs=6, seeds=3, baselines=True)
     assert train_seeds(config, data, [1, 2]) is None

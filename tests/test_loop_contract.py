@@ -90,6 +90,7 @@ def one_step(
     return result, [p.grad for p in model.parameters()], expected
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None)
 @given(
     method=st.sampled_from(weighting_names()),

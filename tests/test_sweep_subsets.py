@@ -172,6 +172,7 @@ def test_g3_alone_gets_the_true_single_task_error_not_the_leaked_one(tmp_path):
     assert leaked < true / 2
 
 
+@pytest.mark.slow
 def test_inspect_warns_of_inputs_that_are_another_grade(tmp_path):
     source = _grades(tmp_path / "grades.csv")
 
