@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mtl_core.analysis.verdicts import MIN_SEEDS, format_delta, verdict_of
-from mtl_core.train.metrics import PRIMARY
+from mtl_core.kinds import kind_names, primary_metric
 
 OLD_SUMMARY = "stored before intervals and verdicts existed: train the run again to get an interval"
 
@@ -71,7 +71,8 @@ def _count(noise: dict[str, Any], key: str, task: dict[str, Any], default: int) 
 
 def _read(name: str, task: dict[str, Any]) -> MeasuredTask:
     kind = str(task.get("kind"))
-    metric = task.get("primary_metric") or (PRIMARY[kind][0] if kind in PRIMARY else "")
+    # (a summary stored before tasks named their metric: the kind's default)
+    metric = task.get("primary_metric") or (primary_metric(kind)[0] if kind in kind_names() else "")
     noise = task.get("noise") or {}
     baseline = task.get("baseline_metrics") or {}
     seeds = _count(noise, "seeds", task, 1)

@@ -19,9 +19,6 @@ class SeedPlan:
     baseline_seeds: int
     reason: str
 
-    def seed_values(self, first: int, count: int) -> list[int]:
-        return list(range(first, first + count))
-
 
 def initial_plan(train: TrainConfig, test_rows: int) -> SeedPlan:
     """The seeds to train before any interval is known."""

@@ -1,18 +1,13 @@
 """Per-task metrics on a split, each kind's own (`TaskKind.metrics`: ROC-AUC, PR-AUC, F1,
 accuracy and macro-F1 for binary; accuracy and macro-F1 for multiclass and multilabel; MSE,
-MAE and R² for regression, in the target's own units), computed by `mtl_core.kinds`.
-
-`PRIMARY` (kind -> (default primary metric, higher is better)) stays for the modules that
-have not yet moved to `mtl_core.kinds.primary_metric` / `TaskSpec.metric`."""
+MAE and R² for regression, in the target's own units), computed by `mtl_core.kinds`."""
 
 from __future__ import annotations
 
 import torch
 
 from mtl_core.data.tasks import TaskSpec
-from mtl_core.kinds import get_kind, kind_names, primary_metric
-
-PRIMARY = {name: primary_metric(name) for name in kind_names()}
+from mtl_core.kinds import get_kind
 
 
 def task_metrics(
